@@ -1,0 +1,86 @@
+"""What a check is: a kind name, its parameters as data, and a function from context to outcome.
+
+Check modules must not import redis or rq at module level: `validate` and `--help` load the
+registry to know the kinds and their parameters, and must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from troubleshooter.findings import Finding
+from troubleshooter.target import Target
+
+# A check's status. "error" means the check itself could not run (a bug, a missing tool) - not
+# that it found a problem; "fail" carries error findings, "warn" warning findings.
+STATUSES = ("pass", "warn", "fail", "error", "skipped", "timeout")
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One check parameter: its type(s), default (or REQUIRED) and a one-line description."""
+
+    type: type | tuple[type, ...]
+    default: Any = REQUIRED
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one check run found. `data` holds facts later conditions and checks may use."""
+
+    status: str
+    summary: str
+    findings: tuple[Finding, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Everything a check may touch. The outside world is injected, never imported."""
+
+    target: Target
+    params: Mapping[str, Any]
+    timeout: float
+    # Results of the checks that ran before this one, by action id (their Outcome).
+    earlier: Mapping[str, Outcome] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] = field(default=lambda: 0.0)
+    allow_write: bool = False
+
+    def param(self, name: str) -> Any:
+        return self.params[name]
+
+
+CheckFn = Callable[[CheckContext], Outcome]
+
+
+@dataclass(frozen=True)
+class CheckKind:
+    """A registered kind of automated check."""
+
+    name: str
+    run: CheckFn
+    help: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+    # Finding codes this kind can emit (validated against the catalogue by the tests).
+    codes: tuple[str, ...] = ()
+    # Changes something on the target (requeue, restart): must be marked destructive.
+    destructive: bool = False
+    # Needs a usable target; skipped with a clear reason when the URL is malformed.
+    needs_target: bool = True
+
+
+def outcome_from(findings: list[Finding], ok_summary: str, **data: Any) -> Outcome:
+    """Pass when no findings, else fail/warn by the worst severity; summary from the first."""
+    if not findings:
+        return Outcome("pass", ok_summary, (), data)
+    worst = "fail" if any(f.severity == "error" for f in findings) else (
+        "warn" if any(f.severity == "warning" for f in findings) else "pass")
+    summary = findings[0].message if worst != "pass" else ok_summary
+    return Outcome(worst, summary, tuple(findings), data)

@@ -1,0 +1,37 @@
+"""One base error, fixed exit codes.
+
+Everything a user can cause (a broken playbook, a bad flag, an unreadable answers file) raises a
+subclass of `TroubleshooterError`; `cli.main` turns it into one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class TroubleshooterError(Exception):
+    """A failure we can explain in one line; `exit_code` is what the process returns."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(TroubleshooterError):
+    """Bad command-line input or an unreadable input file."""
+
+
+class PlaybookError(TroubleshooterError):
+    """A playbook that cannot be used; `problems` holds every `file:line: path: message`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0] if problems else "invalid playbook")
+        self.problems = problems
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
+
+
+class QuitRequested(Exception):
+    """The operator chose to quit the wizard; the run ends as `incomplete`."""

@@ -1,0 +1,215 @@
+"""The finding-code vocabulary (docs/FINDINGS.md), as data.
+
+Every check, log signature, drill and test speaks these codes. The order of `FAMILIES` and of
+the codes inside each family is the diagnosis order: the most upstream error wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("error", "warning", "info")
+
+# family -> the outage-guide step it belongs to; the order is the diagnosis order.
+FAMILIES = {
+    "config": "configuration",
+    "network": "network",
+    "server": "server",
+    "rq": "server",
+    "logs": "logs",
+    "restart": "restart",
+    "support": "support",
+}
+
+
+@dataclass(frozen=True)
+class Code:
+    """A catalogue entry: what a code means and what to do about it by default."""
+
+    code: str
+    title: str
+    remedy: str
+    severity: str = "error"
+
+
+def _codes(*entries: tuple[str, str, str] | tuple[str, str, str, str]) -> dict[str, Code]:
+    return {e[0]: Code(*e) for e in entries}
+
+
+CATALOGUE: dict[str, Code] = _codes(
+    # 5 configuration (diagnosed first: a wrong target makes every other check lie)
+    ("config.missing", "No Redis target is configured",
+     "Set REDIS_URL (or RQ_REDIS_URL) for the app and its workers."),
+    ("config.malformed_url", "The Redis URL is malformed",
+     "Re-type the URL by hand: redis://[user:password@]host:port/db, password percent-encoded."),
+    ("config.not_redis_url", "An HTTP(S) URL is used where a redis:// URL is required",
+     "Use the provider's redis:// or rediss:// endpoint; REST URLs cannot serve redis-py or RQ."),
+    ("config.mismatch", "Configuration sources disagree",
+     "Make the web service and the workers read the same Redis URL and queue names."),
+    ("config.insecure", "A production target without TLS",
+     "Use rediss:// for production targets.", "warning"),
+    ("config.wrong_instance", "The Redis that answers is not the one configured",
+     "Point the app at the instance that holds its data (check host, port and db)."),
+    # 1 network
+    ("network.dns_failed", "The host name does not resolve",
+     "Check the host name for typos; check DNS (resolv.conf, the provider's endpoint name)."),
+    ("network.refused", "Connection refused: nothing listens there",
+     "Start Redis (or check the port): `systemctl status redis-server`, then the Redis log."),
+    ("network.timeout", "TCP connect gets no answer in time",
+     "Check firewalls / security groups between this host and Redis, and that the host is up."),
+    ("network.unreachable", "No route to the Redis host",
+     "Check routing / VPN / VPC peering between this host and Redis."),
+    ("network.tls_mismatch", "The URL scheme does not match what the server speaks",
+     "Use rediss:// for a TLS port and redis:// for a plain one."),
+    ("network.tls_failed", "TLS handshake or certificate verification failed",
+     "Check the CA bundle (ssl_ca_certs), the certificate's host name and its validity dates."),
+    ("network.not_redis", "Something answers on the port, but it is not Redis",
+     "Check the port: another service listens there."),
+    # 2 server
+    ("server.unresponsive", "Redis accepts connections but does not answer",
+     "Check whether the Redis process is stopped, swapping or blocked (SLOWLOG, the Redis log); "
+     "restart it if it stays hung."),
+    ("server.auth_required", "Redis needs credentials and none were given",
+     "Put the password in the URL (redis://:PASSWORD@host:port/0) or REDIS_PASSWORD."),
+    ("server.auth_failed", "Wrong password or user",
+     "Check the password / ACL user in the app's configuration against the server's."),
+    ("server.acl_denied", "The user may not run what the app or RQ needs",
+     "Grant the RQ user its commands, keys and channels: ACL SETUSER <user> ~rq:* &rq:* +@all."),
+    ("server.protected_mode", "Refused by protected mode",
+     "Set a password (requirepass) or bind to the intended interface; do not just disable "
+     "protected-mode."),
+    ("server.max_clients", "maxclients reached",
+     "Find the client leaking connections (CLIENT LIST); raise maxclients as a stopgap."),
+    ("server.oom", "Used memory at maxmemory under noeviction: writes fail",
+     "Free memory (delete stale keys, trim finished/failed registries) or raise maxmemory."),
+    ("server.eviction_policy", "The eviction policy can silently delete RQ jobs",
+     "Set maxmemory-policy noeviction on the Redis that RQ uses.", "warning"),
+    ("server.readonly", "The target is a read-only replica",
+     "Point the app at the current master (after a failover the old master becomes a replica)."),
+    ("server.replica_link_down", "The replica has lost its master",
+     "Check the master named by master_host:master_port, and the link between them."),
+    ("server.loading", "Redis is loading its dataset",
+     "Wait for loading to finish (loading_eta_seconds); do not restart it meanwhile."),
+    ("server.persistence_failed", "The last save failed: writes are refused (MISCONF)",
+     "Fix the disk / permissions / fork problem in the Redis log, then run BGSAVE."),
+    ("server.busy", "A script or function is blocking the server",
+     "SCRIPT KILL (or FUNCTION KILL); SHUTDOWN NOSAVE only as a last resort."),
+    ("server.db_out_of_range", "The database index in the URL does not exist",
+     "Use a db index below the server's `databases` setting (usually 0-15)."),
+    ("server.wrong_mode", "The target is a Sentinel or Cluster node used as a plain Redis",
+     "RQ needs a standalone Redis (or the master behind Sentinel): fix the URL / connection."),
+    ("server.recently_restarted", "Redis restarted recently",
+     "Unsaved data and in-flight jobs may be gone: check the RQ registries and requeue.",
+     "warning"),
+    ("server.slow", "PING round trips are slow",
+     "Check the server's load (SLOWLOG, LATENCY DOCTOR) and the network path.", "warning"),
+    # 2b RQ
+    ("rq.no_workers", "No live worker listens to a queue that needs one",
+     "Start (or restart) the RQ worker for that queue: `rq worker QUEUE --url ...`."),
+    ("rq.dead_workers", "Registered workers are dead",
+     "Restart the workers; dead registrations are cleaned up by `rq info` / worker maintenance.",
+     "warning"),
+    ("rq.orphaned_jobs", "In-flight jobs lost their worker",
+     "Requeue the orphaned jobs once Redis and the workers are healthy (`rq requeue`)."),
+    ("rq.failed_jobs", "Jobs failed",
+     "Inspect the failed registry; requeue the jobs that failed on Redis errors.", "warning"),
+    ("rq.backlog", "A queue is backed up",
+     "Add workers or find what slows the current ones.", "warning"),
+    ("rq.queue_mismatch", "The app's queue is not served by any worker",
+     "Make RQ_QUEUE_NAME match the queue the workers listen to."),
+    # 3 logs
+    ("logs.connection_refused", "Logs show refused connections", "See network.refused."),
+    ("logs.timeout", "Logs show Redis timeouts", "See network.timeout / server.unresponsive."),
+    ("logs.auth_failed", "Logs show authentication failures", "See server.auth_failed."),
+    ("logs.oom", "Logs show OOM errors", "See server.oom."),
+    ("logs.readonly", "Logs show READONLY errors", "See server.readonly."),
+    ("logs.max_clients", "Logs show max-clients errors", "See server.max_clients."),
+    ("logs.loading", "Logs show LOADING errors", "See server.loading."),
+    ("logs.persistence_failed", "Logs show failed saves", "See server.persistence_failed."),
+    ("logs.dns_failed", "Logs show DNS failures", "See network.dns_failed."),
+    ("logs.connection_reset", "Logs show reset connections",
+     "Check TLS settings and server-side limits.", "warning"),
+    ("logs.fork_failed", "Logs show fork failures",
+     "Enable memory overcommit (vm.overcommit_memory=1) and check free memory."),
+    ("logs.master_link_lost", "Logs show the replica lost its master", "See server.replica_link_down."),
+    ("logs.worker_killed", "Logs show a worker killed mid-job", "See rq.orphaned_jobs."),
+    # 4 restart
+    ("restart.unmanaged", "No known way to restart Redis here",
+     "Restart Redis by hand (systemctl, docker, the provider's console).", "warning"),
+    ("restart.unsaved_changes", "A restart now would lose unsaved writes",
+     "Run BGSAVE (or SAVE) and wait for it before restarting.", "warning"),
+    ("restart.failed", "The restart command failed", "Read the service manager's log."),
+    ("restart.not_recovered", "Redis did not come back after the restart",
+     "Read the Redis log from the restart on."),
+    ("restart.recovered", "Redis answers again", "Verify the workers reconnected.", "info"),
+    # 6 support
+    ("support.bundle_written", "The support bundle was written", "Attach it to the ticket.", "info"),
+)
+
+
+def family(code: str) -> str:
+    return code.split(".", 1)[0]
+
+
+def step_of(code: str) -> str:
+    """The outage-guide step a code belongs to."""
+    return FAMILIES.get(family(code), "unknown")
+
+
+def upstream_rank(code: str) -> tuple[int, int]:
+    """Sort key: smaller is further upstream (configuration, network, server, rq, ...)."""
+    fams = list(FAMILIES)
+    codes = list(CATALOGUE)
+    fam = family(code)
+    return (
+        fams.index(fam) if fam in fams else len(fams),
+        codes.index(code) if code in codes else len(codes),
+    )
+
+
+def is_known(code: str) -> bool:
+    return code in CATALOGUE
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One conclusion of a check: `{code, severity, step, message, evidence, remedy}`."""
+
+    code: str
+    severity: str
+    message: str
+    evidence: tuple[str, ...] = ()
+    remedy: str = ""
+    step: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "step": self.step,
+            "message": self.message,
+            "evidence": list(self.evidence),
+            "remedy": self.remedy,
+        }
+
+
+def finding(
+    code: str,
+    message: str,
+    *evidence: str,
+    severity: str | None = None,
+    remedy: str | None = None,
+) -> Finding:
+    """A finding with the catalogue's default severity and remedy unless given."""
+    entry = CATALOGUE[code]
+    return Finding(
+        code=code,
+        severity=severity or entry.severity,
+        message=message,
+        evidence=tuple(evidence),
+        remedy=entry.remedy if remedy is None else remedy,
+    )
+
+
+__all__ = ["CATALOGUE", "Code", "Finding", "finding", "field"]

@@ -1,0 +1,1 @@
+"""Real local Redis servers for tests, benchmarks and training drills (loopback only)."""

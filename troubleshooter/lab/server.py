@@ -1,0 +1,145 @@
+"""Start and stop a real `redis-server` on a loopback port, by PID, never by name."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from troubleshooter.errors import TroubleshooterError
+
+
+class LabError(TroubleshooterError):
+    """A lab server could not be started (no redis-server binary, port in use...)."""
+
+
+def find_redis_server() -> str:
+    """The redis-server binary: $TROUBLESHOOTER_REDIS_SERVER, then PATH, then /usr/bin, /usr/sbin."""
+    explicit = os.environ.get("TROUBLESHOOTER_REDIS_SERVER")
+    if explicit:
+        return explicit
+    found = shutil.which("redis-server") or next(
+        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(p)), None
+    )
+    if not found:
+        raise LabError(
+            "redis-server not found: install it (`apt-get install redis-server`) or set "
+            "TROUBLESHOOTER_REDIS_SERVER to its path"
+        )
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on right now (and, for cluster nodes, port+10000 < 65536)."""
+    while True:
+        with socket.socket() as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port < 55535:
+            return port
+
+
+class RedisServer:
+    """One redis-server process in its own temporary directory.
+
+    Use as a context manager; `stop()` is idempotent and always reaps the process.
+    """
+
+    def __init__(
+        self,
+        *args: str,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        directory: str | Path | None = None,
+        wait: bool = True,
+    ) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self._own_dir = directory is None
+        self.dir = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="ts-redis-"))
+        self.logfile = self.dir / "redis.log"
+        self.extra_args: Sequence[str] = args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._wait = wait
+
+    @property
+    def url(self) -> str:
+        return f"redis://{self.host}:{self.port}/0"
+
+    def command(self) -> list[str]:
+        return [
+            find_redis_server(),
+            "--port", str(self.port),
+            "--bind", self.host,
+            "--dir", str(self.dir),
+            "--logfile", str(self.logfile),
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            *self.extra_args,
+        ]
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(
+            self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if self._wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, deadline: float = 10.0) -> None:
+        """Block until the server answers PING (any reply, even -NOAUTH), or raise."""
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise LabError(f"redis-server exited with {self.proc.returncode}: {self.log_tail()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise LabError(f"redis-server on {self.host}:{self.port} not ready: {self.log_tail()}")
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            return " | ".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def pause(self) -> None:
+        """SIGSTOP: the kernel still accepts connections, nothing answers."""
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGCONT)
+                proc.kill()
+            except ProcessLookupError:
+                pass
+        if proc is not None:
+            proc.wait(timeout=10)
+        if self._own_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
