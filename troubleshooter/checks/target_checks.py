@@ -1,7 +1,51 @@
-"""(being written)"""
+"""The Redis URL itself (step 1 starts here: a malformed URL is a common outage)."""
 
 from __future__ import annotations
 
-from troubleshooter.checks.base import CheckKind
+import ipaddress
 
-KINDS: tuple[CheckKind, ...] = ()
+from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.findings import finding
+
+
+def run_redis_url(ctx: CheckContext) -> Outcome:
+    """Parse the target URL; data: scheme, address, db, source, password_set."""
+    t = ctx.target
+    if t.problem is not None:
+        f = finding(t.problem.code, f"{t.source}: {t.problem.message}",
+                    f"source: {t.source}", f"value (redacted): {t.redacted!r}")
+        return Outcome("fail", f.message, (f,), {"source": t.source})
+    findings = []
+    if ctx.param("require_tls") and not t.tls and not t.is_unix and not _is_local(t.host):
+        findings.append(finding("config.insecure", f"{t.redacted} does not use TLS (rediss://)",
+                                f"source: {t.source}"))
+    auth = "with a password" if t.password else "without a password"
+    who = f" as user {t.username!r}" if t.username else ""
+    return outcome_from(
+        findings,
+        f"{t.redacted} from {t.source}: {t.scheme}, db {t.db}, {auth}{who}",
+        scheme=t.scheme, address=t.address, db=t.db, source=t.source,
+        password_set=bool(t.password),
+    )
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+KINDS = (
+    CheckKind(
+        name="redis_url",
+        run=run_redis_url,
+        help="The Redis URL parses, has no invisible characters and is a redis:// URL",
+        params={"require_tls": Param(bool, False, "a non-local target without TLS is a warning")},
+        codes=("config.missing", "config.malformed_url", "config.not_redis_url",
+               "config.insecure"),
+        needs_target=False,
+    ),
+)

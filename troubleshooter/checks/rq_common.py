@@ -1,0 +1,269 @@
+"""What the RQ checks share: one bounded session per check, the clock, and worker liveness.
+
+The checks read RQ's state through rq's classes and key names (so `RQ_KEY_PREFIX`, rq >= 3.0,
+is honoured), but never through an rq call that writes: `Worker.all()` / `Worker.find_by_key()`
+SREM a registration whose key is gone - that would erase the very evidence of a dead worker -
+and `registry.get_job_ids()` / `.count` run `cleanup()`, which moves jobs. Reads that rq only
+offers one round trip at a time are pipelined (transaction=False: no MULTI/EXEC) so a triage
+stays within a few round trips and commands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
+from troubleshooter.findings import Finding
+from troubleshooter.redisclient import make_client
+from troubleshooter.target import redact_url
+
+if TYPE_CHECKING:
+    import redis
+
+# rq's defaults: an idle worker's key lives worker_ttl (420) + 60 s after each heartbeat.
+DEFAULT_HEARTBEAT_GRACE_S = 420 + 60
+
+
+class BudgetSpent(Exception):
+    """The check used up ctx.timeout between two round trips; the message says doing what."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """One check's connection, its deadline (monotonic) and "now" (epoch seconds) for ages."""
+
+    conn: redis.Redis
+    deadline: float
+    now: float
+
+    def spend(self, doing: str) -> None:
+        """Raise BudgetSpent if the deadline has passed: call before each further round trip."""
+        if time.monotonic() > self.deadline:
+            raise BudgetSpent(doing)
+
+    def pipeline(self) -> Any:
+        # transaction=False: reads need no MULTI/EXEC, which would add two commands per batch.
+        return self.conn.pipeline(transaction=False)
+
+
+def wall_now(ctx: CheckContext) -> float:
+    """Epoch seconds from the injected clock, or time.time() when none was injected.
+
+    RQ stores wall-clock timestamps; CheckContext's default clock returns 0.0 (and a
+    monotonic clock would be far below any epoch), so anything before 2001 means "not wall time".
+    """
+    injected = ctx.clock()
+    return injected if injected > 1e9 else time.time()
+
+
+def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]) -> Outcome:
+    """Run `body` on a fresh fail-fast client; map Redis errors and a spent budget to outcomes."""
+    import redis
+
+    conn = make_client(ctx.target, ctx.timeout)
+    session = Session(conn, time.monotonic() + ctx.timeout, wall_now(ctx))
+    try:
+        return body(session)
+    except redis.exceptions.RedisError as exc:
+        return redis_failure(ctx, name, exc)
+    except BudgetSpent as exc:
+        return Outcome(
+            "timeout",
+            f"{name}: the {ctx.timeout:g} s budget ran out on {ctx.target.address} "
+            f"while {exc}",
+        )
+    finally:
+        conn.close()
+
+
+def redis_failure(ctx: CheckContext, name: str, exc: Exception) -> Outcome:
+    """A Redis error as an outcome: the server family's classifier when present, else "error"."""
+    text = redact_url(f"{type(exc).__name__}: {exc}")
+    found = _classify(exc)
+    if found is not None:
+        outcome = outcome_from([found], "")
+        return Outcome(outcome.status, f"{name}: {found.message}", outcome.findings,
+                       {"error": text})
+    return Outcome("error", f"{name} could not read RQ state from {ctx.target.address}: {text}",
+                   data={"error": text})
+
+
+def _classify(exc: Exception) -> Finding | None:
+    # The server family's classifier is written in parallel: use it when it is there, and only
+    # when it answers with a Finding (its exact signature is not settled yet).
+    try:
+        module = importlib.import_module("troubleshooter.checks.redis_errors")
+    except ImportError:
+        return None
+    classify = getattr(module, "classify", None)
+    found = classify(exc) if callable(classify) else None
+    return found if isinstance(found, Finding) else None
+
+
+def text(value: object) -> str:
+    """A Redis reply (bytes with decode_responses=False) as text."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def age_s(moment: datetime | None, now: float) -> float | None:
+    """Seconds from `moment` to `now`, one decimal; None when unknown."""
+    return None if moment is None else round(now - moment.timestamp(), 1)
+
+
+# --- queues -------------------------------------------------------------------------------
+
+def queue_names(session: Session, wanted: Sequence[str] = ()) -> list[str]:
+    """Names of the queues RQ knows (rq:queues), or just `wanted` when given, sorted."""
+    from rq import Queue
+
+    if wanted:
+        return sorted(set(wanted))
+    return sorted(q.name for q in Queue.all(connection=session.conn))
+
+
+def queue_lengths(session: Session, names: Iterable[str]) -> dict[str, int]:
+    """LLEN of each queue, in one round trip."""
+    from rq import Queue
+
+    names = list(names)
+    if not names:
+        return {}
+    session.spend("reading queue lengths")
+    pipe = session.pipeline()
+    for name in names:
+        pipe.llen(Queue(name, connection=session.conn).key)
+    return dict(zip(names, (int(n) for n in pipe.execute()), strict=True))
+
+
+# --- workers ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker as its Redis hash shows it, and whether (and why) it is judged dead."""
+
+    name: str
+    found: bool
+    state: str = ""
+    queues: tuple[str, ...] = ()
+    hostname: str = ""
+    pid: int | None = None
+    heartbeat_age_s: float | None = None
+    dead_signal: str = ""  # "" when alive; see DEAD_SIGNALS
+
+    @property
+    def alive(self) -> bool:
+        return not self.dead_signal
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "state": self.state, "queues": list(self.queues),
+            "hostname": self.hostname, "pid": self.pid,
+            "last_heartbeat_age_s": self.heartbeat_age_s, "alive": self.alive,
+            "dead_signal": self.dead_signal or None,
+        }
+
+    def describe(self) -> str:
+        """One evidence line: who, where, and the signal that says it is dead."""
+        where = f" on {self.hostname} pid {self.pid}" if self.hostname else ""
+        beat = ("" if self.heartbeat_age_s is None
+                else f", last heartbeat {self.heartbeat_age_s:g} s ago")
+        why = DEAD_SIGNALS.get(self.dead_signal, "alive")
+        state = f", state {self.state}" if self.state else ""
+        return f"worker {self.name}{where}: {why}{beat}{state}"
+
+
+DEAD_SIGNALS = {
+    "key_gone": "registered, but its key has expired (no heartbeat for its whole TTL)",
+    "death_registered": "it registered its own death",
+    "pid_gone": "its process no longer exists on this host",
+    "heartbeat_stale": "its heartbeat is older than the grace period",
+}
+
+
+def registered_workers(session: Session) -> list[str]:
+    """Names in rq:workers (Worker.all_keys: a read, unlike Worker.all)."""
+    from rq import Worker
+
+    prefix = Worker.redis_worker_namespace_prefix
+    return sorted(k[len(prefix):] for k in Worker.all_keys(connection=session.conn)
+                  if k.startswith(prefix))
+
+
+def read_workers(session: Session, names: Sequence[str], grace_s: float) -> list[WorkerInfo]:
+    """Each named worker's hash in one round trip, with its liveness judged."""
+    from rq import Worker
+
+    if not names:
+        return []
+    session.spend("reading worker records")
+    pipe = session.pipeline()
+    for name in names:
+        pipe.hgetall(Worker.redis_worker_namespace_prefix + name)
+    raws = pipe.execute()
+    return [_worker_info(name, raw, session.now, grace_s)
+            for name, raw in zip(names, raws, strict=True)]
+
+
+def _worker_info(name: str, raw: Mapping[Any, Any], now: float, grace_s: float) -> WorkerInfo:
+    # Field names as rq's Worker.serialize() / set_state() / register_death() write them.
+    fields = {text(k): text(v) for k, v in raw.items()}
+    if not fields:
+        return WorkerInfo(name, found=False, dead_signal="key_gone")
+    pid = int(fields["pid"]) if fields.get("pid", "").isdigit() else None
+    info = WorkerInfo(
+        name, found=True, state=fields.get("state", ""),
+        queues=tuple(q for q in fields.get("queues", "").split(",") if q),
+        hostname=fields.get("hostname", ""), pid=pid,
+        heartbeat_age_s=age_s(_parse_time(fields.get("last_heartbeat", "")), now),
+    )
+    return replace(info, dead_signal=_dead_signal(info, fields, grace_s))
+
+
+def _dead_signal(info: WorkerInfo, fields: Mapping[str, str], grace_s: float) -> str:
+    if fields.get("death"):
+        return "death_registered"
+    # Right after a SIGKILL the key lives on for up to its TTL (90-480 s): for a worker on this
+    # host the missing process is the honest, immediate signal. Containers sharing a host name
+    # but not a PID namespace would defeat it; their host names differ by default.
+    if info.pid and info.hostname == socket.gethostname() and not process_alive(info.pid):
+        return "pid_gone"
+    if info.heartbeat_age_s is not None and info.heartbeat_age_s > grace_s:
+        return "heartbeat_stale"
+    return ""
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists here (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[:1] != ["Z"]
+    except OSError:
+        return True  # no /proc (not Linux): kill(0) succeeding is all we know
+
+
+def _parse_time(value: str) -> datetime | None:
+    from rq.utils import utcparse
+
+    try:
+        return utcparse(value) if value else None
+    except ValueError:
+        return None

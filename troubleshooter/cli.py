@@ -1,0 +1,191 @@
+"""Command line: argument parsing and the one error handler. `main(argv) -> exit code`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from troubleshooter import __version__
+from troubleshooter.errors import (
+    EXIT_INTERRUPTED, EXIT_USAGE, PlaybookError, TroubleshooterError, UsageError,
+)
+
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line and exit 2, as everywhere else
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="troubleshooter",
+        description="Walks you through a Redis / RQ outage, step by step: network, server, logs, "
+                    "restart, configuration, support. `troubleshooter` alone runs the outage "
+                    "playbook against $RQ_REDIS_URL, $REDIS_URL or redis://localhost:6379/0.",
+    )
+    parser.add_argument("--version", action="version", version=f"troubleshooter {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a playbook (the default command)")
+    run.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
+                                                 "(default: redis-outage)")
+    add_run_options(run)
+
+    validate = sub.add_parser("validate", help="check playbook files and report every problem")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+
+    sub.add_parser("playbooks", help="list shipped and user playbooks")
+    sub.add_parser("checks", help="list the automated check kinds a playbook can use")
+
+    from troubleshooter.drill import add_drill_parser
+
+    add_drill_parser(sub)
+    return parser
+
+
+def add_run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--url", help="the Redis URL to diagnose (default: $RQ_REDIS_URL, "
+                                   "$REDIS_URL, redis://localhost:6379/0)")
+    run.add_argument("--log", action="append", default=[], metavar="PATH",
+                     help="a log file to read in step 3 (repeatable)")
+    run.add_argument("--queue", help="the RQ queue the app enqueues to (default: "
+                                     "$RQ_QUEUE_NAME)")
+    run.add_argument("--var", action="append", default=[], metavar="NAME=VALUE",
+                     help="set a playbook variable (repeatable)")
+    run.add_argument("--non-interactive", action="store_true",
+                     help="run the automated checks only; manual actions stay pending "
+                          "(automatic when stdin is not a terminal)")
+    run.add_argument("--yes", action="store_true",
+                     help="confirm destructive actions in advance")
+    run.add_argument("--answers", metavar="FILE",
+                     help="YAML file answering manual prompts: action id -> answer")
+    run.add_argument("--json", action="store_true",
+                     help="print the session as one JSON document on stdout "
+                          "(human output on stderr)")
+    run.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                     help="time limit of each network check (default 3)")
+    run.add_argument("--write-probe", action="store_true",
+                     help="prove writes work: set and delete one short-lived key")
+    run.add_argument("--explain", action="store_true",
+                     help="show why each step matters (training)")
+    run.add_argument("--save", metavar="PATH",
+                     help="where to write the transcript (default: "
+                          "$XDG_STATE_HOME/troubleshooter/sessions/)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds, got {text}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in
+                         ("-h", "--help", "--version")):
+        args_list.insert(0, "run")
+    try:
+        args = build_parser().parse_args(args_list)
+        return int(_dispatch(args, os.environ))
+    except TroubleshooterError as exc:
+        print(f"troubleshooter: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\ntroubleshooter: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # anything else is our bug: one line, the traceback in a file
+        return _crash(exc)
+
+
+def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.command == "validate":
+        return validate(args.files)
+    if args.command == "playbooks":
+        return list_playbooks(environ)
+    if args.command == "checks":
+        return list_checks()
+    if args.command == "drill":
+        from troubleshooter.drill import run_drill
+
+        return run_drill(args, environ)
+    from troubleshooter.wizard import run_wizard
+
+    return run_wizard(args, environ)
+
+
+def validate(files: Sequence[str]) -> int:
+    from troubleshooter import playbook
+
+    failed = False
+    for name in files:
+        try:
+            pb = playbook.load(name)
+        except PlaybookError as exc:
+            failed = True
+            for line in exc.problems:
+                print(line, file=sys.stderr)
+            continue
+        for line in pb.warnings:
+            print(line, file=sys.stderr)
+        print(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
+              f"{sum(len(s.actions) for s in pb.steps)} actions)")
+    return EXIT_USAGE if failed else 0
+
+
+def list_playbooks(environ: Mapping[str, str]) -> int:
+    from troubleshooter import library, playbook
+
+    for origin, path in library.discover(environ):
+        try:
+            pb = playbook.load(path)
+            about = f"{pb.title} — {pb.description.strip().splitlines()[0]}" if pb.description \
+                else pb.title
+        except PlaybookError as exc:
+            about = f"INVALID: {exc.problems[0]}"
+        print(f"{path.stem:24} {origin:8} {about}\n{'':33} {path}")
+    return 0
+
+
+def list_checks() -> int:
+    from troubleshooter.checks import CHECKS
+    from troubleshooter.checks.base import REQUIRED
+
+    for kind in CHECKS.values():
+        flag = " (destructive)" if kind.destructive else ""
+        print(f"{kind.name}{flag}: {kind.help}")
+        for name, p in kind.params.items():
+            default = "required" if p.default is REQUIRED else f"default {p.default!r}"
+            print(f"    {name}: {p.help} ({default})")
+    return 0
+
+
+def _crash(exc: BaseException) -> int:
+    from troubleshooter.report import state_dir
+
+    log = state_dir(os.environ) / "crash.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("".join(traceback.format_exception(exc)))
+        where = f"; details in {log}"
+    except OSError:
+        where = ""
+    from troubleshooter.target import redact_url
+
+    print(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}",
+          file=sys.stderr)
+    return 3
+
+

@@ -1,0 +1,48 @@
+"""The one root cause of a run: a playbook rule if one matches, else the most upstream error.
+
+Upstream order (docs/FINDINGS.md): configuration, network, server, RQ - a refused connection
+explains every failed server and RQ check after it, never the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from troubleshooter import conditions
+from troubleshooter.findings import CATALOGUE, Finding, upstream_rank
+from troubleshooter.playbook import DiagnosisRule
+from troubleshooter.session import Diagnosis
+
+
+def diagnose(
+    findings: Sequence[Finding],
+    rules: Sequence[DiagnosisRule],
+    scope: conditions.Scope,
+) -> Diagnosis | None:
+    """The root cause, or None when nothing is broken (warnings alone are not a diagnosis)."""
+    errors = sorted((f for f in findings if f.severity == "error"),
+                    key=lambda f: upstream_rank(f.code))
+    for rule in rules:
+        if conditions.evaluate(rule.when, scope):
+            cause = next((f for f in findings if f.code == rule.code), None)
+            return _from(rule.code, cause, [f for f in errors if f is not cause],
+                         summary=rule.summary, by_rule=True)
+    if not errors:
+        return None
+    return _from(errors[0].code, errors[0], errors[1:])
+
+
+def _from(code: str, cause: Finding | None, others: Sequence[Finding], summary: str = "",
+          by_rule: bool = False) -> Diagnosis:
+    entry = CATALOGUE[code]
+    evidence = list(cause.evidence) if cause else []
+    evidence += [f"also seen: {f.code}: {f.message}" for f in others if f.code != code]
+    return Diagnosis(
+        code=code,
+        title=entry.title,
+        summary=summary or (cause.message if cause else entry.title),
+        remedy=(cause.remedy if cause and cause.remedy else entry.remedy),
+        evidence=tuple(evidence),
+        step=cause.step if cause else "",
+        by_rule=by_rule,
+    )

@@ -1,0 +1,356 @@
+"""The step engine: runs a playbook against a target and records everything into a Session.
+
+It never prints and never prompts. A person (or a file, or nobody) answers through the injected
+`Operator`; whoever wants to show progress listens to `Event`s. The UI does both.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from troubleshooter import conditions, runner
+from troubleshooter.checks.base import CheckContext, CheckKind, Outcome
+from troubleshooter.diagnosis import diagnose
+from troubleshooter.errors import QuitRequested
+from troubleshooter.findings import Finding, finding
+from troubleshooter.playbook import Action, Playbook, Step
+from troubleshooter.redaction import Redactor
+from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord, now_iso
+from troubleshooter.target import Target
+
+DEFAULT_TIMEOUT = 3.0
+
+
+# -- what the operator can say ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Answered:
+    value: Any
+    source: str = "operator"
+
+
+@dataclass(frozen=True)
+class SkipStep:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Nobody is there to answer (non-interactive run)."""
+
+
+Reply = Answered | SkipStep | Pending
+
+
+class Operator(Protocol):
+    def ask(self, step: Step, action: Action, question: str) -> Reply:
+        """Answer a manual prompt; may raise QuitRequested."""
+
+    def confirm(self, step: Step, action: Action, question: str) -> bool:
+        """Explicit go-ahead for a destructive action."""
+
+
+# -- what the engine tells its listeners ------------------------------------------------------
+@dataclass(frozen=True)
+class StepStarted:
+    step: Step
+    index: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ChecksStarted:
+    step: Step
+    actions: tuple[Action, ...]
+
+
+@dataclass(frozen=True)
+class CheckFinished:
+    step: Step
+    record: CheckRecord
+
+
+@dataclass(frozen=True)
+class PromptFinished:
+    step: Step
+    record: AnswerRecord
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    step: Step
+    record: StepRecord
+
+
+Event = StepStarted | ChecksStarted | CheckFinished | PromptFinished | StepFinished
+Listener = Callable[[Event], None]
+
+
+@dataclass
+class RunOptions:
+    timeout: float = DEFAULT_TIMEOUT
+    interactive: bool = False
+    assume_yes: bool = False
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    allow_write: bool = False
+
+
+class Engine:
+    """Runs one playbook once; `session` holds whatever was done, even after ^C."""
+
+    def __init__(
+        self,
+        playbook: Playbook,
+        target: Target,
+        operator: Operator,
+        options: RunOptions,
+        checks: Mapping[str, CheckKind],
+        listener: Listener = lambda event: None,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.playbook, self.target, self.operator = playbook, target, operator
+        self.options, self.checks, self.listener = options, checks, listener
+        self.environ = dict(os.environ if environ is None else environ)
+        self.clock = clock
+        self.redactor = Redactor.for_run(target.password, self.environ)
+        self.outcomes: dict[str, Outcome] = {}
+        self.answers: dict[str, Any] = {}
+        self.statuses: dict[str, str] = {}
+        self.names: dict[str, Any] = {**options.variables, "target": target.to_dict()
+                                      | {"address": target.address, "url": target.redacted}}
+        self.session = Session(
+            trace_id=uuid.uuid4().hex,
+            playbook={"id": playbook.id, "title": playbook.title, "version": playbook.version,
+                      "path": playbook.path},
+            target=target.to_dict(),
+            mode="interactive" if options.interactive else "non-interactive",
+            variables=self.redactor.value(dict(options.variables)),
+        )
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self) -> Session:
+        """Run every step; on ^C or quit the session is finished as `incomplete` and kept."""
+        total = len(self.playbook.steps)
+        try:
+            for index, step in enumerate(self.playbook.steps):
+                self._run_step(step, index, total)
+        except QuitRequested:
+            self._finish("quit")
+            return self.session
+        except KeyboardInterrupt:
+            self._finish("interrupted")
+            raise
+        self._finish("finished")
+        return self.session
+
+    def _run_step(self, step: Step, index: int, total: int) -> None:
+        record = StepRecord(step.id, step.title)
+        self.session.steps.append(record)
+        started = self.clock()
+        self.listener(StepStarted(step, index, total))
+        try:
+            if step.when is not None and not conditions.evaluate(step.when, self.scope()):
+                record.status, record.reason = "skipped", f"condition not met: {step.when.source}"
+            else:
+                skipped = self._run_actions(step, record)
+                record.status = "skipped" if skipped else _step_status(record)
+                record.reason = skipped or ""
+        except (QuitRequested, KeyboardInterrupt):
+            record.status, record.reason = "incomplete", "stopped by the operator"
+            raise
+        finally:
+            record.duration_ms = (self.clock() - started) * 1000
+            self.statuses[step.id] = record.status
+            self.listener(StepFinished(step, record))
+
+    def _run_actions(self, step: Step, record: StepRecord) -> str | None:
+        """Run the step's actions; return the skip reason if the operator skipped the step."""
+        actions = list(step.actions)
+        while actions:
+            batch = _next_batch(actions)
+            del actions[: len(batch)]
+            if batch[0].is_check:
+                self._run_checks(step, batch, record)
+                continue
+            reply = self._ask(step, batch[0], record)
+            if isinstance(reply, SkipStep):
+                for rest in actions:
+                    self._skip_action(step, rest, record, "step skipped")
+                return f"skipped by the operator: {reply.reason}"
+        return None
+
+    def _run_checks(self, step: Step, batch: list[Action], record: StepRecord) -> None:
+        jobs: list[runner.Job] = []
+        for action in batch:
+            reason = self._why_not_run(step, action)
+            if reason:
+                self._skip_action(step, action, record, reason)
+                continue
+            kind = self.checks[str(action.check)]
+            jobs.append(runner.prepare(action, kind, self.names, self.options.timeout))
+        if not jobs:
+            return
+        self.listener(ChecksStarted(step, tuple(job.action for job in jobs)))
+
+        def done(check: CheckRecord) -> None:
+            action = next(job.action for job in jobs if job.action.id == check.id)
+            self._record_check(step, action, check, record)
+
+        runner.run_batch(jobs, self._context, done, self.redactor, self.clock)
+
+    def _why_not_run(self, step: Step, action: Action) -> str | None:
+        if action.when is not None and not conditions.evaluate(action.when, self.scope()):
+            return f"condition not met: {action.when.source}"
+        kind = self.checks[str(action.check)]
+        if kind.needs_target and self.target.problem is not None:
+            return "the Redis URL cannot be used (see the URL check)"
+        if action.destructive:
+            if not self.options.interactive and not self.options.assume_yes:
+                return "destructive: not run non-interactively without --yes"
+            question = action.title or kind.help
+            if not self.options.assume_yes and not self.operator.confirm(step, action, question):
+                return "destructive: the operator did not confirm"
+        return None
+
+    def _context(self, job: runner.Job) -> CheckContext:
+        return CheckContext(
+            target=self.target, params=job.params, timeout=job.timeout,
+            earlier=dict(self.outcomes), environ=self.environ, clock=self.clock,
+            allow_write=self.options.allow_write,
+        )
+
+    def _record_check(self, step: Step, action: Action, check: CheckRecord,
+                      record: StepRecord) -> None:
+        self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
+                                           check.data, check.details)
+        self.statuses[action.id] = check.status
+        check = runner.apply_outcomes(check, action, self.scope(), self.names)
+        check = replace(check, findings=tuple(replace(f, step=step.id) for f in check.findings))
+        self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
+                                           check.data, check.details)
+        self.statuses[action.id] = check.status
+        record.checks.append(check)
+        record.findings.extend(check.findings)
+        self.listener(CheckFinished(step, check))
+
+    def _skip_action(self, step: Step, action: Action, record: StepRecord, reason: str) -> None:
+        self.statuses[action.id] = "skipped"
+        if action.is_check:
+            check = CheckRecord(action.id, str(action.check), action.title, {}, "skipped",
+                                reason, now_iso(), 0.0, 0.0)
+            self.outcomes[action.id] = Outcome("skipped", reason)
+            record.checks.append(check)
+            self.listener(CheckFinished(step, check))
+        else:
+            record.answers.append(AnswerRecord(action.id, str(action.prompt),
+                                               self._render(action.question), "skipped",
+                                               source=None))
+            self.listener(PromptFinished(step, record.answers[-1]))
+
+    def _ask(self, step: Step, action: Action, record: StepRecord) -> Reply:
+        if action.when is not None and not conditions.evaluate(action.when, self.scope()):
+            self._skip_action(step, action, record, f"condition not met: {action.when.source}")
+            return Pending()
+        question = self._render(action.question)
+        reply = self.operator.ask(step, action, question)
+        if isinstance(reply, Answered):
+            self.answers[action.id] = reply.value
+            self.statuses[action.id] = "answered"
+            record.answers.append(AnswerRecord(action.id, str(action.prompt), question,
+                                               "answered", self.redactor.value(reply.value),
+                                               reply.source))
+            record.findings.extend(self._answer_findings(step, action))
+        elif isinstance(reply, Pending):
+            self.statuses[action.id] = "pending"
+            record.answers.append(AnswerRecord(action.id, str(action.prompt), question,
+                                               "pending"))
+        else:
+            record.answers.append(AnswerRecord(action.id, str(action.prompt), question,
+                                               "skipped", source="operator"))
+        self.listener(PromptFinished(step, record.answers[-1]))
+        return reply
+
+    def _answer_findings(self, step: Step, action: Action) -> list[Finding]:
+        """A prompt's outcome rules turn the operator's answer into findings."""
+        scope, found = self.scope(), []
+        for rule in action.outcomes:
+            if rule.when is not None and conditions.evaluate(rule.when, scope):
+                message = self._render(rule.message) if rule.message else (
+                    f"{action.id}: answered {self.answers.get(action.id)!r}")
+                remedy = self._render(rule.remedy) if rule.remedy else None
+                found.append(replace(
+                    finding(rule.code, message, f"operator answer to: {self._render(action.question)}",
+                            severity=rule.severity, remedy=remedy),
+                    step=step.id))
+        return found
+
+    def _render(self, text: str) -> str:
+        from troubleshooter import templating
+
+        return self.redactor.text(str(templating.render(text, self.names)))
+
+    # -- conditions and the end -----------------------------------------------------------------
+    def scope(self) -> conditions.Scope:
+        findings = [f for step in self.session.steps for f in step.findings]
+        names: dict[str, Any] = {
+            "vars": dict(self.options.variables),
+            "target": self.names["target"],
+            "healthy": not any(f.severity == "error" for f in findings),
+        }
+        for ident, status in self.statuses.items():
+            out = self.outcomes.get(ident)
+            names[ident] = {
+                "status": status,
+                "data": dict(out.data) if out else {},
+                "answer": self.answers.get(ident),
+                "findings": [f.code for f in out.findings] if out else [],
+            }
+        return conditions.Scope(names, [f.code for f in findings], self.answers, self.statuses)
+
+    def _finish(self, ended_by: str) -> None:
+        s = self.session
+        s.ended_by, s.finished_at = ended_by, now_iso()
+        s.diagnosis = diagnose(s.findings, self.playbook.rules, self.scope())
+        incomplete = ended_by != "finished" or any(
+            c.status in ("error", "timeout") for step in s.steps for c in step.checks)
+        s.status = "problems" if s.has_errors else ("incomplete" if incomplete else "healthy")
+
+
+def _next_batch(actions: list[Action]) -> list[Action]:
+    """A prompt alone, or the run of checks that can go together: none refers to another."""
+    if not actions[0].is_check:
+        return actions[:1]
+    batch: list[Action] = []
+    for action in actions:
+        if not action.is_check or action.destructive:
+            break
+        when = action.when
+        # finding() and `healthy` read every earlier result, so they wait for the batch.
+        if batch and when and (
+            any(b.id in when.names | when.ids for b in batch) or when.codes
+            or "healthy" in when.names
+        ):
+            break
+        batch.append(action)
+    return batch or actions[:1]
+
+
+def _step_status(record: StepRecord) -> str:
+    if any(f.severity == "error" for f in record.findings):
+        return "problems"
+    if any(c.status in ("error", "timeout") for c in record.checks):
+        return "incomplete"
+    if any(f.severity == "warning" for f in record.findings):
+        return "warnings"
+    if any(a.status == "pending" for a in record.answers):
+        return "pending"
+    return "passed"
+
+
+__all__ = ["Engine", "RunOptions", "Answered", "SkipStep", "Pending", "Operator", "Target",
+           "finding"]

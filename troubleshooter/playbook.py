@@ -1,0 +1,449 @@
+"""The playbook: its schema as data, the loader, and the checks across fields.
+
+Every problem of a file is reported at once, one line each, as `file:line: path: message`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from troubleshooter import conditions, templating, yamlsrc
+from troubleshooter.errors import PlaybookError
+from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.schema import (
+    ANY, BOOL, INVALID, NUMBER, STR, Field, ListOf, Loc, MapOf, Obj, Problems, Spec,
+    labels_by_id, one_of,
+)
+
+PROMPT_KINDS = ("confirm", "select", "text", "checklist")
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Id(Spec):
+    """Step and action ids are names in conditions (`ping.status`), so identifiers."""
+
+    expected = "an id (lower case letters, digits and _; starting with a letter)"
+    pattern = ID_RE
+
+    def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
+        if isinstance(value, str) and self.pattern.match(value):
+            return value
+        return self.wrong(value, loc, problems)
+
+
+class _Name(_Id):
+    expected = "a name (lower case letters, digits, _ and -; starting with a letter)"
+    pattern = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+class _Expr(Spec):
+    expected = "a condition expression (a string)"
+
+    def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
+        if isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            return self.wrong(value, loc, problems)
+        try:
+            return conditions.parse(value)
+        except conditions.ExpressionError as exc:
+            problems.error(loc, str(exc))
+            return INVALID
+
+
+class _Code(Spec):
+    expected = "a finding code from FINDINGS.md"
+
+    def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
+        if not isinstance(value, str):
+            return self.wrong(value, loc, problems)
+        if value not in CATALOGUE:
+            problems.error(loc, f"unknown finding code {value!r} (see docs/FINDINGS.md)")
+            return INVALID
+        return value
+
+
+ID, EXPR, CODE = _Id(), _Expr(), _Code()
+SEVERITY = one_of(*SEVERITIES)
+
+VARIABLE = Obj((
+    Field("default", ANY, None, "value when neither a flag nor the environment sets it"),
+    Field("description", STR, ""),
+    Field("env", STR, None, "environment variable that sets it"),
+), shorthand="default")
+
+OUTCOME = Obj((
+    Field("code", CODE, help="finding code this outcome produces or adjusts"),
+    Field("when", EXPR, None, "condition that produces the finding; without it, the outcome "
+                              "adjusts a finding of this code that the check reports"),
+    Field("severity", SEVERITY, None),
+    Field("message", STR, None),
+    Field("remedy", STR, None),
+))
+
+ACTION = Obj((
+    Field("id", ID),
+    Field("title", STR, ""),
+    Field("check", STR, None, "an automated check kind (see `troubleshooter checks`)"),
+    Field("with", MapOf(ANY), {}, "the check's parameters"),
+    Field("timeout", NUMBER, None, "seconds; default: --timeout"),
+    Field("outcomes", ListOf(OUTCOME), []),
+    Field("prompt", one_of(*PROMPT_KINDS), None, "a manual action: the operator answers"),
+    Field("question", STR, None),
+    Field("help", STR, ""),
+    Field("choices", ListOf(STR), []),
+    Field("default", ANY, None),
+    Field("when", EXPR, None),
+    Field("destructive", BOOL, False, "changes something: always confirmed, never run "
+                                      "non-interactively without --yes"),
+))
+
+STEP = Obj((
+    Field("id", ID),
+    Field("title", STR),
+    Field("guidance", STR, "", "Markdown shown to the operator"),
+    Field("why", STR, "", "why this step matters (for trainees)"),
+    Field("when", EXPR, None),
+    Field("actions", ListOf(ACTION, labels_by_id), []),
+))
+
+RULE = Obj((
+    Field("when", EXPR),
+    Field("code", CODE),
+    Field("summary", STR, ""),
+))
+
+SUPPORT = Obj((
+    Field("contact", STR, ""),
+    Field("where", STR, ""),
+    Field("attach", ListOf(STR), []),
+    Field("notes", STR, ""),
+))
+
+PLAYBOOK = Obj((
+    Field("id", _Name()),
+    Field("title", STR),
+    Field("description", STR, ""),
+    Field("version", ANY, 1),
+    Field("variables", MapOf(VARIABLE), {}),
+    Field("steps", ListOf(STEP, labels_by_id)),
+    Field("diagnosis", Obj((Field("rules", ListOf(RULE), []),)), {"rules": []}),
+    Field("support", SUPPORT, None),
+))
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: Any
+    description: str = ""
+    env: str | None = None
+
+
+@dataclass(frozen=True)
+class OutcomeRule:
+    code: str
+    when: conditions.Expression | None = None
+    severity: str | None = None
+    message: str | None = None
+    remedy: str | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A check (`check` set) or a manual prompt (`prompt` set)."""
+
+    id: str
+    title: str = ""
+    check: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timeout: float | None = None
+    outcomes: tuple[OutcomeRule, ...] = ()
+    prompt: str | None = None
+    question: str = ""
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    when: conditions.Expression | None = None
+    destructive: bool = False
+
+    @property
+    def is_check(self) -> bool:
+        return self.check is not None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    title: str
+    guidance: str = ""
+    why: str = ""
+    when: conditions.Expression | None = None
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiagnosisRule:
+    when: conditions.Expression
+    code: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Support:
+    contact: str = ""
+    where: str = ""
+    attach: tuple[str, ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Playbook:
+    id: str
+    title: str
+    description: str
+    version: str
+    variables: Mapping[str, Variable]
+    steps: tuple[Step, ...]
+    rules: tuple[DiagnosisRule, ...] = ()
+    support: Support | None = None
+    path: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+def load(path: str | Path) -> Playbook:
+    """Load and validate a playbook file; raise PlaybookError listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise PlaybookError([f"{path}: cannot read playbook: {reason}"]) from None
+    return loads(text, str(path))
+
+
+def loads(text: str, name: str = "<playbook>") -> Playbook:
+    """Validate playbook text; `name` is what messages call the file."""
+    try:
+        source = yamlsrc.load(text)
+    except yamlsrc.YamlSyntaxError as exc:
+        raise PlaybookError([f"{name}:{exc.line}:{exc.column}: YAML syntax error: {exc}"]) from None
+    problems = Problems()
+    for dup_path, line, first in source.duplicates:
+        loc = Loc(dup_path, _show(dup_path, source.data), line)
+        problems.error(loc, f"duplicate key (first at line {first})")
+    if not isinstance(source.data, dict):
+        problems.error(Loc(), "a playbook is a mapping with id, title and steps")
+        raise PlaybookError(_format(problems.errors, source, name))
+    clean = PLAYBOOK.check(source.data, Loc(), problems)
+    if clean is not INVALID:
+        _cross_check(clean, problems)
+    warnings = tuple(_format(problems.warnings, source, name, "warning: "))
+    if problems.errors:
+        raise PlaybookError(_format(problems.errors, source, name) + list(warnings))
+    return _build(clean, name, warnings)
+
+
+def _show(path: yamlsrc.Path, data: Any) -> str:
+    loc, node = Loc(), data
+    for part in path:
+        if isinstance(part, int):
+            loc = loc.item(part, labels_by_id(node[part], part) if isinstance(node, list) else None)
+        else:
+            loc = loc.key(part)
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return loc.shown
+
+
+def _format(items: list[tuple[Loc, str]], source: yamlsrc.Source, name: str,
+            prefix: str = "") -> list[str]:
+    def line(loc: Loc) -> int:
+        return loc.line or source.line(loc.raw)
+
+    ordered = sorted(items, key=lambda item: line(item[0]))
+    return [f"{name}:{line(loc)}: {loc.shown or '(top)'}: {prefix}{msg}" for loc, msg in ordered]
+
+
+def _cross_check(pb: dict[str, Any], problems: Problems) -> None:
+    """What no single field can know: ids, references, check kinds and their parameters."""
+    from troubleshooter.checks import CHECKS
+
+    variables = pb["variables"] if isinstance(pb["variables"], dict) else {}
+    seen: set[str] = set()
+    root = Loc()
+    _check_templates(pb.get("description"), root.key("description"), variables, problems)
+    for si, step in enumerate(_valid(pb["steps"])):
+        sloc = root.key("steps").item(si, step["id"] if isinstance(step["id"], str) else None)
+        _check_expr(step["when"], sloc.key("when"), seen, problems)
+        _claim(step["id"], sloc.key("id"), seen, problems)
+        for key in ("title", "guidance", "why"):
+            _check_templates(step[key], sloc.key(key), variables, problems)
+        for ai, action in enumerate(_valid(step["actions"])):
+            aloc = sloc.key("actions").item(ai, action["id"] if isinstance(action["id"], str)
+                                            else None)
+            _check_expr(action["when"], aloc.key("when"), seen, problems)
+            _claim(action["id"], aloc.key("id"), seen, problems)
+            if action["check"] is not None and action["prompt"] is not None:
+                problems.error(aloc, "an action has either `check` or `prompt`, not both")
+            elif action["check"] is not None:
+                _check_check(action, aloc, CHECKS, variables, problems)
+            elif action["prompt"] is not None:
+                _check_prompt(action, aloc, variables, problems)
+            else:
+                problems.error(aloc, "missing required field 'check' or 'prompt'")
+            for oi, outcome in enumerate(_valid(action["outcomes"])):
+                oloc = aloc.key("outcomes").item(oi)
+                _check_expr(outcome["when"], oloc.key("when"), seen, problems)
+                for key in ("message", "remedy"):
+                    _check_templates(outcome[key], oloc.key(key), variables, problems)
+    rules = pb["diagnosis"]["rules"] if isinstance(pb["diagnosis"], dict) else INVALID
+    for ri, rule in enumerate(_valid(rules)):
+        _check_expr(rule["when"], root.key("diagnosis").key("rules").item(ri).key("when"),
+                    seen, problems)
+
+
+def _valid(items: Any) -> list[dict[str, Any]]:
+    """The items of a checked list that came through structurally sound (others already erred).
+
+    Positions matter for messages, so invalid items are kept as empty placeholders."""
+    if not isinstance(items, list):
+        return []
+    return [item if isinstance(item, dict) else _PLACEHOLDER for item in items]
+
+
+_PLACEHOLDER: dict[str, Any] = {
+    "id": INVALID, "when": None, "actions": [], "outcomes": [], "check": None, "prompt": None,
+    "title": "", "guidance": "", "why": "", "message": None, "remedy": None,
+}
+
+
+def _claim(ident: Any, loc: Loc, seen: set[str], problems: Problems) -> None:
+    if not isinstance(ident, str):
+        return
+    if ident in seen:
+        problems.error(loc, f"duplicate id {ident!r}: step and action ids must be unique")
+    seen.add(ident)
+
+
+def _check_expr(expr: conditions.Expression | None, loc: Loc, seen: set[str],
+                problems: Problems) -> None:
+    if not isinstance(expr, conditions.Expression):
+        return
+    for name in sorted(expr.names | expr.ids):
+        if name not in seen and name not in conditions.BUILTIN_NAMES:
+            problems.error(loc, f"condition refers to unknown id {name!r} "
+                                "(only steps and actions declared before it can be used)")
+    for pattern in sorted(expr.codes):
+        import fnmatch
+
+        if not any(fnmatch.fnmatchcase(code, pattern) for code in CATALOGUE):
+            problems.error(loc, f"condition names unknown finding code {pattern!r}")
+
+
+def _check_templates(value: Any, loc: Loc, variables: Mapping[str, Any],
+                     problems: Problems) -> None:
+    for name in templating.references(value):
+        why = templating.unknown_reference(name, variables)
+        if why:
+            problems.error(loc, why)
+
+
+def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, Any],
+                 variables: Mapping[str, Any], problems: Problems) -> None:
+    kind = kinds.get(action["check"])
+    if kind is None:
+        problems.error(loc.key("check"), f"unknown check kind {action['check']!r} "
+                                         f"(known: {', '.join(sorted(kinds))})")
+        return
+    if kind.destructive and not action["destructive"]:
+        problems.error(loc.key("destructive"),
+                       f"check {kind.name!r} changes the target: mark it `destructive: true`")
+    from troubleshooter.checks.base import REQUIRED
+
+    params = action["with"]
+    for name, spec in kind.params.items():
+        ploc = loc.key("with").key(name)
+        if name not in params:
+            if spec.default is REQUIRED:
+                problems.error(loc.key("with"), f"missing required parameter {name!r}")
+            continue
+        value = params[name]
+        _check_templates(value, ploc, variables, problems)
+        if not templating.references(value) and not isinstance(value, spec.type):
+            problems.error(ploc, f"expected {_type_name(spec.type)}, got "
+                                 f"{type(value).__name__} {value!r}")
+    for name in params:
+        if name not in kind.params:
+            problems.warn(loc.key("with").key(name),
+                          f"unknown parameter of {kind.name!r} (ignored); known: "
+                          f"{', '.join(kind.params) or 'none'}")
+
+
+def _type_name(types: type | tuple[type, ...]) -> str:
+    names = [t.__name__ for t in (types if isinstance(types, tuple) else (types,))]
+    return " or ".join({"str": "a string", "int": "an integer", "float": "a number",
+                        "bool": "true or false", "list": "a list", "dict": "a mapping"}.get(n, n)
+                       for n in names)
+
+
+def _check_prompt(action: dict[str, Any], loc: Loc, variables: Mapping[str, Any],
+                  problems: Problems) -> None:
+    kind, choices, default = action["prompt"], action["choices"], action["default"]
+    if not action["question"]:
+        problems.error(loc, "missing required field 'question' (what the operator is asked)")
+    _check_templates(action["question"], loc.key("question"), variables, problems)
+    _check_templates(action["help"], loc.key("help"), variables, problems)
+    if action["destructive"]:
+        problems.warn(loc.key("destructive"), "only checks run by the tool can be destructive")
+    for oi, outcome in enumerate(_valid(action["outcomes"])):
+        if outcome.get("when") is None:
+            problems.error(loc.key("outcomes").item(oi),
+                           "a prompt's outcome needs `when` (a condition on the answer)")
+    if kind in ("select", "checklist") and not choices:
+        problems.error(loc, f"a {kind} prompt needs `choices`")
+    if default is None:
+        return
+    if kind == "confirm" and not isinstance(default, bool):
+        problems.error(loc.key("default"), f"a confirm default is true or false, got {default!r}")
+    elif kind == "select" and default not in choices:
+        problems.error(loc.key("default"), f"default {default!r} is not one of the choices")
+    elif kind == "checklist" and not (
+        isinstance(default, list) and all(d in choices for d in default)
+    ):
+        problems.error(loc.key("default"), "a checklist default is a list of its choices")
+
+
+def _build(pb: dict[str, Any], path: str, warnings: tuple[str, ...]) -> Playbook:
+    def action(a: dict[str, Any]) -> Action:
+        return Action(
+            id=a["id"], title=a["title"], check=a["check"], params=a["with"],
+            timeout=a["timeout"], prompt=a["prompt"], question=a["question"] or "",
+            help=a["help"], choices=tuple(a["choices"]), default=a["default"], when=a["when"],
+            destructive=a["destructive"],
+            outcomes=tuple(OutcomeRule(**o) for o in a["outcomes"]),
+        )
+
+    support = pb["support"]
+    return Playbook(
+        id=pb["id"], title=pb["title"], description=pb["description"],
+        version=str(pb["version"]),
+        variables={n: Variable(n, v["default"], v["description"], v["env"])
+                   for n, v in pb["variables"].items()},
+        steps=tuple(
+            Step(s["id"], s["title"], s["guidance"], s["why"], s["when"],
+                 tuple(action(a) for a in s["actions"]))
+            for s in pb["steps"]
+        ),
+        rules=tuple(DiagnosisRule(**r) for r in pb["diagnosis"]["rules"]),
+        support=Support(support["contact"], support["where"], tuple(support["attach"]),
+                        support["notes"]) if support else None,
+        path=path,
+        warnings=warnings,
+    )

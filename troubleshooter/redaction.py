@@ -1,0 +1,58 @@
+"""The one redaction layer: every string that leaves the engine passes through a Redactor.
+
+It knows the secrets of this run (the URL's password, secret-looking environment variables) and
+masks them wherever they appear, and masks the password part of any URL it sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from troubleshooter.target import redact_url
+
+MASK = "***"
+_SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGNORECASE)
+# Shorter values are too likely to collide with ordinary words to be masked everywhere.
+_MIN_SECRET = 4
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        found = {s for s in secrets if s and len(s) >= _MIN_SECRET}
+        # Longest first, so a secret containing another is masked whole.
+        self._secrets = sorted(found, key=len, reverse=True)
+
+    @classmethod
+    def for_run(cls, password: str | None, environ: Mapping[str, str]) -> Redactor:
+        env_secrets = [v for k, v in environ.items() if _SECRET_ENV.search(k)]
+        env_urls = [_url_password(v) for k, v in environ.items() if "://" in v]
+        return cls([password, *env_secrets, *env_urls])
+
+    def text(self, value: str) -> str:
+        value = redact_url(value)
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return value
+
+    def value(self, value: Any) -> Any:
+        """Any JSON-like value with every string redacted."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+
+def _url_password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url.strip()).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None

@@ -1,0 +1,182 @@
+"""Running automated checks: parameters, concurrency, timeouts and outcome rules.
+
+Checks run in daemon threads: a check that overruns its timeout is abandoned (recorded as
+`timeout`), never waited for, so the wizard cannot hang on a stuck socket.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from troubleshooter import conditions, templating
+from troubleshooter.checks.base import REQUIRED, CheckContext, CheckKind, Outcome
+from troubleshooter.findings import Finding, finding
+from troubleshooter.playbook import Action
+from troubleshooter.redaction import Redactor
+from troubleshooter.session import CheckRecord, now_iso
+from troubleshooter.target import Target
+
+# How long past its own timeout a check may take before the engine abandons it.
+GRACE_S = 0.5
+
+
+@dataclass(frozen=True)
+class Job:
+    """One check, ready to run: its action, kind, rendered parameters and time budget."""
+
+    action: Action
+    kind: CheckKind
+    params: Mapping[str, Any]
+    timeout: float
+    problem: str | None = None
+
+
+def prepare(action: Action, kind: CheckKind, names: Mapping[str, Any], timeout: float) -> Job:
+    """Render the action's parameters, fill defaults and type-check them."""
+    params: dict[str, Any] = {}
+    rendered = templating.render(dict(action.params), names)
+    for name, spec in kind.params.items():
+        value = rendered.get(name, spec.default)
+        if value is REQUIRED:
+            return Job(action, kind, params, timeout, f"parameter {name!r} is required")
+        value = _coerce(value, spec.type)
+        if not isinstance(value, spec.type):
+            return Job(action, kind, params, timeout,
+                       f"parameter {name!r}: got {type(value).__name__} {value!r}")
+        params[name] = value
+    budget = min(action.timeout, timeout) if action.timeout is not None else timeout
+    return Job(action, kind, params, budget)
+
+
+def _coerce(value: Any, types: type | tuple[type, ...]) -> Any:
+    """Template values arrive as text; `--var slow_ms=50` must still be a number."""
+    wanted = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, str) and not isinstance(value, wanted):
+        for t in wanted:
+            if t in (int, float):
+                try:
+                    return t(value)
+                except ValueError:
+                    continue
+            if t is bool and value.lower() in ("true", "false", "yes", "no", "1", "0", ""):
+                return value.lower() in ("true", "yes", "1")
+            if t is list:
+                return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, int) and float in wanted and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def run_batch(
+    jobs: Sequence[Job],
+    make_context: Callable[[Job], CheckContext],
+    on_done: Callable[[CheckRecord], None],
+    redactor: Redactor,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[CheckRecord]:
+    """Run `jobs` concurrently; return their records in the order given."""
+    results: queue.Queue[tuple[int, Outcome, float]] = queue.Queue()
+    starts: dict[int, tuple[float, str]] = {}
+    records: dict[int, CheckRecord] = {}
+    for i, job in enumerate(jobs):
+        starts[i] = (clock(), now_iso())
+        if job.problem:
+            results.put((i, Outcome("error", f"cannot run: {job.problem}"), 0.0))
+            continue
+        ctx = make_context(job)
+        thread = threading.Thread(target=_work, args=(i, job, ctx, results, clock), daemon=True,
+                                  name=f"check-{job.action.id}")
+        thread.start()
+    while len(records) < len(jobs):
+        pending = [i for i in range(len(jobs)) if i not in records]
+        deadline = min(starts[i][0] + jobs[i].timeout + GRACE_S for i in pending)
+        try:
+            i, outcome, elapsed = results.get(timeout=max(0.0, deadline - clock()))
+        except queue.Empty:
+            for i in pending:
+                if clock() >= starts[i][0] + jobs[i].timeout + GRACE_S:
+                    records[i] = _record(jobs[i], starts[i], _overrun(jobs[i]),
+                                         clock() - starts[i][0], redactor)
+                    on_done(records[i])
+            continue
+        if i in records:  # finished after being abandoned: too late to count
+            continue
+        records[i] = _record(jobs[i], starts[i], outcome, elapsed, redactor)
+        on_done(records[i])
+    return [records[i] for i in range(len(jobs))]
+
+
+def _work(i: int, job: Job, ctx: CheckContext,
+          results: queue.Queue[tuple[int, Outcome, float]], clock: Callable[[], float]) -> None:
+    start = clock()
+    try:
+        outcome = job.kind.run(ctx)
+    except Exception as exc:  # a bug in a check must not end the wizard
+        outcome = Outcome("error", f"the check crashed: {type(exc).__name__}: {exc}",
+                          details=tuple(traceback.format_exc().splitlines()[-6:]))
+    results.put((i, outcome, clock() - start))
+
+
+def _overrun(job: Job) -> Outcome:
+    return Outcome("timeout", f"did not finish within {job.timeout:g} s; abandoned")
+
+
+def _record(job: Job, start: tuple[float, str], outcome: Outcome, elapsed: float,
+            redactor: Redactor) -> CheckRecord:
+    r = redactor
+    return CheckRecord(
+        id=job.action.id,
+        kind=job.kind.name,
+        title=job.action.title or job.kind.help,
+        params=r.value(dict(job.params)),
+        status=outcome.status,
+        summary=r.text(outcome.summary),
+        started_at=start[1],
+        duration_ms=elapsed * 1000,
+        timeout=job.timeout,
+        findings=tuple(
+            replace(f, message=r.text(f.message), remedy=r.text(f.remedy),
+                    evidence=tuple(r.text(e) for e in f.evidence))
+            for f in outcome.findings
+        ),
+        data=r.value(dict(outcome.data)),
+        details=tuple(r.text(d) for d in outcome.details),
+    )
+
+
+def apply_outcomes(record: CheckRecord, action: Action, scope: conditions.Scope,
+                   names: Mapping[str, Any]) -> CheckRecord:
+    """The playbook's outcome rules: adjust reported findings, add conditional ones."""
+    if not action.outcomes:
+        return record
+    findings = list(record.findings)
+    for rule in action.outcomes:
+        message = templating.render(rule.message, names) if rule.message else None
+        remedy = templating.render(rule.remedy, names) if rule.remedy else None
+        if rule.when is None:
+            findings = [
+                replace(f, severity=rule.severity or f.severity, message=message or f.message,
+                        remedy=remedy or f.remedy) if f.code == rule.code else f
+                for f in findings
+            ]
+        elif conditions.evaluate(rule.when, scope):
+            findings.append(finding(rule.code, message or rule.when.source,
+                                    f"rule: {rule.when.source}", severity=rule.severity,
+                                    remedy=remedy))
+    return replace(record, findings=tuple(findings), status=_status(record.status, findings))
+
+
+def _status(current: str, findings: Sequence[Finding]) -> str:
+    if current in ("error", "timeout", "skipped"):
+        return current
+    if any(f.severity == "error" for f in findings):
+        return "fail"
+    if any(f.severity == "warning" for f in findings):
+        return "warn"
+    return "pass"

@@ -1,0 +1,1 @@
+"""Everything a person sees or answers: rich rendering and questionary prompts."""

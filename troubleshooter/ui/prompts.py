@@ -1,0 +1,145 @@
+"""Operators: who answers the manual prompts (a person, an answers file, or nobody)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from troubleshooter.engine import Answered, Pending, Reply, SkipStep
+from troubleshooter.errors import QuitRequested, UsageError
+from troubleshooter.playbook import Action, Playbook, Step
+
+SKIP = "Skip this step…"
+QUIT = "Quit the wizard"
+TEXT_SKIP, TEXT_QUIT = "!skip", "!quit"
+
+
+class Nobody:
+    """Non-interactive: manual actions stay pending, destructive ones are never confirmed."""
+
+    def ask(self, step: Step, action: Action, question: str) -> Reply:
+        return Pending()
+
+    def confirm(self, step: Step, action: Action, question: str) -> bool:
+        return False
+
+
+class Person:
+    """A person at the terminal, through questionary. ^C propagates (unsafe_ask)."""
+
+    def __init__(self, **prompt_kwargs: Any) -> None:
+        # input=/output= for tests and for --json (prompts on stderr).
+        self.kwargs = prompt_kwargs
+
+    def ask(self, step: Step, action: Action, question: str) -> Reply:
+        import questionary
+
+        if action.help:
+            question = f"{question}\n  ({action.help})"
+        kind = action.prompt
+        if kind == "confirm":
+            default = "No" if action.default is False else "Yes"
+            choice = self._select(question, ["Yes", "No"], default)
+            return choice if isinstance(choice, SkipStep) else Answered(choice == "Yes")
+        if kind == "select":
+            default = action.default if action.default in action.choices else action.choices[0]
+            choice = self._select(question, list(action.choices), default)
+            return choice if isinstance(choice, SkipStep) else Answered(choice)
+        if kind == "checklist":
+            defaults = set(action.default or [])
+            choices = [questionary.Choice(c, checked=c in defaults) for c in action.choices]
+            choices += [questionary.Separator(), questionary.Choice(SKIP), questionary.Choice(QUIT)]
+            picked = questionary.checkbox(question, choices=choices,
+                                          **self.kwargs).unsafe_ask()
+            if QUIT in picked:
+                raise QuitRequested
+            if SKIP in picked:
+                return self._skip()
+            return Answered(list(picked))
+        text = questionary.text(
+            question, default=str(action.default or ""),
+            instruction=f"(Enter accepts; {TEXT_SKIP} skips the step, {TEXT_QUIT} quits)",
+            **self.kwargs,
+        ).unsafe_ask()
+        if text.strip() == TEXT_QUIT:
+            raise QuitRequested
+        if text.strip() == TEXT_SKIP:
+            return self._skip()
+        return Answered(text)
+
+    def _select(self, question: str, choices: list[str], default: str) -> str | SkipStep:
+        import questionary
+
+        picked = questionary.select(question, choices=[*choices, SKIP, QUIT], default=default,
+                                    **self.kwargs).unsafe_ask()
+        if picked == QUIT:
+            raise QuitRequested
+        if picked == SKIP:
+            return self._skip()
+        return str(picked)
+
+    def _skip(self) -> SkipStep:
+        import questionary
+
+        reason = questionary.text("Why skip this step?", default="not applicable",
+                                  **self.kwargs).unsafe_ask()
+        return SkipStep(reason.strip() or "not applicable")
+
+    def confirm(self, step: Step, action: Action, question: str) -> bool:
+        import questionary
+
+        answer = questionary.confirm(f"{question} — this changes the target. Go ahead?",
+                                     default=False, **self.kwargs).unsafe_ask()
+        return bool(answer)
+
+
+class FromFile:
+    """Answers from an `--answers` file first; anything it does not answer goes to `fallback`."""
+
+    def __init__(self, answers: Mapping[str, Any], fallback: Nobody | Person) -> None:
+        self.answers = answers
+        self.fallback = fallback
+
+    def ask(self, step: Step, action: Action, question: str) -> Reply:
+        if action.id in self.answers:
+            value = self.answers[action.id]
+            if value == TEXT_SKIP or (isinstance(value, str) and value.startswith("!skip")):
+                return SkipStep(value.partition(" ")[2] or "skipped in the answers file")
+            return Answered(value, source="answers-file")
+        return self.fallback.ask(step, action, question)
+
+    def confirm(self, step: Step, action: Action, question: str) -> bool:
+        value = self.answers.get(action.id)
+        return value is True or self.fallback.confirm(step, action, question)
+
+
+def check_answers(answers: Mapping[str, Any], playbook: Playbook, path: str) -> None:
+    """Every id in an answers file must name a manual action, with an answer of the right shape."""
+    actions = {a.id: a for s in playbook.steps for a in s.actions}
+    for key, value in answers.items():
+        action = actions.get(str(key))
+        if action is None:
+            known = ", ".join(a.id for a in actions.values() if not a.is_check)
+            raise UsageError(f"{path}: {key!r} is not a manual action of {playbook.id} "
+                             f"(known: {known})")
+        if isinstance(value, str) and value.startswith(TEXT_SKIP):
+            continue
+        problem = _answer_problem(action, value)
+        if problem:
+            raise UsageError(f"{path}: {key}: {problem}")
+
+
+def _answer_problem(action: Action, value: Any) -> str | None:
+    if action.is_check:
+        return None if isinstance(value, bool) else "a destructive check takes true or false"
+    if action.prompt == "confirm" and not isinstance(value, bool):
+        return f"expected true or false, got {value!r}"
+    if action.prompt == "select" and value not in action.choices:
+        return f"{value!r} is not one of: {', '.join(action.choices)}"
+    if action.prompt == "checklist" and not (
+        isinstance(value, list) and all(v in action.choices for v in value)
+    ):
+        return f"expected a list of: {', '.join(action.choices)}"
+    if action.prompt == "text" and not isinstance(value, str | int | float):
+        return f"expected text, got {type(value).__name__}"
+    return None

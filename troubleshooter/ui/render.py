@@ -1,0 +1,146 @@
+"""Turns engine events and the finished session into terminal output."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from troubleshooter import engine
+from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
+from troubleshooter.ui.console import plain_symbols
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.status import Status
+
+    from troubleshooter.playbook import Playbook
+    from troubleshooter.target import Target
+
+MARKS = {
+    "pass": ("✓", "OK", "green"), "warn": ("!", "WARN", "yellow"), "fail": ("✗", "FAIL", "red"),
+    "error": ("✗", "ERR", "red"), "timeout": ("✗", "TIME", "red"),
+    "skipped": ("–", "SKIP", "dim"),
+}
+STEP_STYLES = {"passed": "green", "warnings": "yellow", "problems": "red", "skipped": "dim",
+               "incomplete": "magenta", "pending": "cyan"}
+
+
+class Renderer:
+    """Listens to the engine and prints as things happen."""
+
+    def __init__(self, console: Console, *, guidance: bool, explain: bool = False) -> None:
+        self.console = console
+        self.guidance = guidance
+        self.explain = explain
+        self.plain = plain_symbols(console)
+        self._status: Status | None = None
+
+    def header(self, playbook: Playbook, target: Target, mode: str) -> None:
+        body = (f"[bold]{escape(playbook.title)}[/]\n"
+                f"target  {escape(target.redacted)}  [dim](from {escape(target.source)})[/]\n"
+                f"mode    {mode}")
+        self.console.print(Panel(body, title="troubleshooter", expand=False))
+
+    def __call__(self, event: engine.Event) -> None:
+        if isinstance(event, engine.StepStarted):
+            self._step_started(event)
+        elif isinstance(event, engine.ChecksStarted):
+            self._spin(", ".join(a.id for a in event.actions))
+        elif isinstance(event, engine.CheckFinished):
+            self._check(event.record)
+        elif isinstance(event, engine.PromptFinished):
+            self._prompt(event.record)
+        elif isinstance(event, engine.StepFinished):
+            self._stop_spinner()
+            if event.record.status == "skipped":
+                self.console.print(f"  [dim]– step skipped: {escape(event.record.reason)}[/]")
+
+    def close(self) -> None:
+        """Stop a running spinner (after ^C)."""
+        self._stop_spinner()
+
+    def _step_started(self, event: engine.StepStarted) -> None:
+        step = event.step
+        self.console.print()
+        self.console.rule(f"[bold]Step {event.index + 1}/{event.total} · {escape(step.title)}",
+                          align="left")
+        if self.guidance and step.guidance.strip():
+            from rich.markdown import Markdown
+
+            self.console.print(Markdown(step.guidance.strip()))
+        if self.explain and step.why.strip():
+            self.console.print(Panel(escape(step.why.strip()), title="why this matters",
+                                     style="dim", expand=False))
+
+    def _spin(self, what: str) -> None:
+        self._stop_spinner()
+        if self.console.is_terminal:
+            self._status = self.console.status(f"checking {what}…")
+            self._status.start()
+
+    def _stop_spinner(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def _check(self, record: CheckRecord) -> None:
+        mark, word, style = MARKS.get(record.status, ("?", "??", "white"))
+        shown = word if self.plain else mark
+        timing = f" [dim]({record.duration_ms:.0f} ms)[/]" if record.status != "skipped" else ""
+        self.console.print(f"  [{style}]{shown}[/] [bold]{escape(record.id)}[/]  "
+                           f"{escape(record.summary)}{timing}")
+        for f in record.findings:
+            if f.severity != "info" and f.remedy:
+                self.console.print(f"      [dim]→ {escape(f.remedy)}[/]")
+
+    def _prompt(self, record: AnswerRecord) -> None:
+        if record.status == "answered":
+            if record.source != "operator":  # a person just saw their own answer
+                self.console.print(f"  [cyan]?[/] {escape(record.question)} "
+                                   f"[bold]{escape(describe(record.answer))}[/] "
+                                   f"[dim]({record.source})[/]")
+        elif record.status == "pending":
+            self.console.print(f"  [cyan]?[/] {escape(record.question)} "
+                               "[dim](pending: a manual action for the operator)[/]")
+        else:
+            self.console.print(f"  [dim]– {escape(record.id)}: skipped[/]")
+
+
+def render_summary(console: Console, session: Session) -> None:
+    """The closing table of steps, the diagnosis and any further findings."""
+    console.print()
+    table = Table(title="Summary", title_justify="left", show_lines=False)
+    for column in ("step", "status", "time", "findings"):
+        table.add_column(column)
+    for step in session.steps:
+        table.add_row(escape(step.title), _styled_status(step), f"{step.duration_ms / 1000:.1f} s",
+                      escape(", ".join(sorted({f.code for f in step.findings})) or "–"))
+    console.print(table)
+    d = session.diagnosis
+    if d is None:
+        verdict = {"healthy": "[green]No problem found.[/]",
+                   "incomplete": "[magenta]Incomplete: not every check could run.[/]"}
+        console.print(verdict.get(session.status, session.status))
+    else:
+        lines = [f"[bold red]{escape(d.code)}[/] — {escape(d.title)}", "", escape(d.summary)]
+        lines += [f"  • {escape(e)}" for e in d.evidence]
+        lines += ["", f"[bold]Remedy:[/] {escape(d.remedy)}"]
+        console.print(Panel("\n".join(lines), title="Diagnosis", border_style="red",
+                            expand=False))
+    warnings = [f for f in session.findings if f.severity == "warning"]
+    for f in warnings:
+        console.print(f"[yellow]![/] {escape(f.code)}: {escape(f.message)}")
+    if session.ended_by != "finished":
+        console.print(f"[magenta]The run was {session.ended_by}; what was done is kept.[/]")
+
+
+def _styled_status(step: StepRecord) -> str:
+    style = STEP_STYLES.get(step.status, "white")
+    return f"[{style}]{step.status}[/]"
+
+
+def describe(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)

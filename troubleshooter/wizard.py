@@ -1,0 +1,134 @@
+"""`troubleshooter run`: wires the playbook, the target, the operator and the UI to the engine."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from troubleshooter import library, playbook, report
+from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
+from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, UsageError
+from troubleshooter.playbook import Playbook
+from troubleshooter.session import Session
+from troubleshooter.target import Target, parse_target, resolve_url
+
+# Flags that set well-known playbook variables.
+FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe"}
+
+
+def resolve_variables(pb: Playbook, args: argparse.Namespace,
+                      environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each variable: --var, then its flag (--log, --queue...), then its env var, then default."""
+    values: dict[str, Any] = {}
+    for name, var in pb.variables.items():
+        values[name] = var.default
+        if var.env and environ.get(var.env):
+            values[name] = environ[var.env]
+    for flag, name in FLAG_VARIABLES.items():
+        given = getattr(args, flag, None)
+        if given and name in values:
+            values[name] = given
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--var takes NAME=VALUE, got {item!r}")
+        if name not in values:
+            known = ", ".join(values) or "none"
+            raise UsageError(f"--var {name}: {pb.id} has no such variable (variables: {known})")
+        values[name] = value
+    return values
+
+
+def load_answers(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise UsageError(f"{path}{where}: answers file is not valid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: an answers file maps action ids to answers")
+    return {str(k): v for k, v in data.items()}
+
+
+def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
+               target: Target | None = None, intro: str = "",
+               on_session: Callable[[Session], None] | None = None) -> int:
+    """Run the playbook named by `args`; `on_session` sees the finished session (drills)."""
+    pb = playbook.load(library.resolve(args.playbook, environ))
+    if target is None:
+        url, source = resolve_url(args.url, environ)
+        target = parse_target(url, source)
+    variables = resolve_variables(pb, args, environ)
+    answers = load_answers(args.answers)
+    interactive = not args.non_interactive and sys.stdin.isatty()
+    from troubleshooter.ui.prompts import FromFile, Nobody, Person, check_answers
+
+    check_answers(answers, pb, args.answers or "")
+    operator: Any = Person(**_prompt_io(args.json)) if interactive else Nobody()
+    if answers:
+        operator = FromFile(answers, operator)
+    return execute(pb, target, variables, operator, args, environ, interactive, intro,
+                   on_session)
+
+
+def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
+            args: argparse.Namespace, environ: Mapping[str, str], interactive: bool,
+            intro: str = "", on_session: Callable[[Session], None] | None = None) -> int:
+    from troubleshooter.checks import CHECKS
+    from troubleshooter.ui.console import make_console
+    from troubleshooter.ui.render import Renderer, render_summary
+
+    console = make_console(sys.stderr if args.json else sys.stdout)
+    renderer = Renderer(console, guidance=interactive, explain=args.explain)
+    for warning in pb.warnings:
+        console.print(f"[yellow]{warning}[/]", markup=True, highlight=False)
+    options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
+                         assume_yes=args.yes, variables=variables,
+                         allow_write=bool(getattr(args, "write_probe", False)))
+    engine = Engine(pb, target, operator, options, CHECKS, renderer, environ)
+    renderer.header(pb, target, engine.session.mode)
+    if intro:
+        console.print(intro)
+    try:
+        session = engine.run()
+    except KeyboardInterrupt:
+        renderer.close()
+        _conclude(engine.session, engine, args, environ, console)
+        return EXIT_INTERRUPTED
+    render_summary(console, session)
+    if on_session:
+        on_session(session)
+    _conclude(session, engine, args, environ, console)
+    return EXIT_PROBLEMS if session.has_errors else EXIT_OK
+
+
+def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
+              environ: Mapping[str, str], console: Any) -> None:
+    try:
+        path = report.save(session, engine.redactor, environ, args.save)
+        console.print(f"[dim]Session saved: {path}[/]")
+    except OSError as exc:
+        console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
+    if args.json:
+        sys.stdout.write(report.to_json(session, engine.redactor) + "\n")
+        sys.stdout.flush()
+
+
+def _prompt_io(json_mode: bool) -> dict[str, Any]:
+    if not json_mode:
+        return {}
+    from prompt_toolkit.output import create_output
+
+    return {"output": create_output(stdout=sys.stderr)}
