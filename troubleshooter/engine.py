@@ -158,12 +158,14 @@ class Engine:
                 record.status, record.reason = "skipped", f"condition not met: {step.when.source}"
             else:
                 skipped = self._run_actions(step, record)
+                _playbook_order(step, record)
                 record.status = "skipped" if skipped else _step_status(record)
                 record.reason = skipped or ""
         except (QuitRequested, KeyboardInterrupt):
             record.status, record.reason = "incomplete", "stopped by the operator"
             raise
         finally:
+            _playbook_order(step, record)
             record.duration_ms = (self.clock() - started) * 1000
             self.statuses[step.id] = record.status
             self.listener(StepFinished(step, record))
@@ -283,9 +285,9 @@ class Engine:
                 message = self._render(rule.message) if rule.message else (
                     f"{action.id}: answered {self.answers.get(action.id)!r}")
                 remedy = self._render(rule.remedy) if rule.remedy else None
+                evidence = f"operator answer to: {self._render(action.question)}"
                 found.append(replace(
-                    finding(rule.code, message, f"operator answer to: {self._render(action.question)}",
-                            severity=rule.severity, remedy=remedy),
+                    finding(rule.code, message, evidence, severity=rule.severity, remedy=remedy),
                     step=step.id))
         return found
 
@@ -338,6 +340,12 @@ def _next_batch(actions: list[Action]) -> list[Action]:
             break
         batch.append(action)
     return batch or actions[:1]
+
+
+def _playbook_order(step: Step, record: StepRecord) -> None:
+    """Concurrent checks finish in any order; the record keeps the playbook's."""
+    order = {action.id: i for i, action in enumerate(step.actions)}
+    record.checks.sort(key=lambda check: order[check.id])
 
 
 def _step_status(record: StepRecord) -> str:

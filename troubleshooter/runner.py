@@ -20,7 +20,6 @@ from troubleshooter.findings import Finding, finding
 from troubleshooter.playbook import Action
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import CheckRecord, now_iso
-from troubleshooter.target import Target
 
 # How long past its own timeout a check may take before the engine abandons it.
 GRACE_S = 0.5

@@ -51,6 +51,8 @@ def load_answers(path: str | None) -> dict[str, Any]:
             data = yaml.safe_load(fh)
     except OSError as exc:
         raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: answers file is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark else ""
@@ -105,6 +107,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
         session = engine.run()
     except KeyboardInterrupt:
         renderer.close()
+        console.print("\n[magenta]Interrupted; what was done is kept.[/]")
         _conclude(engine.session, engine, args, environ, console)
         return EXIT_INTERRUPTED
     render_summary(console, session)
@@ -127,7 +130,8 @@ def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
 
 
 def _prompt_io(json_mode: bool) -> dict[str, Any]:
-    if not json_mode:
+    """Prompts go where the person looks: stderr when stdout is the JSON document or a file."""
+    if not json_mode and sys.stdout.isatty():
         return {}
     from prompt_toolkit.output import create_output
 

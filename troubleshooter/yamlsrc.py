@@ -39,15 +39,22 @@ class YamlSyntaxError(ValueError):
 
 def load(text: str) -> Source:
     """Parse one YAML document; raise YamlSyntaxError with its line and column."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: the reader checks the text
+        before = text[:exc.position]
+        raise YamlSyntaxError(before.count("\n") + 1, exc.position - before.rfind("\n"),
+                              f"character #x{exc.character:04X} is not allowed in YAML "
+                              "(remove it; it is usually pasted by accident)") from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise YamlSyntaxError(line, col, f"{exc.problem or exc.context}") from None
+        raise _syntax_error(exc) from None
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(1, 1, str(exc).splitlines()[0]) from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        mark = loader.get_mark()
+        raise YamlSyntaxError(mark.line + 1, mark.column + 1, _TOO_DEEP) from None
     finally:
         loader.dispose()
     source = Source(None)
@@ -58,17 +65,29 @@ def load(text: str) -> Source:
     return source
 
 
+def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlSyntaxError:
+    """Where PyYAML noticed the problem, and where the construct it was reading began."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"{exc.problem or exc.context}"
+    context = exc.context_mark
+    # An unclosed quote or bracket is noticed at the end of the file: say where it opened.
+    if exc.problem and exc.context and context and context.line + 1 != line:
+        message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
+    return YamlSyntaxError(line, col, message)
+
+
 # Aliases can nest a document into itself or blow it up exponentially ("billion laughs").
 MAX_DEPTH = 64
 MAX_NODES = 100_000
+_TOO_DEEP = "document nests too deep or expands too far (recursive alias?)"
 
 
 def _convert(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader) -> Any:
     source.nodes += 1
     if len(path) > MAX_DEPTH or source.nodes > MAX_NODES:
         mark = node.start_mark
-        raise YamlSyntaxError(mark.line + 1, mark.column + 1,
-                              "document nests too deep or expands too far (recursive alias?)")
+        raise YamlSyntaxError(mark.line + 1, mark.column + 1, _TOO_DEEP)
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:

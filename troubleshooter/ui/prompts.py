@@ -81,16 +81,20 @@ class Person:
     def _skip(self) -> SkipStep:
         import questionary
 
-        reason = questionary.text("Why skip this step?", default="not applicable",
+        # No pre-filled default: what the person types would be appended to it.
+        reason = questionary.text("Why skip this step?", instruction="(Enter: not applicable)",
                                   **self.kwargs).unsafe_ask()
         return SkipStep(reason.strip() or "not applicable")
 
     def confirm(self, step: Step, action: Action, question: str) -> bool:
         import questionary
 
-        answer = questionary.confirm(f"{question} — this changes the target. Go ahead?",
-                                     default=False, **self.kwargs).unsafe_ask()
-        return bool(answer)
+        picked = questionary.select(f"{question} — this changes the target. Go ahead?",
+                                    choices=["No", "Yes", QUIT], default="No",
+                                    **self.kwargs).unsafe_ask()
+        if picked == QUIT:
+            raise QuitRequested
+        return bool(picked == "Yes")
 
 
 class FromFile:
@@ -130,6 +134,8 @@ def check_answers(answers: Mapping[str, Any], playbook: Playbook, path: str) -> 
 
 
 def _answer_problem(action: Action, value: Any) -> str | None:
+    if action.is_check and not action.destructive:
+        return "an automated check takes no answer (only a destructive one: true or false)"
     if action.is_check:
         return None if isinstance(value, bool) else "a destructive check takes true or false"
     if action.prompt == "confirm" and not isinstance(value, bool):

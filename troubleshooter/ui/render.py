@@ -37,6 +37,7 @@ class Renderer:
         self.explain = explain
         self.plain = plain_symbols(console)
         self._status: Status | None = None
+        self._running: set[str] = set()
 
     def header(self, playbook: Playbook, target: Target, mode: str) -> None:
         body = (f"[bold]{escape(playbook.title)}[/]\n"
@@ -48,9 +49,13 @@ class Renderer:
         if isinstance(event, engine.StepStarted):
             self._step_started(event)
         elif isinstance(event, engine.ChecksStarted):
+            self._running = {a.id for a in event.actions}
             self._spin(", ".join(a.id for a in event.actions))
         elif isinstance(event, engine.CheckFinished):
             self._check(event.record)
+            self._running.discard(event.record.id)
+            if not self._running:  # a prompt may come next: the spinner would redraw over it
+                self._stop_spinner()
         elif isinstance(event, engine.PromptFinished):
             self._prompt(event.record)
         elif isinstance(event, engine.StepFinished):
