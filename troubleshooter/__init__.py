@@ -1,3 +1,3 @@
-"""troubleshooter: a terminal wizard for Redis / RQ outages, and a drill ground for on-call staff."""
+"""troubleshooter: a terminal wizard for Redis / RQ outages, and drills for on-call staff."""
 
 __version__ = "0.1.0"

@@ -68,8 +68,19 @@ def _hung() -> Iterator[str]:
 
 @contextmanager
 def _wrong_port() -> Iterator[str]:
-    with RedisServer():
-        yield f"redis://127.0.0.1:{free_port()}/0"
+    with RedisServer() as server:
+        yield f"redis://{server.host}:{_free_neighbour(server.port)}/0"
+
+
+def _free_neighbour(port: int) -> int:
+    """A port next to `port` that nothing listens on (the URL's typo)."""
+    import socket
+
+    for candidate in (port + 1, port - 1, port + 2, port - 2):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", candidate)) != 0:
+                return candidate
+    return free_port()
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
@@ -82,7 +93,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "The password was rotated last night; the app now fails.", _auth_failed),
     Scenario("hung", "server.unresponsive",
              "Requests hang until they time out, nothing is refused.", _hung),
-    Scenario("wrong-port", "network.refused",
+    Scenario("wrong-port", "config.wrong_instance",
              "A new deployment cannot reach Redis, the old one could.", _wrong_port),
 )}
 

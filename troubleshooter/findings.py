@@ -132,7 +132,8 @@ CATALOGUE: dict[str, Code] = _codes(
      "Check TLS settings and server-side limits.", "warning"),
     ("logs.fork_failed", "Logs show fork failures",
      "Enable memory overcommit (vm.overcommit_memory=1) and check free memory."),
-    ("logs.master_link_lost", "Logs show the replica lost its master", "See server.replica_link_down."),
+    ("logs.master_link_lost", "Logs show the replica lost its master",
+     "See server.replica_link_down."),
     ("logs.worker_killed", "Logs show a worker killed mid-job", "See rq.orphaned_jobs."),
     # 4 restart
     ("restart.unmanaged", "No known way to restart Redis here",
@@ -144,7 +145,8 @@ CATALOGUE: dict[str, Code] = _codes(
      "Read the Redis log from the restart on."),
     ("restart.recovered", "Redis answers again", "Verify the workers reconnected.", "info"),
     # 6 support
-    ("support.bundle_written", "The support bundle was written", "Attach it to the ticket.", "info"),
+    ("support.bundle_written", "The support bundle was written", "Attach it to the ticket.",
+     "info"),
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import grp
+import ipaddress
 import os
 import pwd
 import selectors
@@ -71,6 +72,20 @@ def resolve(host: str, port: int, timeout: float) -> list[Addr]:
     return found
 
 
+def is_ip(host: str) -> bool:
+    """Whether `host` is an IPv4 or IPv6 address rather than a name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def label(where: Addr | str) -> str:
+    """How messages name an endpoint: `ip:port`, or the unix socket path."""
+    return where if isinstance(where, str) else format_addr(where[1])
+
+
 def format_addr(sockaddr: tuple[Any, ...]) -> str:
     """`ip:port`, with IPv6 addresses in brackets."""
     host, port = sockaddr[0], sockaddr[1]
@@ -89,6 +104,27 @@ class Attempt:
     @property
     def address(self) -> str:
         return format_addr(self.addr[1])
+
+    @property
+    def result(self) -> str:
+        return "ok" if self.error is None else errno_text(self.error)
+
+    def line(self) -> str:
+        """`connect 127.0.0.1:6379: [Errno 111] Connection refused after 0.2 ms`"""
+        return f"connect {self.address}: {self.result} after {self.ms:.1f} ms"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "ok": self.error is None, "ms": round(self.ms, 2),
+                "error": None if self.error is None else errno_text(self.error)}
+
+
+def keep_first(attempts: list[Attempt]) -> Attempt:
+    """The first attempt that connected (the one a client uses); closes the others' sockets."""
+    good = next(a for a in attempts if a.sock is not None)
+    for attempt in attempts:
+        if attempt is not good and attempt.sock is not None:
+            attempt.sock.close()
+    return good
 
 
 def connect_all(addrs: list[Addr], deadline: Deadline, source: str = "") -> list[Attempt]:
@@ -229,14 +265,35 @@ def errno_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def greeting(where: Addr | str, deadline: Deadline, wait: float, source: str = "") -> bytes | None:
-    """What the server sends unprompted on a new connection within `wait` s (b"" if it closes
-    or cannot be reached); None if it stays silent."""
+def greeting(where: Addr | str, deadline: Deadline, wait: float, source: str = "",
+             sslctx: ssl.SSLContext | None = None, hostname: str = "") -> bytes | None:
+    """What the server sends unprompted within `wait` s on a new connection (inside a TLS
+    session with `sslctx`): b"" if it closes or cannot be reached, None if it stays silent.
+
+    Raises ssl.SSLError when the server answers with a TLS alert.
+    """
     try:
-        with connect_one(where, deadline.budget(), source) as sock:
-            return read_first_line(sock, Deadline(min(wait, deadline.left())))
+        with connect_one(where, deadline.budget(), source) as raw:
+            sock = raw if sslctx is None else sslctx.wrap_socket(raw, server_hostname=hostname)
+            with sock:
+                return read_first_line(sock, Deadline(min(wait, deadline.left())))
     except TimeoutError:
         return None
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
+        return b""
+    except ssl.SSLError:
+        raise
+    except OSError:
+        return b""
+
+
+def plain_ping(where: Addr | str, timeout: float, source: str = "") -> bytes:
+    """The first reply line to PING on a new plain connection; b"" if none came in `timeout`."""
+    window = Deadline(timeout)
+    try:
+        with connect_one(where, window.budget(), source) as sock:
+            sock.sendall(b"PING\r\n")
+            return read_first_line(sock, window)
     except OSError:
         return b""
 
@@ -293,6 +350,11 @@ def ssl_reason(exc: BaseException) -> str:
     return errno_text(exc)
 
 
+# The short names people know from `openssl x509 -subject`.
+_RDN = {"commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
+        "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L"}
+
+
 def tls_facts(tls: ssl.SSLSocket) -> dict[str, Any]:
     """Protocol, cipher and certificate facts of an established session (JSON-safe)."""
     # Empty when the certificate was not verified.
@@ -303,7 +365,8 @@ def tls_facts(tls: ssl.SSLSocket) -> dict[str, Any]:
     return {
         "tls_version": tls.version(),
         "cipher": cipher[0] if cipher else None,
-        "cert_subject": ",".join(f"{k}={v}" for rdn in subject for k, v in rdn) or None,
+        "cert_subject": ",".join(f"{_RDN.get(k, k)}={v}" for rdn in subject
+                                 for k, v in rdn) or None,
         "cert_san": [f"{kind}:{value}" for kind, value in cert.get("subjectAltName", ())],
         "cert_not_after": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
             ssl.cert_time_to_seconds(not_after))) if isinstance(not_after, str) else None,

@@ -8,12 +8,12 @@ the check's deadline (`ctx.timeout`); nothing retries.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 import ssl
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 from troubleshooter.checks import _sockets as so
@@ -46,6 +46,14 @@ class _Fail(Exception):
         return outcome_from(list(self.found), "", **self.data)
 
 
+def _concluded(body: Callable[[CheckContext, so.Deadline], Outcome], ctx: CheckContext) -> Outcome:
+    """Run a check body on the check's deadline; a _Fail raised anywhere is its outcome."""
+    try:
+        return body(ctx, so.Deadline(ctx.timeout))
+    except _Fail as fail:
+        return fail.outcome()
+
+
 # --- dns_resolve -----------------------------------------------------------------------------
 
 
@@ -54,7 +62,7 @@ def run_dns_resolve(ctx: CheckContext) -> Outcome:
     target = ctx.target
     if target.is_unix:
         return Outcome("skipped", f"unix socket {target.path}: no host name to resolve")
-    if _is_ip(target.host):
+    if so.is_ip(target.host):
         return Outcome("pass", f"{target.host} is an IP address: nothing to resolve",
                        data={"addresses": [target.host]})
     started = time.monotonic()
@@ -69,38 +77,21 @@ def run_dns_resolve(ctx: CheckContext) -> Outcome:
                         addresses=ips, resolve_ms=round(ms, 1))
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def _resolve(target: Target, timeout: float) -> list[so.Addr]:
     host, port = target.host, target.port
     try:
-        addrs = so.resolve(host, port, timeout)
+        return so.resolve(host, port, timeout)  # never empty: getaddrinfo raises instead
     except TimeoutError as exc:
-        message, evidence = f"DNS: {host} does not resolve: {exc}", str(exc)
+        message, evidence = f"DNS: cannot resolve {host}: {exc}", str(exc)
     except socket.gaierror as exc:
-        message, evidence = _gai_message(host, exc), so.errno_text(exc)
+        # EAI_AGAIN: the name may be fine, it is the resolver that failed.
+        failed = "the resolver failed for" if exc.errno == socket.EAI_AGAIN else "cannot resolve"
+        message, evidence = f"DNS: {failed} {host}: {exc.strerror}", so.errno_text(exc)
     except (UnicodeError, ValueError) as exc:
         # idna refuses empty or over-long labels before any query is sent.
         message, evidence = f"DNS: {host!r} is not a valid host name ({exc})", str(exc)
-    else:
-        if addrs:
-            return addrs
-        message, evidence = f"DNS: {host} has no address", "getaddrinfo returned nothing"
     raise _Fail(finding("network.dns_failed", message,
                         f"getaddrinfo({host!r}, {port}): {evidence}"))
-
-
-def _gai_message(host: str, exc: socket.gaierror) -> str:
-    if exc.errno == socket.EAI_AGAIN:
-        # The name may be fine: it is the resolver that failed.
-        return f"DNS: the resolver failed to look up {host}: {exc.strerror}"
-    return f"DNS: {host} does not resolve: {exc.strerror}"
 
 
 # --- connecting (tcp_connect, and the first step of the other checks) ------------------------
@@ -112,10 +103,7 @@ def run_tcp_connect(ctx: CheckContext) -> Outcome:
     data: `address` and `connect_ms` of the first address that accepted (the one clients use),
     `attempts` (every address: ok, error, ms).
     """
-    try:
-        return _tcp_connect(ctx, so.Deadline(ctx.timeout))
-    except _Fail as fail:
-        return fail.outcome()
+    return _concluded(_tcp_connect, ctx)
 
 
 def _tcp_connect(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
@@ -126,36 +114,28 @@ def _tcp_connect(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
         ms = (time.monotonic() - started) * 1000
         return outcome_from([], f"unix socket {target.path} accepts connections ({ms:.1f} ms)",
                             address=target.path, connect_ms=round(ms, 2))
-    attempts = _connect(target, deadline, ctx.param("source_address"))
-    good = next(a for a in attempts if a.sock is not None)
-    for attempt in attempts:
-        if attempt.sock is not None:
-            attempt.sock.close()
-    details = tuple(_attempt_line(a) for a in attempts) + tuple(
+    return _connected(target, _connect(target, deadline, ctx.param("source_address")))
+
+
+def _connected(target: Target, attempts: list[so.Attempt]) -> Outcome:
+    """The outcome once at least one address accepted; closes the sockets."""
+    good = so.keep_first(attempts)
+    assert good.sock is not None
+    good.sock.close()
+    data = {"address": good.address, "connect_ms": round(good.ms, 2),
+            "attempts": [a.to_dict() for a in attempts]}
+    details = tuple(a.line() for a in attempts) + tuple(
         _fallback_note(a, good) for a in attempts if a.error is not None)
-    data = {
-        "address": good.address,
-        "connect_ms": round(good.ms, 2),
-        "attempts": [{"address": a.address, "ok": a.error is None, "ms": round(a.ms, 2),
-                      "error": None if a.error is None else so.errno_text(a.error)}
-                     for a in attempts],
-    }
     summary = f"TCP connect to {target.address} ok ({good.address} in {good.ms:.1f} ms)"
     return Outcome("pass", summary, (), data, details)
 
 
 def _fallback_note(failed: so.Attempt, good: so.Attempt) -> str:
-    # Not a failure: redis-py (like most clients) tries the next address. A timeout still
-    # costs every new connection the whole connect timeout first.
-    cost = " after waiting out their connect timeout" if isinstance(failed.error,
-                                                                   TimeoutError) else ""
-    return (f"warning: {failed.address} fails ({so.errno_text(failed.error or OSError())}); "
-            f"clients that try it first fall back to {good.address}{cost}")
-
-
-def _attempt_line(attempt: so.Attempt) -> str:
-    result = "ok" if attempt.error is None else so.errno_text(attempt.error)
-    return f"connect {attempt.address}: {result} after {attempt.ms:.1f} ms"
+    # Not a failure: redis-py, like most clients, tries the next address; a timeout still
+    # costs each new connection the whole connect timeout first.
+    cost = " after their connect timeout" if isinstance(failed.error, TimeoutError) else ""
+    return (f"warning: {failed.address} fails ({failed.result}); clients that try it first "
+            f"fall back to {good.address}{cost}")
 
 
 def _connect(target: Target, deadline: so.Deadline, source: str) -> list[so.Attempt]:
@@ -170,7 +150,7 @@ def _connect(target: Target, deadline: so.Deadline, source: str) -> list[so.Atte
         f"{target.address} ({first.address})")
     code, why = _connect_error(first.error, deadline)
     raise _Fail(finding(code, f"TCP connect to {where} {why}",
-                        *(_attempt_line(a) for a in attempts)), address=first.address)
+                        *(a.line() for a in attempts)), address=first.address)
 
 
 def _connect_error(exc: OSError, deadline: so.Deadline) -> tuple[str, str]:
@@ -181,16 +161,7 @@ def _connect_error(exc: OSError, deadline: so.Deadline) -> tuple[str, str]:
                                    "(firewall, security group) or the host is down")
     # EHOSTUNREACH, ENETUNREACH, and the rarer EPERM/ENETDOWN a local firewall or a down
     # interface gives: the packets never reach the server.
-    return "network.unreachable", f"failed: {exc.strerror or exc} (no route to the host)"
-
-
-def _first_open(target: Target, deadline: so.Deadline, source: str) -> so.Attempt:
-    attempts = _connect(target, deadline, source)
-    good = next(a for a in attempts if a.sock is not None)
-    for attempt in attempts:
-        if attempt is not good and attempt.sock is not None:
-            attempt.sock.close()
-    return good
+    return "network.unreachable", f"failed: {exc.strerror or exc}"
 
 
 def _open_unix(target: Target, deadline: so.Deadline) -> socket.socket:
@@ -231,16 +202,13 @@ def run_tls_handshake(ctx: CheckContext) -> Outcome:
     if not target.tls:
         return Outcome("skipped", f"{target.scheme}:// URL: no TLS to check "
                        "(resp_probe tells whether the port expects TLS)")
-    try:
-        return _tls_handshake(ctx, so.Deadline(ctx.timeout))
-    except _Fail as fail:
-        return fail.outcome()
+    return _concluded(_tls_handshake, ctx)
 
 
 def _tls_handshake(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
     target, source = ctx.target, ctx.param("source_address")
     sslctx = _ssl_context(target, verify=True)
-    opened = _first_open(target, deadline, source)
+    opened = so.keep_first(_connect(target, deadline, source))
     assert opened.sock is not None
     started = time.monotonic()
     with _tls_wrap(target, opened.sock, opened.addr, sslctx, deadline, source) as tls:
@@ -248,10 +216,8 @@ def _tls_handshake(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
         facts = so.tls_facts(tls)
     facts.update(address=opened.address, handshake_ms=round(ms, 1),
                  verified=sslctx.verify_mode != ssl.CERT_NONE)
-    if facts["verified"]:
-        cert = f"certificate {facts['cert_subject']} valid until {facts['cert_not_after']}"
-    else:
-        cert = "certificate NOT verified (ssl_cert_reqs=none)"
+    cert = (f"certificate {facts['cert_subject']} valid until {facts['cert_not_after']}"
+            if facts["verified"] else "certificate NOT verified (ssl_cert_reqs=none)")
     return outcome_from([], f"TLS to {target.address} ok: {facts['tls_version']}, {cert}",
                         **facts)
 
@@ -293,7 +259,9 @@ def _handshake(tls: ssl.SSLSocket, target: Target, addr: so.Addr, deadline: so.D
         raise _Fail(finding(
             "server.unresponsive", f"TLS to {where}: the connection is accepted but the "
             f"handshake got no answer in {deadline.seconds:g} s (nor did a plain PING): the "
-            "server is stopped, hung or blocked")) from None
+            "server is stopped, hung or blocked", f"connect {so.label(addr)}: ok; TLS "
+            f"ClientHello sent; no byte back in {deadline.seconds:g} s"),
+            address=so.label(addr)) from None
     except OSError as exc:  # ssl.SSLError, a reset, an EOF mid-handshake
         reason = so.ssl_reason(exc)
         _fail_if_plain(target, addr, deadline, source, f"broke off the handshake ({reason})")
@@ -304,13 +272,7 @@ def _handshake(tls: ssl.SSLSocket, target: Target, addr: so.Addr, deadline: so.D
 def _fail_if_plain(target: Target, addr: so.Addr, deadline: so.Deadline, source: str,
                    what: str) -> None:
     """Raise tls_mismatch (or not_redis) if the port answers a plain PING; else return."""
-    window = so.Deadline(min(_TLS_PATIENCE, deadline.left()))
-    try:
-        with so.connect_one(addr, window.budget(), source) as sock:
-            sock.sendall(_PING)
-            reply = so.read_first_line(sock, window)
-    except OSError:
-        return
+    reply = so.plain_ping(addr, min(_TLS_PATIENCE, deadline.left()), source)
     evidence = (f"TLS handshake: the server {what}",
                 f"plain PING on a second connection: {so.printable(reply)!r}")
     if so.is_resp_line(reply):
@@ -341,10 +303,7 @@ def run_resp_probe(ctx: CheckContext) -> Outcome:
 
     data: `first_reply` (first line, sanitised), `reply_ms`, `address`, `tls`.
     """
-    try:
-        return _resp_probe(ctx, so.Deadline(ctx.timeout))
-    except _Fail as fail:
-        return fail.outcome()
+    return _concluded(_resp_probe, ctx)
 
 
 def _resp_probe(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
@@ -353,7 +312,7 @@ def _resp_probe(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
     if target.is_unix:
         sock, where, address = _open_unix(target, deadline), target.path, target.path
     else:
-        opened = _first_open(target, deadline, source)
+        opened = so.keep_first(_connect(target, deadline, source))
         assert opened.sock is not None
         sock, where, address = opened.sock, opened.addr, opened.address
         if target.tls:
@@ -361,14 +320,14 @@ def _resp_probe(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
                              deadline, source)
     started = time.monotonic()
     with sock:
-        reply = _ping(sock, target, deadline)
+        reply = _ping(sock, target, address, deadline)
     if not reply:
         reply = _explain_silent_close(target, where, deadline, source)
     ms = (time.monotonic() - started) * 1000
     return _judge_reply(target, reply, address=address, reply_ms=round(ms, 2), tls=target.tls)
 
 
-def _ping(sock: socket.socket, target: Target, deadline: so.Deadline) -> bytes:
+def _ping(sock: socket.socket, target: Target, address: str, deadline: so.Deadline) -> bytes:
     """The first reply line to PING; b"" if the server closed or reset without one."""
     try:
         sock.sendall(_PING)
@@ -377,21 +336,32 @@ def _ping(sock: socket.socket, target: Target, deadline: so.Deadline) -> bytes:
         raise _Fail(finding(
             "server.unresponsive", f"{target.address} accepted the connection (kernel) but sent "
             f"no reply to PING in {deadline.seconds:g} s: the process is stopped, hung or "
-            "blocked")) from None
+            "blocked", f"connect {address}: ok; PING sent; no byte back in {deadline.seconds:g} s"),
+            address=address) from None
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
         return b""
     except ssl.SSLError as exc:  # e.g. the server wants a client certificate
-        raise _Fail(finding("network.tls_failed", f"TLS to {target.address}: the server ended "
-                            f"the session: {so.ssl_reason(exc)}", so.errno_text(exc))) from None
+        raise _session_ended(target, exc) from None
     except OSError:  # reset or broken pipe: the server hung up on us
         return b""
+
+
+def _session_ended(target: Target, exc: ssl.SSLError) -> _Fail:
+    return _Fail(finding("network.tls_failed", f"TLS to {target.address}: the server ended the "
+                         f"session: {so.ssl_reason(exc)}", so.errno_text(exc)))
 
 
 def _explain_silent_close(target: Target, where: so.Addr | str, deadline: so.Deadline,
                           source: str) -> bytes:
     """The server hung up on PING: look for an unprompted greeting (-DENIED races the close),
     then for a TLS port. Returns a greeting to judge, or raises _Fail."""
-    greeting = so.greeting(where, deadline, _GREETING_WAIT, source)
+    # Over TLS too: a server rejecting our certificate sends its alert after the handshake,
+    # and with PING in flight its close can turn into a reset that loses the alert.
+    sslctx = _ssl_context(target, verify=False) if target.tls else None
+    try:
+        greeting = so.greeting(where, deadline, _GREETING_WAIT, source, sslctx, target.host)
+    except ssl.SSLError as exc:
+        raise _session_ended(target, exc) from None
     if greeting:
         return greeting
     # Silent on accept, as a TLS server is while it waits for a ClientHello.
@@ -405,26 +375,26 @@ def _explain_silent_close(target: Target, where: so.Addr | str, deadline: so.Dea
     raise _Fail(finding(
         "server.unresponsive", f"{target.address} accepted the connection and closed it "
         "without replying to PING: a proxy in front of a Redis that is down, or Redis "
-        "dropping clients", "plain PING: closed or reset with no reply"))
+        "dropping clients", f"PING to {so.label(where)}: closed or reset with no reply"),
+        address=so.label(where))
 
 
 def _judge_reply(target: Target, reply: bytes, **data: Any) -> Outcome:
     where = target.address
-    line = so.printable(reply, 200)
-    data["first_reply"] = line
-    if so.is_resp_line(reply):
-        if reply.startswith(b"-DENIED"):
-            return outcome_from([finding(
-                "server.protected_mode", f"{where} refuses this client: protected mode "
-                "(no password set and the client is not on the loopback interface)",
-                f"reply: {so.printable(reply, 100)!r}")], "", **data)
+    data["first_reply"] = so.printable(reply, 200)
+    if reply.startswith(b"-DENIED"):
+        found = finding("server.protected_mode", f"{where} refuses this client: protected mode "
+                        "(no password set and the client is not on the loopback interface)",
+                        f"reply: {so.printable(reply, 100)!r}")
+    elif so.is_resp_line(reply):  # other errors (-NOAUTH, -LOADING...) are the server checks'
         return outcome_from([], f"{where} speaks RESP: PING got {so.printable(reply, 40)!r}",
                             **data)
-    if so.is_tls_record(reply) and not target.tls:
-        return outcome_from([finding("network.tls_mismatch", f"redis:// but {where} expects "
-                                     "TLS (rediss://)", "PING answered with a TLS alert record")],
-                            "", **data)
-    return outcome_from([_not_redis(where, reply, "PING")], "", **data)
+    elif so.is_tls_record(reply) and not target.tls:
+        found = finding("network.tls_mismatch", f"redis:// but {where} expects TLS (rediss://)",
+                        "PING answered with a TLS alert record")
+    else:
+        found = _not_redis(where, reply, "PING")
+    return outcome_from([found], "", **data)
 
 
 def _not_redis(where: str, reply: bytes, asked: str, *evidence: str) -> Finding:

@@ -14,7 +14,7 @@ import errno
 import re
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import redact_url
@@ -67,34 +67,30 @@ def classify(
     for rule in (_network, _auth, _server_state, _replication, _mode):
         found = rule(exc, at, tls)
         if found is not None:
-            code, message, extra = found
+            code, message = found
             remedy = NOREPLICAS_REMEDY if error_code(exc) == "NOREPLICAS" else None
-            return finding(code, message, *lines, *extra, severity=None, remedy=remedy)
+            return finding(code, message, *lines, remedy=remedy)
     return None
 
 
-# A rule returns (code, message, extra evidence) or None.
-_Match = tuple[str, str, tuple[str, ...]] | None
-
-
-def _text(exc: BaseException) -> str:
-    return str(exc)
+# A rule returns (code, message) or None.
+_Match = tuple[str, str] | None
 
 
 def _network(exc: BaseException, at: str, tls: bool) -> _Match:
     import redis
 
-    text = _text(exc)
+    text = str(exc)
     if isinstance(exc, redis.exceptions.TimeoutError):
         if "connecting" in text:
             hint = " (or the port does not speak TLS)" if tls else ""
             return ("network.timeout",
-                    f"TCP connect{at} got no answer in time{hint}", ())
+                    f"TCP connect{at} got no answer in time{hint}")
         return ("server.unresponsive",
-                f"Redis{at} accepted the connection but did not answer in time", ())
+                f"Redis{at} accepted the connection but did not answer in time")
     if isinstance(exc, redis.exceptions.InvalidResponse):
         return ("network.not_redis",
-                f"Something answers{at}, but it does not speak the Redis protocol", ())
+                f"Something answers{at}, but it does not speak the Redis protocol")
     if not isinstance(exc, redis.exceptions.ConnectionError):
         return None
     if isinstance(exc, redis.exceptions.AuthenticationError | redis.exceptions.BusyLoadingError):
@@ -104,24 +100,24 @@ def _network(exc: BaseException, at: str, tls: bool) -> _Match:
 
 def _socket_error(exc: BaseException, at: str, tls: bool) -> _Match:
     cause = exc.__cause__ or exc.__context__
-    text = _text(exc)
+    text = str(exc)
     if isinstance(cause, socket.gaierror) or re.search(r"Error -\d+ connecting", text):
-        return ("network.dns_failed", f"DNS failed{at}: the host name does not resolve", ())
+        return ("network.dns_failed", f"DNS failed{at}: the host name does not resolve")
     if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
-        return ("network.refused", f"TCP connect{at} refused: nothing listens there", ())
+        return ("network.refused", f"TCP connect{at} refused: nothing listens there")
     unreachable = (errno.EHOSTUNREACH, errno.ENETUNREACH)
     if (isinstance(cause, OSError) and cause.errno in unreachable) or re.search(
             r"No route to host|Network is unreachable", text):
-        return ("network.unreachable", f"TCP connect{at} failed: no route to the host", ())
+        return ("network.unreachable", f"TCP connect{at} failed: no route to the host")
     if isinstance(cause, ssl.SSLError) or "SSL" in text:
-        return ("network.tls_failed", f"TLS handshake{at} failed", ())
+        return ("network.tls_failed", f"TLS handshake{at} failed")
     if "max number of clients reached" in text:
         return ("server.max_clients",
-                f"Connection refused{at}: maxclients reached, no new clients are accepted", ())
+                f"Connection refused{at}: maxclients reached, no new clients are accepted")
     if not tls and "Connection reset by peer" in text:
         return ("network.tls_mismatch",
-                f"The server{at} reset the connection during the handshake: "
-                "likely a TLS port reached with redis://", ())
+                f"The server{at} reset the connection during the handshake: likely a TLS port "
+                "reached with redis:// (or the server dropped the client)")
     return None
 
 
@@ -132,58 +128,59 @@ _NO_PASSWORD_SET = ("called without any password configured", "no password is se
 
 
 def _auth(exc: BaseException, at: str, tls: bool) -> _Match:
-    text, code = _text(exc), error_code(exc)
-    if code == "NOAUTH" or any(s in text for s in _AUTH_REQUIRED):
-        return ("server.auth_required",
-                f"AUTH required{at}: the server requires a password and none was given", ())
-    if any(s in text for s in _NO_PASSWORD_SET) and code != "DENIED":
-        return ("server.auth_failed",
-                f"AUTH failed{at}: the URL sends a password but the server has none configured "
-                "(RESP2 clients fail to connect; remove the password or set requirepass)", ())
-    if code == "WRONGPASS" or any(s in text for s in _AUTH_FAILED):
-        return ("server.auth_failed",
-                f"AUTH failed{at}: wrong password or user name, or the user is disabled", ())
-    if code == "NOPERM":
-        return ("server.acl_denied", f"ACL denied{at}: {text}", ())
+    text, code = str(exc), error_code(exc)
+    # First: the DENIED text also says "no password is set".
     if code == "DENIED" or "running in protected mode" in text:
         return ("server.protected_mode",
                 f"Refused by protected mode{at}: the server has no password and accepts "
-                "loopback clients only", ())
+                "loopback clients only")
+    if code == "NOAUTH" or any(s in text for s in _AUTH_REQUIRED):
+        return ("server.auth_required",
+                f"AUTH required{at}: the server requires a password and the URL has none")
+    if any(s in text for s in _NO_PASSWORD_SET):
+        return ("server.auth_failed",
+                f"AUTH failed{at}: the URL sends a password but the server has none configured "
+                "(RESP2 clients fail to connect; remove the password or set requirepass)")
+    if code == "WRONGPASS" or any(s in text for s in _AUTH_FAILED):
+        return ("server.auth_failed",
+                f"AUTH failed{at}: wrong password or user name, or the user is disabled")
+    if code == "NOPERM":
+        return ("server.acl_denied", f"ACL denied{at}: {text}")
     return None
 
 
 def _server_state(exc: BaseException, at: str, tls: bool) -> _Match:
-    code, text = error_code(exc), _text(exc)
+    code, text = error_code(exc), str(exc)
     if code == "LOADING" or "loading the dataset" in text:
-        return ("server.loading", f"Redis{at} is loading its dataset and refuses commands", ())
+        return ("server.loading", f"Redis{at} is loading its dataset and refuses commands")
     if code == "BUSY":
         return ("server.busy",
-                f"Redis{at} is blocked by a long-running script or function (BUSY)", ())
+                f"Redis{at} is blocked by a long-running script or function (BUSY)")
     if code == "MISCONF":
         what = "AOF write" if "AOF" in text else "RDB save"
         return ("server.persistence_failed",
-                f"Redis{at} refuses writes (and PING): the last {what} failed (MISCONF)", ())
+                f"Redis{at} refuses writes (and PING): the last {what} failed (MISCONF)")
     if code == "OOM":
         return ("server.oom",
-                f"Writes refused{at}: used memory is at maxmemory under noeviction (OOM)", ())
+                f"Writes refused{at}: used memory is at maxmemory under noeviction (OOM)")
     if "DB index is out of range" in text or "invalid DB index" in text:
         return ("server.db_out_of_range",
-                f"SELECT failed{at}: the database index in the URL does not exist", ())
+                f"SELECT failed{at}: the database index in the URL does not exist")
     return None
 
 
 def _replication(exc: BaseException, at: str, tls: bool) -> _Match:
     code = error_code(exc)
     if code == "READONLY":
-        return ("server.readonly", f"Writes refused{at}: the target is a read-only replica", ())
+        return ("server.readonly", f"Writes refused{at}: the target is a read-only replica")
     if code == "MASTERDOWN":
         return ("server.replica_link_down",
                 f"The replica{at} lost its master and refuses commands (MASTERDOWN: "
-                "replica-serve-stale-data is no)", ())
+                "replica-serve-stale-data is no)")
     if code == "NOREPLICAS":
         return ("server.replica_link_down",
                 f"Writes refused{at}: fewer good replicas than min-replicas-to-write "
-                "(NOREPLICAS)", ())
+                "(NOREPLICAS)")
     return None
 
 
@@ -191,17 +188,14 @@ _CLUSTER_CODES = ("MOVED", "ASK", "CLUSTERDOWN", "CROSSSLOT", "TRYAGAIN")
 
 
 def _mode(exc: BaseException, at: str, tls: bool) -> _Match:
-    code, text = error_code(exc), _text(exc)
+    code, text = error_code(exc), str(exc)
     if code in _CLUSTER_CODES or "not allowed in cluster mode" in text:
         return ("server.wrong_mode",
-                f"The target{at} is a Redis Cluster node used as a plain Redis ({code or text})",
-                ())
+                f"The target{at} is a Redis Cluster node used as a plain Redis ({code or text})")
     if "unknown command 'SELECT'" in text:
         return ("server.wrong_mode",
-                f"The target{at} does not know SELECT: it is a Sentinel, not a Redis server", ())
+                f"The target{at} does not know SELECT: it is a Sentinel, not a Redis server")
     return None
 
-
-Rule = Callable[[BaseException, str, bool], _Match]
 
 __all__ = ["classify", "error_code", "safe_text"]

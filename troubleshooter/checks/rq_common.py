@@ -10,7 +10,6 @@ stays within a few round trips and commands.
 
 from __future__ import annotations
 
-import importlib
 import os
 import socket
 import time
@@ -20,12 +19,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
-from troubleshooter.findings import Finding
+from troubleshooter.checks.redis_errors import classify, safe_text
 from troubleshooter.redisclient import make_client
-from troubleshooter.target import redact_url
 
 if TYPE_CHECKING:
     import redis
+    from rq.job import Job
 
 # rq's defaults: an idle worker's key lives worker_ttl (420) + 60 s after each heartbeat.
 DEFAULT_HEARTBEAT_GRACE_S = 420 + 60
@@ -84,27 +83,14 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
 
 
 def redis_failure(ctx: CheckContext, name: str, exc: Exception) -> Outcome:
-    """A Redis error as an outcome: the server family's classifier when present, else "error"."""
-    text = redact_url(f"{type(exc).__name__}: {exc}")
-    found = _classify(exc)
+    """A Redis error as an outcome: the finding it stands for, else status "error"."""
+    secrets = (ctx.target.password,)
+    shown = safe_text(exc, secrets)
+    found = classify(exc, ctx.target.address, tls=ctx.target.tls, secrets=secrets)
     if found is not None:
-        outcome = outcome_from([found], "")
-        return Outcome(outcome.status, f"{name}: {found.message}", outcome.findings,
-                       {"error": text})
-    return Outcome("error", f"{name} could not read RQ state from {ctx.target.address}: {text}",
-                   data={"error": text})
-
-
-def _classify(exc: Exception) -> Finding | None:
-    # The server family's classifier is written in parallel: use it when it is there, and only
-    # when it answers with a Finding (its exact signature is not settled yet).
-    try:
-        module = importlib.import_module("troubleshooter.checks.redis_errors")
-    except ImportError:
-        return None
-    classify = getattr(module, "classify", None)
-    found = classify(exc) if callable(classify) else None
-    return found if isinstance(found, Finding) else None
+        return outcome_from([found], "", error=shown)
+    return Outcome("error", f"{name} could not read RQ state from {ctx.target.address}: {shown}",
+                   data={"error": shown})
 
 
 def text(value: object) -> str:
@@ -119,8 +105,39 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def age_s(moment: datetime | None, now: float) -> float | None:
-    """Seconds from `moment` to `now`, one decimal; None when unknown."""
-    return None if moment is None else round(now - moment.timestamp(), 1)
+    """Seconds from `moment` to `now`, one decimal, never negative (clock skew); None if unknown."""
+    return None if moment is None else max(0.0, round(now - moment.timestamp(), 1))
+
+
+def fetch_jobs(session: Session, job_ids: Sequence[str]) -> list[Job | None]:
+    """Job.fetch_many (one round trip); one by one if a malformed job hash spoils the batch.
+
+    A hash rq cannot restore (rq/rq#1450 can leave one holding only `last_heartbeat`) makes
+    fetch_many raise for every job; that one job then reads as missing (None).
+    """
+    import redis
+    from rq.job import Job
+
+    if not job_ids:
+        return []
+    try:
+        return Job.fetch_many(job_ids, connection=session.conn)
+    except redis.exceptions.RedisError:
+        raise
+    except Exception:
+        return [_fetch_one(session, job_id) for job_id in job_ids]
+
+
+def _fetch_one(session: Session, job_id: str) -> Job | None:
+    import redis
+    from rq.job import Job
+
+    try:
+        return Job.fetch(job_id, connection=session.conn)
+    except redis.exceptions.RedisError:
+        raise
+    except Exception:
+        return None
 
 
 # --- queues -------------------------------------------------------------------------------
@@ -161,6 +178,7 @@ class WorkerInfo:
     hostname: str = ""
     pid: int | None = None
     heartbeat_age_s: float | None = None
+    born_at: datetime | None = None
     dead_signal: str = ""  # "" when alive; see DEAD_SIGNALS
 
     @property
@@ -228,6 +246,7 @@ def _worker_info(name: str, raw: Mapping[Any, Any], now: float, grace_s: float) 
         queues=tuple(q for q in fields.get("queues", "").split(",") if q),
         hostname=fields.get("hostname", ""), pid=pid,
         heartbeat_age_s=age_s(_parse_time(fields.get("last_heartbeat", "")), now),
+        born_at=_parse_time(fields.get("birth", "")),
     )
     return replace(info, dead_signal=_dead_signal(info, fields, grace_s))
 

@@ -10,6 +10,7 @@ from troubleshooter.checks.rq_common import (
     Session,
     WorkerInfo,
     age_s,
+    fetch_jobs,
     queue_lengths,
     queue_names,
     read_workers,
@@ -17,7 +18,7 @@ from troubleshooter.checks.rq_common import (
     run_session,
     text,
 )
-from troubleshooter.findings import Finding, finding
+from troubleshooter.findings import SEVERITIES, Finding, finding
 
 
 def run_rq_queues(ctx: CheckContext) -> Outcome:
@@ -30,25 +31,35 @@ def run_rq_queues(ctx: CheckContext) -> Outcome:
 
 
 def _queues(session: Session, ctx: CheckContext) -> Outcome:
-    from rq.defaults import RQ_KEY_PREFIX
-
     known = queue_names(session)
     app_queue: str = ctx.param("app_queue")
     listed = sorted(set(ctx.param("queues") or known) | ({app_queue} if app_queue else set()))
     lengths = queue_lengths(session, listed)
     heads = _head_jobs(session, [q for q in listed if lengths[q]])
     rows = [{"name": q, "length": lengths[q], **heads.get(q, _NO_HEAD)} for q in listed]
-    findings = [f for row in rows if (f := _backlog(row, ctx, session)) is not None]
+    findings = [f for row in rows if (f := _backlog(row, ctx)) is not None]
     waiting = sum(lengths.values())
     ok = (f"{len(rows)} RQ queue(s) on {ctx.target.address}, {waiting} job(s) waiting, "
           "none backed up" if rows else f"no RQ queues on {ctx.target.address}")
     outcome = outcome_from(
-        findings, ok, queues=rows, key_prefix=RQ_KEY_PREFIX,
+        findings, ok, queues=rows, key_prefix=key_prefix(),
         app_queue={"name": app_queue, "known": app_queue in known} if app_queue else None,
     )
-    details = tuple(f"{r['name']}: {r['length']} job(s), head waiting "
-                    f"{_age_text(r['oldest_age_s'])}" for r in rows)
-    return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data, details)
+    details = [f"{r['name']}: {r['length']} job(s), head waiting {_age_text(r['oldest_age_s'])}"
+               for r in rows]
+    app_prefix = ctx.environ.get("RQ_KEY_PREFIX")
+    if app_prefix and app_prefix != key_prefix():
+        details.append(f"the environment sets RQ_KEY_PREFIX={app_prefix}, but these checks read "
+                       f"{key_prefix()}:* keys: run the tool with the app's RQ_KEY_PREFIX")
+    return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,
+                   tuple(details))
+
+
+def key_prefix() -> str:
+    """The key prefix this process's rq uses (RQ_KEY_PREFIX in rq >= 3.0; "rq" before)."""
+    from rq import Queue
+
+    return Queue.redis_queues_keys.removesuffix(":queues")
 
 
 _NO_HEAD: Mapping[str, Any] = {"oldest_age_s": None, "oldest_job_id": None}
@@ -57,7 +68,6 @@ _NO_HEAD: Mapping[str, Any] = {"oldest_age_s": None, "oldest_job_id": None}
 def _head_jobs(session: Session, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The job at the head of each queue (workers pop from the left) and its age."""
     from rq import Queue
-    from rq.job import Job
 
     if not names:
         return {}
@@ -67,7 +77,7 @@ def _head_jobs(session: Session, names: Sequence[str]) -> dict[str, dict[str, An
         pipe.lindex(Queue(name, connection=session.conn).key, 0)
     ids = [text(i) for i in pipe.execute()]
     session.spend("reading the head jobs")
-    jobs = Job.fetch_many([i for i in ids if i], connection=session.conn)
+    jobs = fetch_jobs(session, [i for i in ids if i])
     by_id = {job.id: job for job in jobs if job is not None}
     return {
         name: {"oldest_job_id": job_id or None,
@@ -77,7 +87,7 @@ def _head_jobs(session: Session, names: Sequence[str]) -> dict[str, dict[str, An
     }
 
 
-def _backlog(row: Mapping[str, Any], ctx: CheckContext, session: Session) -> Finding | None:
+def _backlog(row: Mapping[str, Any], ctx: CheckContext) -> Finding | None:
     over_length = row["length"] > ctx.param("backlog_jobs")
     age = row["oldest_age_s"]
     over_age = age is not None and age > ctx.param("backlog_age_s")
@@ -88,8 +98,9 @@ def _backlog(row: Mapping[str, Any], ctx: CheckContext, session: Session) -> Fin
         f"queue {row['name']} on {ctx.target.address} is backed up: {row['length']} job(s), "
         f"the next waiting {_age_text(age)}",
         f"length {row['length']} (threshold {ctx.param('backlog_jobs')})",
-        f"head job {row['oldest_job_id']} enqueued {_age_text(age)} ago "
-        f"(threshold {ctx.param('backlog_age_s')} s)",
+        (f"head job {row['oldest_job_id']} enqueued {_age_text(age)} ago" if age is not None
+         else "the head job's age is unknown (its job hash is gone)")
+        + f" (threshold {ctx.param('backlog_age_s')} s)",
     )
 
 
@@ -110,14 +121,16 @@ def run_rq_workers(ctx: CheckContext) -> Outcome:
 
 def _workers(session: Session, ctx: CheckContext) -> Outcome:
     workers = read_workers(session, registered_workers(session), ctx.param("heartbeat_grace_s"))
-    lengths = queue_lengths(session, queue_names(session))
     live = [w for w in workers if w.alive]
     served: dict[str, list[str]] = {}
     for worker in live:
         for queue in worker.queues:
             served.setdefault(queue, []).append(worker.name)
+    # Only a queue nobody serves needs its length: does it have jobs stuck?
+    lengths = queue_lengths(session, [q for q in queue_names(session) if q not in served])
     findings = _dead_findings(workers, ctx)
     unserved = _unserved(lengths, served, workers, ctx, findings)
+    findings.sort(key=lambda f: SEVERITIES.index(f.severity))  # the summary names the worst
     ok = (f"{len(live)} live RQ worker(s) on {ctx.target.address} serving "
           f"{', '.join(sorted(served)) or 'no queue'}")
     outcome = outcome_from(

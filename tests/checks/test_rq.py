@@ -1,0 +1,343 @@
+"""The RQ checks against a real redis-server and real `rq worker` processes (killed by PID)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+import redis
+from rq import Queue, Worker
+from rq.job import Job, JobStatus
+from rq.registry import FailedJobRegistry, StartedJobRegistry
+
+from troubleshooter.checks.base import CheckContext, Outcome
+from troubleshooter.checks.rq_checks import KINDS
+from troubleshooter.lab.server import RedisServer, free_port
+from troubleshooter.target import parse_target
+
+try:  # `tests` is a package when the suite runs from the repository root with tests/__init__
+    from tests.rqworkers import RqWorker, wait_until
+except ImportError:  # rootdir-less run: pytest put tests/ itself on sys.path
+    from rqworkers import RqWorker, wait_until  # type: ignore[no-redef]
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "rq-s3cret-Pa55"
+APP = "orchestrator"
+CHECKS = {kind.name: kind for kind in KINDS}
+# What the read-only checks may send: handshake, reads, and rq's MULTI/EXEC around HGETALLs.
+READ_ONLY = {"hello", "client|setname", "smembers", "llen", "lindex", "zrange", "zcard",
+             "zrevrange", "hgetall", "xrevrange", "multi", "exec"}
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[RedisServer]:
+    with RedisServer("--requirepass", PASSWORD) as srv:
+        yield srv
+
+
+@pytest.fixture
+def url(server: RedisServer) -> str:
+    return f"redis://:{PASSWORD}@127.0.0.1:{server.port}/0"
+
+
+@pytest.fixture
+def conn(url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(url)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def worker_log(tmp_path: Any) -> Any:
+    return tmp_path / "worker.log"
+
+
+def run(name: str, url: str, *, timeout: float = 2.0, earlier: Mapping[str, Outcome] | None = None,
+        clock: Callable[[], float] = time.time, **params: Any) -> Outcome:
+    """Run one RQ kind the way the engine does: defaults filled in, then the overrides."""
+    kind = CHECKS[name]
+    filled = {key: param.default for key, param in kind.params.items()} | params
+    ctx = CheckContext(target=parse_target(url), params=filled, timeout=timeout,
+                       earlier=earlier or {}, clock=clock)
+    outcome = kind.run(ctx)
+    shown = json.dumps(dataclasses.asdict(outcome))  # also proves it is JSON-serialisable
+    assert PASSWORD not in shown
+    return outcome
+
+
+def codes(outcome: Outcome) -> list[tuple[str, str]]:
+    return [(f.code, f.severity) for f in outcome.findings]
+
+
+def calls(conn: redis.Redis) -> dict[str, int]:
+    stats = conn.info("commandstats")
+    return {key.removeprefix("cmdstat_"): int(value["calls"]) for key, value in stats.items()
+            if key not in ("cmdstat_config|resetstat", "cmdstat_info")}
+
+
+def job_status(conn: redis.Redis, job_id: str) -> JobStatus:
+    return Job.fetch(job_id, connection=conn).get_status(refresh=True)
+
+
+def kill_mid_job(conn: redis.Redis, url: str, name: str, log: Any) -> Job:
+    """A worker busy on sleep_job(30), SIGKILLed with its work horse: the outage's victim."""
+    job = Queue(APP, connection=conn).enqueue("tests.rqjobs.sleep_job", 30)
+    worker = RqWorker(url, APP, name=name, log=log).start()
+    try:
+        wait_until(lambda: job_status(conn, job.id) == JobStatus.STARTED, what="job to start")
+    finally:
+        worker.kill()
+    return job
+
+
+def test_live_worker_and_drained_queues_pass_with_few_commands(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    with RqWorker(url, APP, f"{APP}-low", name="w-healthy", log=worker_log) as worker:
+        worker.wait_registered(conn)
+        jobs = [Queue(q, connection=conn).enqueue("tests.rqjobs.noop_job") for q in
+                (APP, f"{APP}-low")]
+        for job in jobs:
+            wait_until(lambda j=job: job_status(conn, j.id) == JobStatus.FINISHED)
+        wait_until(lambda: conn.hget(f"{Worker.redis_worker_namespace_prefix}w-healthy",
+                                     "state") == b"idle")
+        time.sleep(0.1)  # let the worker settle into its blocking dequeue
+        counts = {}
+        for name in ("rq_queues", "rq_workers", "rq_registries"):
+            conn.config_resetstat()
+            outcome = run(name, url, app_queue=APP)
+            counts[name] = calls(conn)
+            assert outcome.status == "pass", outcome
+            assert outcome.findings == ()
+    per_check = {name: sum(c.values()) for name, c in counts.items()}
+    print(f"commands per RQ check (2 queues, 1 worker): {per_check} "
+          f"total {sum(per_check.values())}; {counts}")
+    assert all(set(c) <= READ_ONLY for c in counts.values()), counts
+    assert sum(per_check.values()) <= 20
+
+
+def test_queue_data_lists_every_queue_and_the_app_queue(conn: redis.Redis, url: str) -> None:
+    Queue("reports", connection=conn).enqueue("tests.rqjobs.noop_job")
+    outcome = run("rq_queues", url, app_queue=APP)
+    assert outcome.status == "pass"
+    rows = {row["name"]: row for row in outcome.data["queues"]}
+    assert rows["reports"]["length"] == 1 and rows["reports"]["oldest_age_s"] is not None
+    assert rows[APP] == {"name": APP, "length": 0, "oldest_age_s": None, "oldest_job_id": None}
+    assert outcome.data["app_queue"] == {"name": APP, "known": False}
+
+
+def test_jobs_without_any_worker_is_no_workers(conn: redis.Redis, url: str) -> None:
+    for _ in range(3):
+        Queue(APP, connection=conn).enqueue("tests.rqjobs.noop_job")
+    outcome = run("rq_workers", url)
+    assert outcome.status == "fail"
+    assert codes(outcome) == [("rq.no_workers", "error")]
+    assert "3 job(s) waiting" in outcome.summary
+    assert outcome.data["unserved_queues"] == [APP] and outcome.data["live"] == 0
+
+
+def test_app_queue_served_by_nobody_while_staging_is_queue_mismatch(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    with RqWorker(url, f"{APP}-staging", name="w-staging", log=worker_log) as worker:
+        worker.wait_registered(conn)
+        outcome = run("rq_workers", url, app_queue=APP)
+    assert outcome.status == "fail"
+    assert codes(outcome) == [("rq.queue_mismatch", "error")]
+    assert f"{APP}-staging" in outcome.summary
+    assert outcome.data["served"] == {f"{APP}-staging": ["w-staging"]}
+
+
+def test_sigkilled_worker_is_dead_and_its_job_orphaned_read_only(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    job = kill_mid_job(conn, url, "w-killed", worker_log)
+    conn.config_resetstat()
+    workers = run("rq_workers", url)
+    registries = run("rq_registries", url)
+    assert set(calls(conn)) <= READ_ONLY, calls(conn)
+
+    assert workers.status == "warn"
+    assert codes(workers) == [("rq.dead_workers", "warning")]
+    (dead,) = workers.data["workers"]
+    assert dead["name"] == "w-killed" and dead["dead_signal"] == "pid_gone"
+    assert not dead["alive"] and "no longer exists on this host" in workers.findings[0].evidence[0]
+
+    assert registries.status == "fail"
+    assert codes(registries) == [("rq.orphaned_jobs", "error")]
+    assert registries.data["orphaned"] == [job.id]
+    (orphan,) = registries.data["orphaned_jobs"]
+    assert orphan["func_name"] == "tests.rqjobs.sleep_job"
+    assert orphan["worker_name"] == "w-killed" and orphan["signal"] == "pid_gone"
+    assert job.id in registries.findings[0].evidence[0]
+    # Nothing was cleaned up or moved: the evidence is still there for the next look.
+    assert job_status(conn, job.id) == JobStatus.STARTED
+    assert StartedJobRegistry(APP, connection=conn).get_job_ids(cleanup=False) == [job.id]
+
+
+def test_started_entry_past_its_expiry_is_orphaned_even_with_a_live_process(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    # A worker that stopped heartbeating (hung, or cut off from Redis) for longer than its job's
+    # TTL: rq's own cleanup would fail the job. The operator's clock is 1000 s on.
+    job = Queue(APP, connection=conn).enqueue("tests.rqjobs.sleep_job", 30)
+    with RqWorker(url, APP, name="w-hung", log=worker_log):
+        wait_until(lambda: job_status(conn, job.id) == JobStatus.STARTED, what="job to start")
+        outcome = run("rq_registries", url, clock=lambda: time.time() + 1000)
+    assert codes(outcome) == [("rq.orphaned_jobs", "error")]
+    assert outcome.data["orphaned_jobs"][0]["signal"] == "entry_expired"
+    assert "entry expired" in outcome.findings[0].evidence[0]
+
+
+def test_job_of_a_worker_restarted_under_the_same_name_is_orphaned(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    job = kill_mid_job(conn, url, "w-fixed", worker_log)
+    # rq refuses a second live "w-fixed" until the old key expires: fast-forward that TTL.
+    conn.pexpire(f"{Worker.redis_worker_namespace_prefix}w-fixed", 1)
+    wait_until(lambda: not conn.exists(f"{Worker.redis_worker_namespace_prefix}w-fixed"))
+    with RqWorker(url, f"{APP}-other", name="w-fixed", log=worker_log) as again:
+        again.wait_registered(conn)
+        outcome = run("rq_registries", url)
+    assert codes(outcome) == [("rq.orphaned_jobs", "error")]
+    assert outcome.data["orphaned"] == [job.id]
+    assert outcome.data["orphaned_jobs"][0]["signal"] == "worker_restarted"
+
+
+def test_worker_whose_key_expired_is_key_gone_and_stays_registered(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    worker = RqWorker(url, APP, name="w-expired", log=worker_log).start()
+    try:
+        worker.wait_registered(conn)
+    finally:
+        worker.kill()
+    # Fast-forward the key's TTL (up to 480 s for an idle worker) through Redis's own expiry.
+    conn.pexpire(f"{Worker.redis_worker_namespace_prefix}w-expired", 1)
+    wait_until(lambda: not conn.exists(f"{Worker.redis_worker_namespace_prefix}w-expired"))
+    outcome = run("rq_workers", url)
+    assert codes(outcome) == [("rq.dead_workers", "warning")]
+    assert outcome.data["workers"][0]["dead_signal"] == "key_gone"
+    assert Worker.all_keys(connection=conn) == [f"{Worker.redis_worker_namespace_prefix}w-expired"]
+
+
+def test_stale_heartbeat_counts_as_dead_beyond_the_grace(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    later = lambda: time.time() + 1000  # noqa: E731 - the operator's clock, 1000 s on
+    with RqWorker(url, APP, name="w-quiet", log=worker_log) as worker:
+        worker.wait_registered(conn)
+        stale = run("rq_workers", url, clock=later)
+        lenient = run("rq_workers", url, clock=later, heartbeat_grace_s=2000)
+    assert codes(stale) == [("rq.dead_workers", "warning")]
+    assert stale.data["workers"][0]["dead_signal"] == "heartbeat_stale"
+    assert lenient.status == "pass" and lenient.data["live"] == 1
+
+
+def test_failed_jobs_are_grouped_and_redis_errors_singled_out(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    queue = Queue(APP, connection=conn)
+    bug = queue.enqueue("tests.rqjobs.fail_job")
+    outage = queue.enqueue("tests.rqjobs.redis_refused_job", free_port())
+    assert RqWorker(url, APP, name="w-burst", burst=True, log=worker_log).start().wait_exit() == 0
+    outcome = run("rq_registries", url)
+    assert outcome.status == "warn"
+    assert codes(outcome) == [("rq.failed_jobs", "warning")]
+    failed = outcome.data["failed"]
+    assert failed["total"] == 2 and failed["classified"] == 2
+    assert failed["by_type"] == {"ValueError": 1, "redis.exceptions.ConnectionError": 1}
+    assert failed["redis_errors"] == [outage.id]
+    assert "1 on Redis errors" in outcome.summary
+    assert any("Connection refused" in line for line in outcome.findings[0].evidence)
+    assert bug.id in FailedJobRegistry(APP, connection=conn).get_job_ids(cleanup=False)
+
+
+def test_long_or_old_queue_is_backlog(conn: redis.Redis, url: str) -> None:
+    for _ in range(10):
+        Queue(APP, connection=conn).enqueue("tests.rqjobs.noop_job")
+    long = run("rq_queues", url, backlog_jobs=5)
+    assert long.status == "warn"
+    assert codes(long) == [("rq.backlog", "warning")]
+    assert long.data["queues"][0]["length"] == 10
+    old = run("rq_queues", url, clock=lambda: time.time() + 3600)
+    assert codes(old) == [("rq.backlog", "warning")]
+    assert old.data["queues"][0]["oldest_age_s"] >= 3600
+    assert run("rq_queues", url).status == "pass"
+
+
+def test_requeue_puts_back_exactly_the_orphaned_and_redis_failed_jobs(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    queue = Queue(APP, connection=conn)
+    bug = queue.enqueue("tests.rqjobs.fail_job")
+    outage = queue.enqueue("tests.rqjobs.redis_refused_job", free_port())
+    RqWorker(url, APP, name="w-burst2", burst=True, log=worker_log).start().wait_exit()
+    orphan = kill_mid_job(conn, url, "w-killed2", worker_log)
+    earlier = {"registries": run("rq_registries", url)}
+    assert earlier["registries"].data["orphaned"] == [orphan.id]
+
+    first = run("rq_requeue", url, earlier=earlier, job_ids=[outage.id])
+    second = run("rq_requeue", url, earlier=earlier)
+
+    assert (first.status, first.data["requeued"]) == ("pass", [outage.id])
+    # The second run finds the outage job already requeued: only the orphan moves.
+    assert second.data["requeued"] == [orphan.id]
+    assert second.status == "warn"
+    assert codes(second) == [("rq.failed_jobs", "warning")]
+    assert "not in the failed registry" in second.data["failed_to_requeue"][outage.id]
+    assert any(orphan.id in line for line in second.details)
+    assert queue.get_job_ids() == [outage.id, orphan.id]
+    assert job_status(conn, orphan.id) == JobStatus.QUEUED
+    assert StartedJobRegistry(APP, connection=conn).get_job_ids(cleanup=False) == []
+    assert FailedJobRegistry(APP, connection=conn).get_job_ids(cleanup=False) == [bug.id]
+    after = run("rq_registries", url)
+    assert after.data["orphaned"] == [] and after.data["failed"]["redis_errors"] == []
+
+
+def test_requeue_without_earlier_data_reads_the_registries_itself(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    orphan = kill_mid_job(conn, url, "w-killed3", worker_log)
+    outcome = run("rq_requeue", url)
+    assert (outcome.status, outcome.data["requeued"]) == ("pass", [orphan.id])
+    assert "fresh read" in outcome.details[0]
+    assert Queue(APP, connection=conn).get_job_ids() == [orphan.id]
+
+
+def test_requeue_reports_what_it_could_not_do_when_writes_stall(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    queue = Queue(APP, connection=conn)
+    outages = [queue.enqueue("tests.rqjobs.redis_refused_job", free_port()) for _ in range(2)]
+    RqWorker(url, APP, name="w-burst3", burst=True, log=worker_log).start().wait_exit()
+    conn.execute_command("CLIENT", "PAUSE", 3000, "WRITE")  # reads answer, writes hang
+    try:
+        start = time.monotonic()
+        outcome = run("rq_requeue", url, timeout=0.5)
+        elapsed = time.monotonic() - start
+    finally:
+        conn.execute_command("CLIENT", "UNPAUSE")
+    assert elapsed < 0.5 + 0.3
+    assert outcome.status == "warn" and outcome.data["requeued"] == []
+    assert codes(outcome) == [("rq.failed_jobs", "warning")]
+    refused = outcome.data["failed_to_requeue"]
+    assert sorted(refused) == sorted(job.id for job in outages)
+    assert sorted(why.split(":")[0] for why in refused.values()) == ["interrupted",
+                                                                    "not attempted"]
+    assert all(": TimeoutError: Timeout reading" in why for why in refused.values())
+
+
+def test_requeue_with_nothing_to_do_passes(conn: redis.Redis, url: str) -> None:
+    outcome = run("rq_requeue", url)
+    assert (outcome.status, outcome.data["requeued"]) == ("pass", [])
+    assert "nothing to requeue" in outcome.summary
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_paused_server_ends_within_the_timeout(server: RedisServer, url: str, name: str) -> None:
+    server.pause()
+    try:
+        start = time.monotonic()
+        outcome = run(name, url, timeout=0.5)
+        elapsed = time.monotonic() - start
+    finally:
+        server.resume()
+    assert elapsed < 0.5 + 0.3
+    assert outcome.status == "error" or "server.unresponsive" in [c for c, _ in codes(outcome)]
+    assert "Timeout" in outcome.summary or outcome.findings

@@ -1,0 +1,208 @@
+"""`redis_info`: the server's state from one INFO and one CONFIG GET, read as findings.
+
+Plain `INFO` (the default sections) carries nearly everything on every Redis version: role and
+replication link, memory and policy, clients and maxclients (7.0+), persistence status,
+loading, uptime, mode and errorstats. CONFIG GET adds what INFO lacks (databases, save points,
+stop-writes-on-bgsave-error...) where it is permitted; managed Redis often forbids it, so every
+rule says what it could not confirm instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import closing
+from typing import TYPE_CHECKING, Any
+
+from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.redis_errors import error_code, safe_text
+from troubleshooter.checks.server_link import (
+    CONNECT_CODES,
+    Budget,
+    Link,
+    command,
+    failure,
+    open_link,
+    text,
+)
+from troubleshooter.checks.server_rules import Facts, analyse, mib
+from troubleshooter.findings import Finding
+
+if TYPE_CHECKING:
+    import redis
+
+# What INFO lacks; one CONFIG GET on Redis >= 7 (older servers take one name per call).
+CONFIG_NAMES = ("databases", "save", "stop-writes-on-bgsave-error", "replica-serve-stale-data",
+                "min-replicas-to-write", "maxclients", "appendonly")
+
+
+def run_redis_info(ctx: CheckContext) -> Outcome:
+    """Read INFO (+ CONFIG GET where permitted) and report what stops RQ or puts it at risk."""
+    import redis
+
+    budget = Budget(ctx.timeout)
+    try:
+        # db=0: INFO is server-wide, and a bad db in the URL is one of the things to report.
+        link = open_link(ctx.target, budget, db=0)
+    except redis.exceptions.RedisError as exc:
+        return failure(ctx, exc, "connect/AUTH", budget)
+    with closing(link):
+        try:
+            facts, details = _read(ctx, link, budget)
+            findings = analyse(facts)
+            details += _doctor(link.client, findings, budget)
+        except redis.exceptions.RedisError as exc:
+            if error_code(exc) == "NOPERM":
+                # RQ tolerates a user without INFO (it only reads the version): not a finding.
+                user = ctx.target.username or "default"
+                return Outcome("skipped", f"INFO is not permitted to user {user} at "
+                               f"{ctx.target.address}: the server's state cannot be read",
+                               data={"error": safe_text(exc)}, details=tuple(link.notes))
+            return failure(ctx, exc, "INFO", budget, link.protocol)
+    outcome = outcome_from(findings, _healthy_summary(facts), **_data(facts))
+    return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,
+                   tuple(link.notes + details))
+
+
+def _read(ctx: CheckContext, link: Link, budget: Budget) -> tuple[Facts, list[str]]:
+    info = link.client.info()
+    details: list[str] = []
+    config: dict[str, str] = {}
+    if budget.spent():
+        details.append("CONFIG GET skipped: the time budget was spent on INFO")
+    else:
+        config, problem = _read_config(link.client, info)
+        if problem:
+            details.append(f"CONFIG GET not permitted ({problem}): could not read "
+                           + ", ".join(CONFIG_NAMES))
+    cluster_state = ""
+    if info.get("cluster_enabled") == 1 and not budget.spent():
+        cluster_state = _cluster_state(link.client)
+    facts = Facts(info, config, ctx.target.address, ctx.target.db, ctx.params, cluster_state)
+    return facts, details
+
+
+def _read_config(client: redis.Redis, info: Mapping[str, Any]) -> tuple[dict[str, str], str]:
+    import redis
+
+    if info.get("redis_mode") == "sentinel":
+        return {}, "a Sentinel has no CONFIG GET"
+    major = _major(str(info.get("redis_version", "0")))
+    try:
+        if major >= 7:
+            return _pairs(client.config_get(*CONFIG_NAMES)), ""
+        config: dict[str, str] = {}
+        for name in CONFIG_NAMES:
+            config.update(_pairs(client.config_get(name)))
+        return config, ""
+    except redis.exceptions.ResponseError as exc:
+        # NOPERM, or CONFIG renamed away (the usual on managed Redis).
+        return {}, safe_text(exc)
+
+
+def _cluster_state(client: redis.Redis) -> str:
+    import redis
+
+    try:
+        reply = text(command(client, "CLUSTER", "INFO"))
+    except redis.exceptions.ResponseError:
+        return ""
+    for line in reply.splitlines():
+        if line.startswith("cluster_state:"):
+            return line.split(":", 1)[1].strip()
+    return ""
+
+
+def _pairs(reply: Mapping[Any, Any]) -> dict[str, str]:
+    return {text(k): text(v) for k, v in reply.items()}
+
+
+def _major(version: str) -> int:
+    head = version.split(".", 1)[0]
+    return int(head) if head.isdigit() else 0
+
+
+def _doctor(client: redis.Redis, findings: list[Finding], budget: Budget) -> list[str]:
+    """MEMORY DOCTOR's report when memory is the problem and it found issues."""
+    import redis
+
+    if budget.spent() or not any(f.code in ("server.oom", "server.eviction_policy")
+                                 for f in findings):
+        return []
+    try:
+        advice = text(command(client, "MEMORY", "DOCTOR")).strip()
+    except redis.exceptions.ResponseError:
+        return []
+    # Below a few MB it only jokes ("Hi Sam, this instance is empty..."): keep real reports.
+    if "I detected" not in advice:
+        return []
+    return ["MEMORY DOCTOR: " + " ".join(advice.split())[:300]]
+
+
+# --- data and summary ---------------------------------------------------------------------------
+def _data(f: Facts) -> dict[str, Any]:
+    info = f.info
+    keyspace = {k: int(v.get("keys", 0)) for k, v in info.items()
+                if k.startswith("db") and isinstance(v, Mapping)}
+    databases = f.cfg("databases")
+    return {
+        "role": info.get("role"),
+        "redis_version": info.get("redis_version"),
+        "mode": info.get("redis_mode", "standalone"),
+        "used_memory": info.get("used_memory"),
+        "maxmemory": info.get("maxmemory"),
+        "maxmemory_policy": info.get("maxmemory_policy"),
+        "connected_clients": info.get("connected_clients"),
+        "maxclients": info.get("maxclients") or _int_or_none(f.cfg("maxclients")),
+        "rejected_connections": info.get("rejected_connections"),
+        "uptime_s": info.get("uptime_in_seconds"),
+        "loading": info.get("loading") == 1,
+        "master_host": info.get("master_host"),
+        "master_port": info.get("master_port"),
+        "master_link_status": info.get("master_link_status"),
+        "rdb_last_bgsave_status": info.get("rdb_last_bgsave_status"),
+        "aof_enabled": info.get("aof_enabled") == 1,
+        "databases": _int_or_none(databases),
+        "keyspace": keyspace,
+        "run_id": info.get("run_id"),
+        "tcp_port": info.get("tcp_port"),
+        "config_file": info.get("config_file"),
+        "config_readable": bool(f.config),
+    }
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _healthy_summary(f: Facts) -> str:
+    info = f.info
+    memory = mib(f.num("used_memory"))
+    if f.num("maxmemory") > 0:
+        memory += f" of {mib(f.num('maxmemory'))}"
+    clients = f"{info.get('connected_clients')}/{info.get('maxclients') or '?'} clients"
+    return (f"Redis {info.get('redis_version')} at {f.where}: {info.get('role')}, {memory} "
+            f"used, {clients}, up {int(f.num('uptime_in_seconds'))} s")
+
+
+REDIS_INFO = CheckKind(
+    name="redis_info",
+    run=run_redis_info,
+    help=(
+        "Read INFO (one command) and CONFIG GET where permitted: replica/read-only and link "
+        "state, memory vs maxmemory and the eviction policy, clients vs maxclients, failed "
+        "saves, loading, uptime, Sentinel/Cluster mode, the URL's db vs `databases`. data: "
+        "role, redis_version, mode, used_memory, maxmemory, maxmemory_policy, "
+        "connected_clients, maxclients, rejected_connections, uptime_s, loading, master_host, "
+        "master_port, master_link_status, rdb_last_bgsave_status, aof_enabled, databases, "
+        "keyspace {dbN: keys}, run_id, tcp_port, config_file, config_readable."
+    ),
+    params={
+        "memory_warn_pct": Param((int, float), 90, "used/maxmemory % above which server.oom warns"),
+        "clients_warn_pct": Param((int, float), 90,
+                                  "connected/maxclients % above which server.max_clients warns"),
+        "recent_restart_s": Param((int, float), 300,
+                                  "uptime below this -> server.recently_restarted"),
+    },
+    codes=(*CONNECT_CODES, "server.readonly", "server.oom", "server.eviction_policy",
+           "server.recently_restarted"),
+)

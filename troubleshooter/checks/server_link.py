@@ -1,0 +1,148 @@
+"""How the server checks open their one connection, and what they share about it.
+
+`open_link` adds to `make_client` the two fallbacks a diagnostic needs so that it reports the
+real problem instead of its own: RESP2 when the server does not know HELLO (Redis < 6), and no
+client name when the ACL denies CLIENT SETNAME (RQ tolerates that denial too). redis is
+imported lazily: this module is loaded by `validate` and `--help`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
+from troubleshooter.checks.redis_errors import classify, error_code, safe_text
+from troubleshooter.redisclient import make_client
+from troubleshooter.target import Target
+
+if TYPE_CHECKING:
+    import redis
+
+CLIENT_NAME = "troubleshooter"
+# Every code a failed connection can be classified as (redis_errors.classify).
+CONNECT_CODES = (
+    "network.dns_failed", "network.refused", "network.timeout", "network.unreachable",
+    "network.tls_mismatch", "network.tls_failed", "network.not_redis",
+    "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
+    "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
+    "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
+    "server.wrong_mode",
+)
+# A socket timeout of 0 would make redis-py non-blocking: never hand one out.
+_MIN_TIMEOUT = 0.05
+
+
+@dataclass
+class Link:
+    """One open connection: the client, the protocol it speaks, the HELLO reply (RESP3 only)
+    and the workarounds it needed, as lines for `details`."""
+
+    client: redis.Redis
+    protocol: int
+    hello: Mapping[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class Budget:
+    """A check's deadline: what is left of ctx.timeout, never less than a usable timeout."""
+
+    def __init__(self, seconds: float) -> None:
+        self.start = time.monotonic()
+        self.end = self.start + seconds
+
+    def left(self) -> float:
+        return max(self.end - time.monotonic(), _MIN_TIMEOUT)
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.start) * 1000
+
+
+def open_link(
+    target: Target, budget: Budget, *, protocol: int = 3, db: int | None = None
+) -> Link:
+    """Connect, authenticate and select the db; raise the redis error that stopped it.
+
+    `db` overrides the URL's database (redis_info reads INFO even when the URL's db is bad).
+    """
+    import redis
+
+    protocols = [3, 2] if protocol == 3 else [protocol]
+    name, notes = CLIENT_NAME, []
+    overrides = {} if db is None else {"db": db}
+    while True:
+        client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
+                             **overrides)
+        try:
+            conn = client.connection_pool.get_connection()
+        except redis.exceptions.ResponseError as exc:
+            client.close()
+            if len(protocols) > 1 and _unknown_command(exc, "HELLO"):
+                protocols.pop(0)
+                notes.append("the server does not know HELLO (Redis < 6): fell back to RESP2")
+                continue
+            if name and error_code(exc) == "NOPERM" and "client" in str(exc).lower():
+                name = ""
+                notes.append("CLIENT SETNAME is denied to this user: connected without a name")
+                continue
+            raise
+        except BaseException:
+            client.close()
+            raise
+        hello = _decoded(getattr(conn, "handshake_metadata", None) or {})
+        client.connection_pool.release(conn)
+        return Link(client, protocols[0], hello, notes)
+
+
+def _unknown_command(exc: BaseException, command: str) -> bool:
+    return f"unknown command '{command}'" in str(exc) or f"unknown command `{command}`" in str(exc)
+
+
+def _decoded(reply: Mapping[Any, Any]) -> dict[str, Any]:
+    return {text(k): text(v) if isinstance(v, bytes) else v for k, v in reply.items()}
+
+
+def command(client: redis.Redis, *args: str | int) -> Any:
+    """Run one command by name (redis-py's execute_command is untyped)."""
+    return cast(Any, client).execute_command(*args)
+
+
+def text(value: object) -> str:
+    """A Redis reply value as text (replies are bytes: the clients do not decode)."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return "" if value is None else str(value)
+
+
+def failure(ctx: CheckContext, exc: BaseException, doing: str, budget: Budget,
+            protocol: int | None = None, **facts: Any) -> Outcome:
+    """A redis error as the check's outcome: its finding, or "error" when it has no name.
+
+    `facts` are added to the outcome's data.
+    """
+    target = ctx.target
+    when = f"{doing} after {budget.elapsed_ms():.1f} ms"
+    if protocol:
+        when += f" (RESP{protocol})"
+    found = classify(exc, target.address, when, tls=target.tls, secrets=[target.password])
+    data: dict[str, Any] = {"error": safe_text(exc, [target.password]), "failed_at": doing,
+                            **facts}
+    if protocol:
+        data["protocol"] = protocol
+    if found is None:
+        return Outcome("error", f"{doing} {target.address} failed: {data['error']}", data=data)
+    return outcome_from([found], "", **data)
+
+
+def rq_prefix(ctx: CheckContext) -> str:
+    """RQ's key prefix: the `key_prefix` param, else $RQ_KEY_PREFIX, else "rq" (rq >= 3.0)."""
+    explicit = ctx.params.get("key_prefix") or ""
+    return str(explicit or ctx.environ.get("RQ_KEY_PREFIX") or "rq")
