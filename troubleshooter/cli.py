@@ -7,12 +7,15 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from troubleshooter import __version__
 from troubleshooter.errors import (
-    EXIT_INTERRUPTED, EXIT_USAGE, PlaybookError, TroubleshooterError, UsageError,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    PlaybookError,
+    TroubleshooterError,
+    UsageError,
 )
 
 COMMANDS = ("run", "validate", "playbooks", "checks", "drill")

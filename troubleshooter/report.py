@@ -24,14 +24,22 @@ def state_dir(environ: Mapping[str, str]) -> Path:
 
 def save(session: Session, redactor: Redactor, environ: Mapping[str, str],
          path: str | None = None) -> Path:
-    """Write the transcript (private to the user: it describes their infrastructure)."""
-    target = Path(path) if path else (
-        state_dir(environ) / "sessions" /
-        f"{session.started_at[:19].replace(':', '')}-{session.trace_id[:8]}.json")
+    """Write the transcript (private to the user: it describes their infrastructure).
+
+    `path` is a file, or a directory to put the usual file name in.
+    """
+    name = f"{session.started_at[:19].replace(':', '')}-{session.trace_id[:8]}.json"
+    target = Path(path) if path else state_dir(environ) / "sessions" / name
+    if target.is_dir():
+        target = target / name
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_name(f".{target.name}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(to_json(session, redactor) + "\n")
-    tmp.replace(target)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(to_json(session, redactor) + "\n")
+        tmp.replace(target)
+    except BaseException:  # ^C or a full disk: no half-written file left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return target

@@ -100,6 +100,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
                          assume_yes=args.yes, variables=variables,
                          allow_write=bool(getattr(args, "write_probe", False)))
     engine = Engine(pb, target, operator, options, CHECKS, renderer, environ)
+    renderer.fill = template_filler(engine)
     renderer.header(pb, target, engine.session.mode)
     if intro:
         console.print(intro)
@@ -117,11 +118,19 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
     return EXIT_PROBLEMS if session.has_errors else EXIT_OK
 
 
+def template_filler(engine: Engine) -> Callable[[str], str]:
+    """Fills guidance templates as the engine fills questions: same names, same redaction."""
+    from troubleshooter import templating
+
+    return lambda text: engine.redactor.text(str(templating.render(text, engine.names)))
+
+
 def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
               environ: Mapping[str, str], console: Any) -> None:
     try:
         path = report.save(session, engine.redactor, environ, args.save)
-        console.print(f"[dim]Session saved: {path}[/]")
+        # A path people copy: never wrapped.
+        console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
     except OSError as exc:
         console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
     if args.json:

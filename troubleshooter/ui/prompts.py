@@ -12,6 +12,7 @@ from troubleshooter.playbook import Action, Playbook, Step
 SKIP = "Skip this step…"
 QUIT = "Quit the wizard"
 TEXT_SKIP, TEXT_QUIT = "!skip", "!quit"
+CHECKLIST_HELP = "(Space: tick · Enter: confirm · tick Skip/Quit to skip/quit)"
 
 
 class Nobody:
@@ -49,7 +50,9 @@ class Person:
             defaults = set(action.default or [])
             choices = [questionary.Choice(c, checked=c in defaults) for c in action.choices]
             choices += [questionary.Separator(), questionary.Choice(SKIP), questionary.Choice(QUIT)]
-            picked = questionary.checkbox(question, choices=choices,
+            # Enter submits the ticked boxes, not the highlighted one: say so, or a person
+            # pressing Enter on "Skip" would answer "none of these" instead.
+            picked = questionary.checkbox(question, choices=choices, instruction=CHECKLIST_HELP,
                                           **self.kwargs).unsafe_ask()
             if QUIT in picked:
                 raise QuitRequested

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -31,10 +32,13 @@ STEP_STYLES = {"passed": "green", "warnings": "yellow", "problems": "red", "skip
 class Renderer:
     """Listens to the engine and prints as things happen."""
 
-    def __init__(self, console: Console, *, guidance: bool, explain: bool = False) -> None:
+    def __init__(self, console: Console, *, guidance: bool, explain: bool = False,
+                 fill: Callable[[str], str] = str) -> None:
         self.console = console
         self.guidance = guidance
         self.explain = explain
+        # Fills the `{{ target.url }}` templates of guidance texts (the wizard hands one in).
+        self.fill = fill
         self.plain = plain_symbols(console)
         self._status: Status | None = None
         self._running: set[str] = set()
@@ -75,10 +79,10 @@ class Renderer:
         if self.guidance and step.guidance.strip():
             from rich.markdown import Markdown
 
-            self.console.print(Markdown(step.guidance.strip()))
+            self.console.print(Markdown(self.fill(step.guidance).strip()))
         if self.explain and step.why.strip():
-            self.console.print(Panel(escape(step.why.strip()), title="why this matters",
-                                     style="dim", expand=False))
+            why = escape(self.fill(step.why).strip())
+            self.console.print(Panel(why, title="why this matters", style="dim", expand=False))
 
     def _spin(self, what: str) -> None:
         self._stop_spinner()
