@@ -153,7 +153,7 @@ def test_nobody_leaves_everything_pending() -> None:
 def test_answers_file_answers_then_falls_back() -> None:
     operator = FromFile({"seen": False, "restarted": "!skip not my shift"}, Nobody())
     assert operator.ask(STEP, CONFIRM, "?") == Answered(False, source="answers-file")
-    assert operator.ask(STEP, SELECT, "?") == SkipStep("not my shift")
+    assert operator.ask(STEP, SELECT, "?") == SkipStep("not my shift", "answers-file")
     assert operator.ask(STEP, TEXT, "?") == Pending()
 
 
@@ -169,6 +169,7 @@ steps:
       - {id: restarted, prompt: select, question: "?", choices: [Redis, Nothing]}
       - {id: log_lines, prompt: checklist, question: "?", choices: [refused, OOM]}
       - {id: ticket, prompt: text, question: "?"}
+      - {id: requeue, check: rq_requeue, destructive: true}
 """)
 
 
@@ -179,8 +180,9 @@ steps:
     ({"restarted": "Redis!"}, "answers.yaml: restarted: 'Redis!' is not one of: Redis, Nothing"),
     ({"log_lines": "OOM"}, "answers.yaml: log_lines: expected a list of: refused, OOM"),
     ({"ticket": ["a"]}, "answers.yaml: ticket: expected text, got list"),
-    ({"tcp": True}, "answers.yaml: tcp: an automated check takes no answer "
-                    "(only a destructive one: true or false)"),
+    ({"tcp": True}, "answers.yaml: tcp: an automated check takes no answer"),
+    ({"requeue": True}, "answers.yaml: requeue: a destructive action is confirmed at its prompt "
+                        "or with --yes, never from an answers file"),
 ])
 def test_answers_file_problems_are_one_line(answers: dict[str, Any], message: str) -> None:
     with pytest.raises(UsageError) as exc:

@@ -36,6 +36,7 @@ class Answered:
 @dataclass(frozen=True)
 class SkipStep:
     reason: str
+    source: str = "operator"
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ class Engine:
             if isinstance(reply, SkipStep):
                 for rest in actions:
                     self._skip_action(step, rest, record, "step skipped")
-                return f"skipped by the operator: {reply.reason}"
+                who = "the operator" if reply.source == "operator" else f"the {reply.source}"
+                return f"skipped by {who}: {reply.reason}"
         return None
 
     def _run_checks(self, step: Step, batch: list[Action], record: StepRecord) -> None:
@@ -273,7 +275,7 @@ class Engine:
                                                "pending"))
         else:
             record.answers.append(AnswerRecord(action.id, str(action.prompt), question,
-                                               "skipped", source="operator"))
+                                               "skipped", source=reply.source))
         self.listener(PromptFinished(step, record.answers[-1]))
         return reply
 

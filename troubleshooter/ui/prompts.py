@@ -111,13 +111,12 @@ class FromFile:
         if action.id in self.answers:
             value = self.answers[action.id]
             if value == TEXT_SKIP or (isinstance(value, str) and value.startswith("!skip")):
-                return SkipStep(value.partition(" ")[2] or "skipped in the answers file")
+                return SkipStep(value.partition(" ")[2] or "no reason given", "answers-file")
             return Answered(value, source="answers-file")
         return self.fallback.ask(step, action, question)
 
     def confirm(self, step: Step, action: Action, question: str) -> bool:
-        value = self.answers.get(action.id)
-        return value is True or self.fallback.confirm(step, action, question)
+        return self.fallback.confirm(step, action, question)
 
 
 def check_answers(answers: Mapping[str, Any], playbook: Playbook, path: str) -> None:
@@ -137,10 +136,11 @@ def check_answers(answers: Mapping[str, Any], playbook: Playbook, path: str) -> 
 
 
 def _answer_problem(action: Action, value: Any) -> str | None:
-    if action.is_check and not action.destructive:
-        return "an automated check takes no answer (only a destructive one: true or false)"
+    if action.is_check and action.destructive:
+        return ("a destructive action is confirmed at its prompt or with --yes, never from "
+                "an answers file")
     if action.is_check:
-        return None if isinstance(value, bool) else "a destructive check takes true or false"
+        return "an automated check takes no answer"
     if action.prompt == "confirm" and not isinstance(value, bool):
         return f"expected true or false, got {value!r}"
     if action.prompt == "select" and value not in action.choices:
