@@ -41,7 +41,10 @@ class Renderer:
         self.fill = fill
         self.plain = plain_symbols(console)
         self._status: Status | None = None
-        self._running: set[str] = set()
+        # The running batch, in playbook order: lines are printed in that order, each as soon
+        # as it and every check before it have finished.
+        self._order: list[str] = []
+        self._done: dict[str, CheckRecord] = {}
 
     def header(self, playbook: Playbook, target: Target, mode: str) -> None:
         body = (f"[bold]{escape(playbook.title)}[/]\n"
@@ -53,13 +56,10 @@ class Renderer:
         if isinstance(event, engine.StepStarted):
             self._step_started(event)
         elif isinstance(event, engine.ChecksStarted):
-            self._running = {a.id for a in event.actions}
-            self._spin(", ".join(a.id for a in event.actions))
+            self._order = [a.id for a in event.actions]
+            self._spin(", ".join(self._order))
         elif isinstance(event, engine.CheckFinished):
-            self._check(event.record)
-            self._running.discard(event.record.id)
-            if not self._running:  # a prompt may come next: the spinner would redraw over it
-                self._stop_spinner()
+            self._finished(event.record)
         elif isinstance(event, engine.PromptFinished):
             self._prompt(event.record)
         elif isinstance(event, engine.StepFinished):
@@ -70,6 +70,16 @@ class Renderer:
     def close(self) -> None:
         """Stop a running spinner (after ^C)."""
         self._stop_spinner()
+
+    def _finished(self, record: CheckRecord) -> None:
+        if record.id not in self._order:
+            self._check(record)
+            return
+        self._done[record.id] = record
+        while self._order and self._order[0] in self._done:
+            self._check(self._done.pop(self._order.pop(0)))
+        if not self._order:  # a prompt may come next: the spinner would redraw over it
+            self._stop_spinner()
 
     def _step_started(self, event: engine.StepStarted) -> None:
         step = event.step
@@ -139,7 +149,8 @@ def render_summary(console: Console, session: Session) -> None:
         lines += ["", f"[bold]Remedy:[/] {escape(d.remedy)}"]
         console.print(Panel("\n".join(lines), title="Diagnosis", border_style="red",
                             expand=False))
-    warnings = [f for f in session.findings if f.severity == "warning"]
+    warnings = [f for f in session.findings if f.severity == "warning"
+                and not (d and f.code == d.code)]
     for f in warnings:
         console.print(f"[yellow]![/] {escape(f.code)}: {escape(f.message)}")
     if session.ended_by != "finished":
