@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TextIO
 
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
 from troubleshooter.findings import CATALOGUE
@@ -96,19 +96,6 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("wrong-port", "config.wrong_instance",
              "A new deployment cannot reach Redis, the old one could.", _wrong_port),
 )}
-
-
-def add_drill_parser(sub: Any) -> None:
-    from troubleshooter.cli import add_run_options
-
-    drill = sub.add_parser("drill", help="train on a real local Redis with a real fault "
-                                         "(needs redis-server)")
-    drill.add_argument("scenario", nargs="?", help=f"one of: {', '.join(SCENARIOS)} "
-                                                   "(default: a random fault)")
-    drill.add_argument("--list", action="store_true", help="list the scenarios")
-    drill.add_argument("--seed", type=int, help="pick the random scenario reproducibly")
-    add_run_options(drill)
-    drill.set_defaults(playbook=None)
 
 
 def pick(name: str | None, seed: int | None) -> Scenario:

@@ -10,7 +10,6 @@ commands to a healthy Redis 7.0 (18 where CLIENT SETINFO exists). Failures are n
 from __future__ import annotations
 
 import secrets
-import statistics
 import time
 from contextlib import closing
 from typing import TYPE_CHECKING
@@ -67,7 +66,8 @@ def _ping_samples(client: redis.Redis, count: int, budget: Budget) -> list[float
 
 def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float]) -> Outcome:
     where = ctx.target.address
-    median = statistics.median(samples)
+    # The middle sample (the upper one of an even count): `statistics` costs start-up time.
+    median = sorted(samples)[len(samples) // 2]
     version = link.hello.get("version")
     data: dict[str, object] = {"connected": True, "protocol": link.protocol,
                                "latency_ms": round(median, 3),
