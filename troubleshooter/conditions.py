@@ -59,6 +59,10 @@ def parse(source: str) -> Expression:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"bad expression {source!r}: {exc.msg}") from None
+    except ValueError as exc:  # a NUL character on some Python versions
+        raise ExpressionError(f"bad expression {source!r}: {exc}") from None
+    except (RecursionError, MemoryError):  # the parser's own limits: `not not not ...`
+        raise ExpressionError(f"bad expression {source!r}: nests too deep") from None
     names: set[str] = set()
     codes: set[str] = set()
     ids: set[str] = set()
@@ -107,6 +111,10 @@ class Namespace(Mapping[str, Any]):
     def __len__(self) -> int:
         return len(self._data)
 
+    def __contains__(self, key: object) -> bool:
+        # Mapping's own `in` asks __getitem__, which never fails here: every key would be "in".
+        return key in self._data
+
     def __eq__(self, other: object) -> bool:
         return dict(self._data) == other
 
@@ -114,7 +122,10 @@ class Namespace(Mapping[str, Any]):
 
 
 def wrap(value: Any) -> Any:
-    return Namespace(value) if isinstance(value, Mapping) else value
+    """Mappings read by attribute; tuples compare like the lists they are in JSON."""
+    if isinstance(value, Mapping):
+        return Namespace(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,7 @@ def evaluate(expr: Expression, scope: Scope) -> bool:
     """True or False; an expression that fails on the data at hand (None > 3) is False."""
     try:
         return bool(_eval(expr.tree.body, scope))
-    except (TypeError, KeyError, IndexError, AttributeError):
+    except (TypeError, KeyError, IndexError, AttributeError, RecursionError):
         return False
 
 

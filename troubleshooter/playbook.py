@@ -15,8 +15,21 @@ from troubleshooter import conditions, templating, yamlsrc
 from troubleshooter.errors import PlaybookError
 from troubleshooter.findings import CATALOGUE, SEVERITIES
 from troubleshooter.schema import (
-    ANY, BOOL, INVALID, NUMBER, STR, Field, ListOf, Loc, MapOf, Obj, Problems, Spec,
-    labels_by_id, one_of,
+    ANY,
+    BOOL,
+    INVALID,
+    NUMBER,
+    STR,
+    Field,
+    ListOf,
+    Loc,
+    MapOf,
+    Obj,
+    Problems,
+    Spec,
+    describe,
+    labels_by_id,
+    one_of,
 )
 
 PROMPT_KINDS = ("confirm", "select", "text", "checklist")
@@ -219,10 +232,15 @@ def load(path: str | Path) -> Playbook:
     """Load and validate a playbook file; raise PlaybookError listing every problem."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise PlaybookError([f"{path}: cannot read playbook: {reason}"]) from None
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PlaybookError([f"{path}: cannot read playbook: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise PlaybookError([f"{path}:{line}: cannot read playbook: byte 0x{data[exc.start]:02x} "
+                             "is not UTF-8 text; save the file as UTF-8"]) from None
     return loads(text, str(path))
 
 
@@ -237,15 +255,17 @@ def loads(text: str, name: str = "<playbook>") -> Playbook:
         loc = Loc(dup_path, _show(dup_path, source.data), line)
         problems.error(loc, f"duplicate key (first at line {first})")
     if not isinstance(source.data, dict):
-        problems.error(Loc(), "a playbook is a mapping with id, title and steps")
+        got = "an empty file" if source.data is None else describe(source.data)
+        problems.error(Loc(), "expected a playbook (a mapping with id, title and steps), "
+                              f"got {got}")
         raise PlaybookError(_format(problems.errors, source, name))
     clean = PLAYBOOK.check(source.data, Loc(), problems)
     if clean is not INVALID:
         _cross_check(clean, problems)
-    warnings = tuple(_format(problems.warnings, source, name, "warning: "))
+    warnings = [(loc, f"warning: {message}") for loc, message in problems.warnings]
     if problems.errors:
-        raise PlaybookError(_format(problems.errors, source, name) + list(warnings))
-    return _build(clean, name, warnings)
+        raise PlaybookError(_format(problems.errors + warnings, source, name))
+    return _build(clean, name, tuple(_format(warnings, source, name)))
 
 
 def _show(path: yamlsrc.Path, data: Any) -> str:
@@ -262,20 +282,22 @@ def _show(path: yamlsrc.Path, data: Any) -> str:
     return loc.shown
 
 
-def _format(items: list[tuple[Loc, str]], source: yamlsrc.Source, name: str,
-            prefix: str = "") -> list[str]:
+def _format(items: list[tuple[Loc, str]], source: yamlsrc.Source, name: str) -> list[str]:
+    """One line per problem, in line order (a stable sort: errors before warnings on a line)."""
     def line(loc: Loc) -> int:
         return loc.line or source.line(loc.raw)
 
     ordered = sorted(items, key=lambda item: line(item[0]))
-    return [f"{name}:{line(loc)}: {loc.shown or '(top)'}: {prefix}{msg}" for loc, msg in ordered]
+    return [f"{name}:{line(loc)}: {loc.shown or '(top)'}: {msg}" for loc, msg in ordered]
 
 
 def _cross_check(pb: dict[str, Any], problems: Problems) -> None:
     """What no single field can know: ids, references, check kinds and their parameters."""
     from troubleshooter.checks import CHECKS
 
-    variables = pb["variables"] if isinstance(pb["variables"], dict) else {}
+    # Broken variables were reported already; checking templates against them would only
+    # repeat that problem once per template.
+    variables = pb["variables"] if isinstance(pb["variables"], dict) else None
     seen: set[str] = set()
     root = Loc()
     _check_templates(pb.get("description"), root.key("description"), variables, problems)
@@ -292,6 +314,8 @@ def _cross_check(pb: dict[str, Any], problems: Problems) -> None:
             _claim(action["id"], aloc.key("id"), seen, problems)
             if action["check"] is not None and action["prompt"] is not None:
                 problems.error(aloc, "an action has either `check` or `prompt`, not both")
+            elif action["check"] is INVALID:
+                pass  # not a string: reported already
             elif action["check"] is not None:
                 _check_check(action, aloc, CHECKS, variables, problems)
             elif action["prompt"] is not None:
@@ -347,8 +371,10 @@ def _check_expr(expr: conditions.Expression | None, loc: Loc, seen: set[str],
             problems.error(loc, f"condition names unknown finding code {pattern!r}")
 
 
-def _check_templates(value: Any, loc: Loc, variables: Mapping[str, Any],
+def _check_templates(value: Any, loc: Loc, variables: Mapping[str, Any] | None,
                      problems: Problems) -> None:
+    if variables is None:
+        return
     for name in templating.references(value):
         why = templating.unknown_reference(name, variables)
         if why:
@@ -356,7 +382,7 @@ def _check_templates(value: Any, loc: Loc, variables: Mapping[str, Any],
 
 
 def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, Any],
-                 variables: Mapping[str, Any], problems: Problems) -> None:
+                 variables: Mapping[str, Any] | None, problems: Problems) -> None:
     kind = kinds.get(action["check"])
     if kind is None:
         problems.error(loc.key("check"), f"unknown check kind {action['check']!r} "
@@ -368,6 +394,8 @@ def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, Any],
     from troubleshooter.checks.base import REQUIRED
 
     params = action["with"]
+    if not isinstance(params, dict):
+        return  # not a mapping: reported already
     for name, spec in kind.params.items():
         ploc = loc.key("with").key(name)
         if name not in params:
@@ -376,14 +404,21 @@ def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, Any],
             continue
         value = params[name]
         _check_templates(value, ploc, variables, problems)
-        if not templating.references(value) and not isinstance(value, spec.type):
-            problems.error(ploc, f"expected {_type_name(spec.type)}, got "
-                                 f"{type(value).__name__} {value!r}")
+        if not templating.references(value) and not _is_type(value, spec.type):
+            problems.error(ploc, f"expected {_type_name(spec.type)}, got {describe(value)}")
     for name in params:
         if name not in kind.params:
             problems.warn(loc.key("with").key(name),
                           f"unknown parameter of {kind.name!r} (ignored); known: "
                           f"{', '.join(kind.params) or 'none'}")
+
+
+def _is_type(value: Any, types: type | tuple[type, ...]) -> bool:
+    """isinstance, except that true/false is not a number (bool subclasses int)."""
+    wanted = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in wanted:
+        return False
+    return isinstance(value, wanted)
 
 
 def _type_name(types: type | tuple[type, ...]) -> str:
@@ -393,23 +428,23 @@ def _type_name(types: type | tuple[type, ...]) -> str:
                        for n in names)
 
 
-def _check_prompt(action: dict[str, Any], loc: Loc, variables: Mapping[str, Any],
+def _check_prompt(action: dict[str, Any], loc: Loc, variables: Mapping[str, Any] | None,
                   problems: Problems) -> None:
     kind, choices, default = action["prompt"], action["choices"], action["default"]
     if not action["question"]:
         problems.error(loc, "missing required field 'question' (what the operator is asked)")
     _check_templates(action["question"], loc.key("question"), variables, problems)
     _check_templates(action["help"], loc.key("help"), variables, problems)
-    if action["destructive"]:
+    if action["destructive"] is True:
         problems.warn(loc.key("destructive"), "only checks run by the tool can be destructive")
     for oi, outcome in enumerate(_valid(action["outcomes"])):
-        if outcome.get("when") is None:
+        if outcome is not _PLACEHOLDER and outcome["when"] is None:
             problems.error(loc.key("outcomes").item(oi),
                            "a prompt's outcome needs `when` (a condition on the answer)")
     if kind in ("select", "checklist") and not choices:
         problems.error(loc, f"a {kind} prompt needs `choices`")
-    if default is None:
-        return
+    if default is None or (kind != "confirm" and choices is INVALID):
+        return  # no default, or no valid choices to hold it against (reported already)
     if kind == "confirm" and not isinstance(default, bool):
         problems.error(loc.key("default"), f"a confirm default is true or false, got {default!r}")
     elif kind == "select" and default not in choices:

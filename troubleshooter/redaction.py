@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from troubleshooter.target import redact_url
+from troubleshooter.target import redact_url, url_passwords
 
 MASK = "***"
 _SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGNORECASE)
@@ -27,7 +27,7 @@ class Redactor:
     @classmethod
     def for_run(cls, password: str | None, environ: Mapping[str, str]) -> Redactor:
         env_secrets = [v for k, v in environ.items() if _SECRET_ENV.search(k)]
-        env_urls = [_url_password(v) for k, v in environ.items() if "://" in v]
+        env_urls = [pw for v in environ.values() if "://" in v for pw in url_passwords(v)]
         return cls([password, *env_secrets, *env_urls])
 
     def text(self, value: str) -> str:
@@ -47,12 +47,3 @@ class Redactor:
             return [self.value(v) for v in value]
         return value
 
-
-def _url_password(url: str) -> str | None:
-    from urllib.parse import unquote, urlsplit
-
-    try:
-        password = urlsplit(url.strip()).password
-    except ValueError:
-        return None
-    return unquote(password) if password else None

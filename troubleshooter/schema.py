@@ -7,6 +7,8 @@ Specs check a value and return it cleaned (defaults filled) or `INVALID`; proble
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +16,8 @@ from typing import Any
 from troubleshooter.yamlsrc import Path
 
 INVALID: Any = object()
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_<>~-]+")
+_ID_LABEL = re.compile(r"[a-z][a-z0-9_]*")
 MISSING: Any = object()
 
 
@@ -26,7 +30,9 @@ class Loc:
     line: int | None = None  # where the raw path's own line is not the one to report
 
     def key(self, name: str) -> Loc:
-        return Loc((*self.raw, name), f"{self.shown}.{name}" if self.shown else name)
+        # A key with spaces, newlines or odd characters is quoted: a message stays one line.
+        shown = name if _PLAIN_KEY.fullmatch(name) else repr(name)
+        return Loc((*self.raw, name), f"{self.shown}.{shown}" if self.shown else shown)
 
     def item(self, index: int, label: str | None = None) -> Loc:
         return Loc((*self.raw, index), f"{self.shown}[{label if label else index}]")
@@ -83,10 +89,15 @@ class Scalar(Spec):
             problems.error(loc, f"expected one of {', '.join(map(str, self.choices))}, "
                                 f"got {describe(value)}")
             return INVALID
-        if self.minimum is not None and value < self.minimum:
+        if self.minimum is not None and _below(value, self.minimum):
             problems.error(loc, f"expected {self.expected} >= {self.minimum}, got {value}")
             return INVALID
         return value
+
+
+def _below(value: Any, minimum: float) -> bool:
+    """`value < minimum`, and NaN too: it compares false with everything, so it would pass."""
+    return (isinstance(value, float) and math.isnan(value)) or bool(value < minimum)
 
 
 STR = Scalar((str,), "a string")
@@ -169,7 +180,10 @@ class Obj(Spec):
 
 
 def labels_by_id(value: Any, index: int) -> str | None:
-    """List items are shown by their `id` where they have one: steps[network]."""
-    if isinstance(value, Mapping) and isinstance(value.get("id"), str):
-        return str(value["id"])
+    """List items are shown by their `id` where they have one: steps[network].
+
+    Only a well-formed id labels an item, so that every message names the item alike."""
+    ident = value.get("id") if isinstance(value, Mapping) else None
+    if isinstance(ident, str) and _ID_LABEL.fullmatch(ident):
+        return ident
     return None

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
@@ -77,8 +77,12 @@ class Target:
         }
 
 
-_USERINFO = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*)@",
-                       re.IGNORECASE)
+# The password runs to the last `@` of the URL's authority: an unencoded `@` or `#` in it must
+# not leave its tail readable (`redis://:p@ss#x@h` is masked whole, not as `:***@ss#x@h`).
+_USERINFO = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*(?:@[^@\s/\"']*)*)@",
+    re.IGNORECASE,
+)
 
 
 def redact_url(text: str) -> str:
@@ -86,6 +90,12 @@ def redact_url(text: str) -> str:
     return _USERINFO.sub(
         lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], text
     )
+
+
+def url_passwords(text: str) -> list[str]:
+    """Every password written in a URL in `text`, as written and percent-decoded."""
+    found = [m["pw"] for m in _USERINFO.finditer(text) if m["pw"]]
+    return found + [unquote(pw) for pw in found if unquote(pw) != pw]
 
 
 def resolve_url(cli_url: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -99,20 +109,30 @@ def resolve_url(cli_url: str | None, environ: Mapping[str, str]) -> tuple[str, s
 
 
 _INVISIBLE = {"Cf", "Zl", "Zp", "Cc"}
-_PREFIX = re.compile(
-    r"^\s*(export\s+)?([A-Z_][A-Z0-9_]*\s*=\s*|redis-cli\s+(-u\s+)?)|^[\"']|[\"']$"
-)
+_CONTROL_NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
+# `export REDIS_URL=...`, `REDIS_URL=...`, `redis-cli -u ...` pasted along with the URL.
+_PREFIX = re.compile(r"^\s*((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*|redis-cli\s+(?:-u\s+)?)")
+_QUOTES = re.compile(r"^\s*[\"']|[\"']\s*$")
 
 
-def _invisible_problem(url: str) -> UrlProblem | None:
+def _text_problem(url: str) -> UrlProblem | None:
+    """What is wrong with the URL as text, before it is parsed."""
     for i, ch in enumerate(url):
         cat = unicodedata.category(ch)
         if cat in _INVISIBLE or (ch.isspace() and ch != " ") or ch == "\u00a0":
-            name = unicodedata.name(ch, f"U+{ord(ch):04X}")
+            name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "a control character")
             return UrlProblem(
                 "config.malformed_url",
                 f"the URL contains an invisible character U+{ord(ch):04X} ({name}) at position {i}",
             )
+    prefix = _PREFIX.match(url)
+    if prefix:
+        return UrlProblem("config.malformed_url",
+                          f"the value starts with a pasted `{prefix[1].strip()}`: remove it, the "
+                          "URL must begin with redis://, rediss:// or unix://")
+    if _QUOTES.search(url):
+        return UrlProblem("config.malformed_url",
+                          "the URL is wrapped in quotes that became part of the value: remove them")
     if url != url.strip():
         return UrlProblem("config.malformed_url", "the URL has leading or trailing whitespace")
     if " " in url:
@@ -120,69 +140,109 @@ def _invisible_problem(url: str) -> UrlProblem | None:
     return None
 
 
-def parse_target(url: str, source: str = "--url") -> Target:
-    """Parse a Redis URL; a URL that cannot be used comes back with `problem` set."""
-
-    def bad(code: str, message: str) -> Target:
-        return Target(url=url, source=source, problem=UrlProblem(code, message))
-
-    if not url.strip():
-        return bad("config.missing", f"the Redis URL from {source} is empty")
-    problem = _invisible_problem(url)
-    if problem:
-        return Target(url=url, source=source, problem=problem)
-    if _PREFIX.search(url):
-        return bad("config.malformed_url",
-                   "the URL carries a pasted prefix or quotes (e.g. `REDIS_URL=` or `redis-cli -u`)")
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        return bad("config.malformed_url", f"the URL does not parse: {exc}")
-    scheme = parts.scheme.lower()
-    if scheme in ("http", "https"):
-        return bad("config.not_redis_url",
-                   f"{scheme}:// is an HTTP (REST) endpoint; redis-py and RQ need redis:// or rediss://")
+def _scheme_problem(url: str, parts: SplitResult) -> UrlProblem | None:
+    scheme = url[:len(parts.scheme)]  # as written: urlsplit lower-cases it, redis-py does not
+    if scheme.lower() in ("http", "https"):
+        return UrlProblem("config.not_redis_url",
+                          f"{scheme.lower()}:// is an HTTP (REST) endpoint; redis-py and RQ need "
+                          "redis:// or rediss://")
+    if scheme.lower() in SCHEMES and scheme not in SCHEMES:
+        return UrlProblem("config.malformed_url",
+                          f"`{scheme}://` must be lower case: redis-py accepts only redis://, "
+                          "rediss:// and unix://")
+    if scheme in SCHEMES and not url.startswith(f"{scheme}://"):
+        return UrlProblem("config.malformed_url",
+                          f"the URL must start with {scheme}:// (with two slashes)")
     if scheme not in SCHEMES:
-        shown = f"`{scheme}://`" if scheme else "no scheme"
-        return bad("config.malformed_url",
-                   f"{shown}: the URL must start with redis://, rediss:// or unix://")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    if parts.fragment or "#" in url:
-        return bad("config.malformed_url",
-                   "the URL contains `#`: a password with special characters must be percent-encoded")
-    netloc = parts.netloc
-    if netloc.count("@") > 1:
-        return bad("config.malformed_url",
-                   "the URL contains more than one `@`: percent-encode `@` in the password as %40")
+        # `localhost:6379` parses as scheme "localhost": what is missing is the scheme.
+        shown = f"`{scheme}://`" if "://" in url else "no scheme"
+        return UrlProblem("config.malformed_url",
+                          f"{shown}: the URL must start with redis://, rediss:// or unix://")
+    return None
+
+
+def _authority_problem(url: str, parts: SplitResult) -> UrlProblem | None:
+    """Special characters of a password that was not percent-encoded, and a bad port."""
+    if _password_cut_short(url, parts):
+        return UrlProblem("config.malformed_url",
+                          "the password contains `/`, `?` or `#`, which cut the URL short: "
+                          "percent-encode them (%2F, %3F, %23)")
+    if "#" in url:
+        return UrlProblem("config.malformed_url",
+                          "the URL ends in a `#...` fragment, which Redis URLs do not have: "
+                          "remove it")
+    if parts.netloc.count("@") > 1:
+        return UrlProblem("config.malformed_url",
+                          "the URL contains more than one `@`: percent-encode `@` in the password "
+                          "as %40")
     try:
         port = parts.port
     except ValueError:
-        return bad("config.malformed_url", "the port is not a number between 0 and 65535")
-    username = unquote(parts.username) if parts.username else None
-    password = unquote(parts.password) if parts.password is not None else None
-    if scheme == "unix":
-        if not parts.path:
-            return bad("config.malformed_url", "a unix:// URL needs a socket path")
-        db_text = query.get("db", "0")
-        path, host = parts.path, ""
-    else:
-        if not parts.hostname:
-            return bad("config.malformed_url", "the URL has no host name")
-        db_text = parts.path.lstrip("/") or query.get("db", "0")
-        path, host = "", parts.hostname
-    if not re.fullmatch(r"\d+", db_text):
-        return bad("config.malformed_url",
-                   f"the database index {db_text!r} is not a non-negative integer "
-                   "(redis-py would silently use db 0)")
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        return UrlProblem("config.malformed_url",
+                          "the port is not a number between 1 and 65535")
+    return None
+
+
+def _password_cut_short(url: str, parts: SplitResult) -> bool:
+    """`redis://:pa/ss@h`: the host part ends at the `/`, and the `@` lands in the path."""
+    if parts.scheme == "unix":  # unix:// paths may hold `@`; their password is in the query
+        return False
+    rest = url.split("://", 1)[-1]
+    userinfo = rest[:rest.rfind("@")] if "@" in rest else ""
+    return ":" in userinfo and any(ch in userinfo for ch in "/?#")
+
+
+def _db_text(parts: SplitResult, query: Mapping[str, str]) -> str:
+    """The db as redis-py reads it: `?db=` wins over the path; unix:// has only `?db=`."""
+    if "db" in query:
+        return query["db"]
+    if parts.scheme == "unix":
+        return "0"
+    return parts.path.lstrip("/") or "0"
+
+
+def parse_target(url: str, source: str = "--url") -> Target:
+    """Parse a Redis URL; a URL that cannot be used comes back with `problem` set."""
+
+    def bad(problem: UrlProblem) -> Target:
+        return Target(url=url, source=source, problem=problem)
+
+    if not url.strip():
+        return bad(UrlProblem("config.missing", f"the Redis URL from {source} is empty"))
+    problem = _text_problem(url)
+    if problem:
+        return bad(problem)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return bad(UrlProblem("config.malformed_url", f"the URL does not parse: {exc}"))
+    problem = _scheme_problem(url, parts) or _authority_problem(url, parts)
+    if problem:
+        return bad(problem)
+    if parts.scheme == "unix" and not parts.path:
+        return bad(UrlProblem("config.malformed_url", "a unix:// URL needs a socket path"))
+    if parts.scheme != "unix" and not parts.hostname:
+        return bad(UrlProblem("config.malformed_url", "the URL has no host name"))
+    # redis-py reads the first of repeated query parameters.
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    db_text = _db_text(parts, query)
+    if not re.fullmatch(r"[0-9]+", db_text):
+        effect = "redis-py refuses the URL" if "db" in query else "redis-py would silently use db 0"
+        return bad(UrlProblem("config.malformed_url",
+                              f"the database index {db_text!r} is not a non-negative integer "
+                              f"({effect})"))
+    unix = parts.scheme == "unix"
     return Target(
         url=url,
         source=source,
-        scheme=scheme,
-        host=host,
-        port=port if port is not None else 6379,
-        path=path,
+        scheme=parts.scheme,
+        host="" if unix else (parts.hostname or ""),
+        port=parts.port or 6379,
+        path=parts.path if unix else "",
         db=int(db_text),
-        username=username or None,
-        password=password or None,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
         query=query,
     )

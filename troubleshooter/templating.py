@@ -10,7 +10,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)\s*\}\}")
+# Anything between the braces is a template, so that a typo (`{{ target.url.x }}`, `{{ 1x }}`)
+# fails validation instead of reaching the operator as literal braces.
+TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 TARGET_FIELDS = ("url", "host", "port", "db", "scheme", "address", "source")
 
 
@@ -27,6 +29,8 @@ def references(value: Any) -> list[str]:
 
 def unknown_reference(name: str, variables: Mapping[str, Any]) -> str | None:
     """Why `name` cannot be resolved, or None when it can."""
+    if not name:
+        return "empty template `{{ }}`: put a variable name (or target.<field>) inside"
     head, _, tail = name.partition(".")
     if head == "target":
         return None if tail in TARGET_FIELDS else (

@@ -37,6 +37,12 @@ class YamlSyntaxError(ValueError):
         self.line, self.column = line, column
 
 
+# Aliases can nest a document into itself or blow it up exponentially ("billion laughs").
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+_TOO_DEEP = "document nests too deep or expands too far (recursive alias?)"
+
+
 def load(text: str) -> Source:
     """Parse one YAML document; raise YamlSyntaxError with its line and column."""
     try:
@@ -71,32 +77,25 @@ def _syntax_error(exc: yaml.MarkedYAMLError) -> YamlSyntaxError:
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     message = f"{exc.problem or exc.context}"
     context = exc.context_mark
+    if exc.problem and exc.context and exc.problem.startswith("but "):
+        message = f"{exc.context}, {exc.problem}"  # "expected one document, but found another"
     # An unclosed quote or bracket is noticed at the end of the file: say where it opened.
-    if exc.problem and exc.context and context and context.line + 1 != line:
+    elif exc.problem and exc.context and context and context.line + 1 != line:
         message += f" ({exc.context} at line {context.line + 1}, column {context.column + 1})"
     return YamlSyntaxError(line, col, message)
 
 
-# Aliases can nest a document into itself or blow it up exponentially ("billion laughs").
-MAX_DEPTH = 64
-MAX_NODES = 100_000
-_TOO_DEEP = "document nests too deep or expands too far (recursive alias?)"
-
-
 def _convert(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader) -> Any:
-    source.nodes += 1
-    if len(path) > MAX_DEPTH or source.nodes > MAX_NODES:
-        mark = node.start_mark
-        raise YamlSyntaxError(mark.line + 1, mark.column + 1, _TOO_DEEP)
+    _count(node, path, source)
     if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node, loader)
-            key = key if isinstance(key, str | int) else str(key)
+        result: dict[str, Any] = {}
+        for key_node, value_node, merged in _pairs(node, source, len(path)):
+            key = _key(key_node, loader)
             child = (*path, key)
             line = key_node.start_mark.line + 1
             if key in result:
-                source.duplicates.append((child, line, source.lines[child]))
+                if not merged:  # a merged-in key is meant to be overridden
+                    source.duplicates.append((child, line, source.lines[child]))
                 continue
             source.lines[child] = line
             result[key] = _convert(value_node, child, source, loader)
@@ -110,10 +109,56 @@ def _convert(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoade
     return _scalar(node, loader)
 
 
+def _count(node: yaml.Node, path: Path, source: Source, depth: int = 0) -> None:
+    source.nodes += 1
+    if max(len(path), depth) > MAX_DEPTH or source.nodes > MAX_NODES:
+        mark = node.start_mark
+        raise YamlSyntaxError(mark.line + 1, mark.column + 1, _TOO_DEEP)
+
+
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _pairs(node: yaml.MappingNode, source: Source,
+           depth: int) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+    """The mapping's own pairs, then those merged in with `<<: *anchor` (own keys win, then
+    earlier merged mappings, as in PyYAML); the flag says a pair was merged in."""
+    own: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            own.append((key_node, value_node, False))
+            continue
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for mapping in sources:
+            _count(mapping, (), source, depth + 1)
+            if not isinstance(mapping, yaml.MappingNode):
+                mark = mapping.start_mark
+                raise YamlSyntaxError(mark.line + 1, mark.column + 1,
+                                      "`<<` merges a mapping or a list of mappings, "
+                                      f"got {_scalar_name(mapping)}")
+            merged += [(k, v, True) for k, v, _ in _pairs(mapping, source, depth + 1)]
+    return own + merged
+
+
+def _scalar_name(node: yaml.Node) -> str:
+    return "a list" if isinstance(node, yaml.SequenceNode) else f"{node.value!r}"
+
+
+def _key(node: yaml.Node, loader: yaml.SafeLoader) -> str:
+    """Keys are names: `5:` or `true:` is kept as written, so messages show it and find its line."""
+    key = _scalar(node, loader)
+    if isinstance(key, str):
+        return key
+    return node.value if isinstance(node, yaml.ScalarNode) else str(key)
+
+
 def _scalar(node: yaml.Node, loader: yaml.SafeLoader) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         return f"<{node.tag.rsplit(':', 1)[-1]}>"
     try:
         return loader.construct_object(node, deep=True)
-    except yaml.YAMLError:
+    # A bad explicit tag (`!!int abc`) or impossible date (`2024-13-45`) fails in PyYAML's
+    # constructors with whatever error they hit; the text itself is still a fine value.
+    except Exception:
         return node.value
