@@ -112,8 +112,6 @@ def test_a_bad_url_is_the_diagnosis_not_a_crash(url: str, code: str) -> None:
     assert_no_secret(done.stdout, done.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="target.redact_url misses a password containing a space "
-                                       "(its regex stops at whitespace)")
 def test_a_password_with_a_space_is_masked_too() -> None:
     done = run(NETWORK_ONLY, "--url", f"redis://:{PASSWORD} x@127.0.0.1:1/0", "--json")
     assert_no_secret(done.stdout, done.stderr)

@@ -60,7 +60,7 @@ def test_for_run_collects_the_url_password_and_env_secrets() -> None:
         "HOME": "/root",
         "PATH": "/usr/bin:/bin",
     }
-    r = Redactor.for_run(PASSWORD, environ)
+    r = Redactor.for_run([PASSWORD], environ)
     text = (f"{PASSWORD} envpass123 key-4567 ghp_abcdef dbsecret9 workerpass "
             "/root /usr/bin:/bin")
     assert r.text(text) == "*** *** *** *** *** *** /root /usr/bin:/bin"
@@ -68,18 +68,18 @@ def test_for_run_collects_the_url_password_and_env_secrets() -> None:
 
 def test_env_url_with_an_unencoded_password_is_masked_whole() -> None:
     # redis-py would read this password as "p"; the whole "p@ss#x" is still the secret.
-    r = Redactor.for_run(None, {"REDIS_URL": "redis://:p@ss#x@h:6379/0"})
+    r = Redactor.for_run([], {"REDIS_URL": "redis://:p@ss#x@h:6379/0"})
     assert r.text("redis://:p@ss#x@h:6379/0") == "redis://:***@h:6379/0"
     assert r.text("AUTH p@ss#x") == "AUTH ***"
 
 
 def test_env_url_percent_encoded_password_is_masked_decoded_too() -> None:
-    r = Redactor.for_run(None, {"REDIS_URL": "redis://:p%40ssw0rd@h:6379/0"})
+    r = Redactor.for_run([], {"REDIS_URL": "redis://:p%40ssw0rd@h:6379/0"})
     assert r.text("sent p@ssw0rd and p%40ssw0rd") == f"sent {MASK} and {MASK}"
 
 
 def test_no_secret_survives_json_serialisation() -> None:
-    r = Redactor.for_run(PASSWORD, {"REDIS_PASSWORD": "envpass123"})
+    r = Redactor.for_run([PASSWORD], {"REDIS_PASSWORD": "envpass123"})
     session = {"findings": [{"message": f"WRONGPASS for {PASSWORD}",
                              "evidence": [f"value (redacted): 'redis://:{PASSWORD}@h'",
                                           "REDIS_PASSWORD=envpass123"]}]}

@@ -131,8 +131,6 @@ PREFIX_FIX = "the URL must begin with redis://, rediss:// or unix://"
                                 "short: percent-encode them (%2F, %3F, %23)"),
     ("redis://:pa/ss@h:6379/0", "the password contains `/`, `?` or `#`, which cut the URL "
                                 "short: percent-encode them (%2F, %3F, %23)"),
-    ("redis://:p@ss@h:6379/0", "the URL contains more than one `@`: percent-encode `@` in the "
-                               "password as %40"),
     ("redis://h:6379/0#primary", "the URL ends in a `#...` fragment, which Redis URLs do not "
                                  "have: remove it"),
     # db and port
@@ -202,7 +200,6 @@ def test_empty_url_is_missing(url: str) -> None:
     f"redis-cli -u redis://:{SECRET}@h:6379/0",
     f"'redis://:{SECRET}@h:6379/0'",
     f"redis://:{SECRET}#2@h:6379/0",
-    f"redis://:{SECRET}@2@h:6379/0",
     f"redis://u:{SECRET}@h:99999/0",
     f"redis://u:{SECRET}@h/x",
     f"https://u:{SECRET}@h",
@@ -265,3 +262,18 @@ def test_target_is_frozen() -> None:
     with pytest.raises(AttributeError):
         t.host = "other"  # type: ignore[misc]
     assert isinstance(t, Target)
+
+
+def test_an_unencoded_at_in_the_password_is_read_as_redis_py_reads_it() -> None:
+    # redis-py (and so RQ) splits the user info at the last `@`: the URL works in the app.
+    t = parse_target(f"redis://:{SECRET}@2@h:6379/0")
+    assert t.problem is None
+    assert (t.password, t.host) == (f"{SECRET}@2", "h")
+    assert SECRET not in t.redacted
+
+
+def test_a_password_with_a_space_is_masked_although_the_url_is_malformed() -> None:
+    t = parse_target(f"redis://:{SECRET} x@h:6379/0")
+    assert t.problem is not None
+    assert SECRET not in t.redacted
+    assert f"{SECRET} x" in t.secrets

@@ -65,8 +65,11 @@ class StepStarted:
 
 @dataclass(frozen=True)
 class ChecksStarted:
+    """A batch of checks: `actions` in playbook order, `running` the ids that will run."""
+
     step: Step
     actions: tuple[Action, ...]
+    running: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ class Engine:
         self.options, self.checks, self.listener = options, checks, listener
         self.environ = dict(os.environ if environ is None else environ)
         self.clock = clock
-        self.redactor = Redactor.for_run(target.password, self.environ)
+        self.redactor = Redactor.for_run(target.secrets, self.environ)
         self.outcomes: dict[str, Outcome] = {}
         self.answers: dict[str, Any] = {}
         self.statuses: dict[str, str] = {}
@@ -189,17 +192,19 @@ class Engine:
         return None
 
     def _run_checks(self, step: Step, batch: list[Action], record: StepRecord) -> None:
-        jobs: list[runner.Job] = []
+        # Decide first (a destructive action may ask the operator), then announce the batch in
+        # playbook order, then report the skipped ones and run the rest.
+        reasons = {action.id: self._why_not_run(step, action) for action in batch}
+        jobs = [runner.prepare(action, self.checks[str(action.check)], self.names,
+                               self.options.timeout)
+                for action in batch if not reasons[action.id]]
+        self.listener(ChecksStarted(step, tuple(batch), tuple(job.action.id for job in jobs)))
         for action in batch:
-            reason = self._why_not_run(step, action)
+            reason = reasons[action.id]
             if reason:
                 self._skip_action(step, action, record, reason)
-                continue
-            kind = self.checks[str(action.check)]
-            jobs.append(runner.prepare(action, kind, self.names, self.options.timeout))
         if not jobs:
             return
-        self.listener(ChecksStarted(step, tuple(job.action for job in jobs)))
 
         def done(check: CheckRecord) -> None:
             action = next(job.action for job in jobs if job.action.id == check.id)

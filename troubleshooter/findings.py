@@ -42,7 +42,8 @@ CATALOGUE: dict[str, Code] = _codes(
     ("config.missing", "No Redis target is configured",
      "Set REDIS_URL (or RQ_REDIS_URL) for the app and its workers."),
     ("config.malformed_url", "The Redis URL is malformed",
-     "Re-type the URL by hand: redis://[user:password@]host:port/db, password percent-encoded."),
+     "Re-type the URL by hand as redis://host:port/db (credentials go before the host as "
+     "user:password@, the password percent-encoded)."),
     ("config.not_redis_url", "An HTTP(S) URL is used where a redis:// URL is required",
      "Use the provider's redis:// or rediss:// endpoint; REST URLs cannot serve redis-py or RQ."),
     ("config.mismatch", "Configuration sources disagree",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from troubleshooter.target import redact_url, url_passwords
+from troubleshooter.target import redact_url, url_secrets
 
 MASK = "***"
 _SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGNORECASE)
@@ -25,10 +25,11 @@ class Redactor:
         self._secrets = sorted(found, key=len, reverse=True)
 
     @classmethod
-    def for_run(cls, password: str | None, environ: Mapping[str, str]) -> Redactor:
+    def for_run(cls, secrets: Iterable[str], environ: Mapping[str, str]) -> Redactor:
+        """The target's secrets, secret-named environment variables, passwords in env URLs."""
         env_secrets = [v for k, v in environ.items() if _SECRET_ENV.search(k)]
-        env_urls = [pw for v in environ.values() if "://" in v for pw in url_passwords(v)]
-        return cls([password, *env_secrets, *env_urls])
+        env_urls = [pw for v in environ.values() if "://" in v for pw in url_secrets(v)]
+        return cls([*secrets, *env_secrets, *env_urls])
 
     def text(self, value: str) -> str:
         value = redact_url(value)

@@ -45,7 +45,8 @@ def prepare(action: Action, kind: CheckKind, names: Mapping[str, Any], timeout: 
         if value is REQUIRED:
             return Job(action, kind, params, timeout, f"parameter {name!r} is required")
         value = _coerce(value, spec.type)
-        if not isinstance(value, spec.type):
+        wanted = spec.type if isinstance(spec.type, tuple) else (spec.type,)
+        if not isinstance(value, spec.type) or (isinstance(value, bool) and bool not in wanted):
             return Job(action, kind, params, timeout,
                        f"parameter {name!r}: got {type(value).__name__} {value!r}")
         params[name] = value

@@ -54,14 +54,24 @@ class Target:
     @property
     def address(self) -> str:
         """`host:port`, or the socket path: what network-level messages name."""
+        if self.problem is not None:
+            return "(no usable address: the URL is malformed)"
         if self.is_unix:
             return self.path
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
     @property
+    def secrets(self) -> tuple[str, ...]:
+        """Everything in the URL that may be a password, even when the URL does not parse."""
+        return tuple(dict.fromkeys(s for s in (self.password, *url_secrets(self.url)) if s))
+
+    @property
     def redacted(self) -> str:
-        return redact_url(self.url)
+        text = redact_url(self.url)
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -96,6 +106,21 @@ def url_passwords(text: str) -> list[str]:
     """Every password written in a URL in `text`, as written and percent-decoded."""
     found = [m["pw"] for m in _USERINFO.finditer(text) if m["pw"]]
     return found + [unquote(pw) for pw in found if unquote(pw) != pw]
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password of a URL however malformed (a space, an unencoded `@` or `#`): what lies
+    between the userinfo's first `:` and the last `@`, as written and percent-decoded.
+
+    Over-masking an odd URL is harmless; showing a password that merely failed to parse is not.
+    """
+    found = url_passwords(url)
+    _, sep, rest = url.strip().partition("://")
+    userinfo = rest.rpartition("@")[0] if sep else ""
+    if ":" in userinfo:
+        password = userinfo.split(":", 1)[1]
+        found += [password, unquote(password)]
+    return [p for p in dict.fromkeys(found) if p]
 
 
 def resolve_url(cli_url: str | None, environ: Mapping[str, str]) -> tuple[str, str]:
@@ -171,10 +196,8 @@ def _authority_problem(url: str, parts: SplitResult) -> UrlProblem | None:
         return UrlProblem("config.malformed_url",
                           "the URL ends in a `#...` fragment, which Redis URLs do not have: "
                           "remove it")
-    if parts.netloc.count("@") > 1:
-        return UrlProblem("config.malformed_url",
-                          "the URL contains more than one `@`: percent-encode `@` in the password "
-                          "as %40")
+    # An unencoded `@` in the password is not a problem for redis-py (and so RQ): it splits
+    # the user info at the last `@`, as urllib does.
     try:
         port = parts.port
     except ValueError:

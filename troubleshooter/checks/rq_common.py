@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.redis_errors import classify, safe_text
-from troubleshooter.redisclient import make_client
 
 if TYPE_CHECKING:
     import redis
@@ -66,7 +65,14 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
     """Run `body` on a fresh fail-fast client; map Redis errors and a spent budget to outcomes."""
     import redis
 
-    conn = make_client(ctx.target, ctx.timeout)
+    from troubleshooter.checks.server_link import Budget, open_link
+
+    try:
+        # The same way in as the server checks: RESP2 for Redis < 6, no CLIENT SETNAME for
+        # a user that may not run it (RQ does not need it either).
+        conn = open_link(ctx.target, Budget(ctx.timeout)).client
+    except redis.exceptions.RedisError as exc:
+        return redis_failure(ctx, name, exc)
     session = Session(conn, time.monotonic() + ctx.timeout, wall_now(ctx))
     try:
         return body(session)

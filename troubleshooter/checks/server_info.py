@@ -77,8 +77,37 @@ def _read(ctx: CheckContext, link: Link, budget: Budget) -> tuple[Facts, list[st
     cluster_state = ""
     if info.get("cluster_enabled") == 1 and not budget.spent():
         cluster_state = _cluster_state(link.client)
-    facts = Facts(info, config, ctx.target.address, ctx.target.db, ctx.params, cluster_state)
+    blocked: tuple[str, ...] = ()
+    if info.get("blocked_clients", 0) and not budget.spent():
+        blocked, problem = _blocked_writes(link.client)
+        if problem:
+            details.append(f"CLIENT LIST not permitted ({problem}): blocked clients not inspected")
+    facts = Facts(info, config, ctx.target.address, ctx.target.db, ctx.params, cluster_state,
+                  blocked)
     return facts, details
+
+
+# Commands that block by design (RQ's workers wait in BLPOP / BLMOVE): not a stuck write.
+BLOCKING_READS = frozenset((
+    "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop",
+    "xread", "xreadgroup", "wait", "waitaof", "subscribe", "psubscribe", "ssubscribe",
+))
+
+
+def _blocked_writes(client: redis.Redis) -> tuple[tuple[str, ...], str]:
+    """`addr=... cmd=...` of clients blocked on anything but a blocking read."""
+    import redis
+
+    try:
+        listing = text(command(client, "CLIENT", "LIST"))
+    except redis.exceptions.ResponseError as exc:
+        return (), error_code(exc) or "refused"
+    stuck = []
+    for line in listing.splitlines():
+        fields = dict(part.split("=", 1) for part in line.split() if "=" in part)
+        if "b" in fields.get("flags", "") and fields.get("cmd", "") not in BLOCKING_READS:
+            stuck.append(f"client {fields.get('addr', '?')} blocked on {fields.get('cmd', '?')}")
+    return tuple(stuck), ""
 
 
 def _read_config(client: redis.Redis, info: Mapping[str, Any]) -> tuple[dict[str, str], str]:

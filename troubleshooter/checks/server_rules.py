@@ -23,6 +23,8 @@ class Facts:
     db: int
     params: Mapping[str, Any]
     cluster_state: str = ""
+    # CLIENT LIST lines of clients blocked on a command that is not a blocking read.
+    blocked_writes: tuple[str, ...] = ()
 
     def num(self, key: str, default: float = 0) -> float:
         value = self.info.get(key, default)
@@ -209,8 +211,24 @@ def _db(f: Facts) -> list[Finding]:
     )]
 
 
+def _blocked_writes(f: Facts) -> list[Finding]:
+    """Clients stuck on a write: CLIENT PAUSE WRITE (or a failover pause). Reads still answer,
+    so PING looks healthy while every enqueue hangs until the app's socket timeout."""
+    if not f.blocked_writes:
+        return []
+    return [finding(
+        "server.unresponsive",
+        f"Redis {f.where} answers reads but holds writes: {len(f.blocked_writes)} client(s) "
+        "blocked on a write command (CLIENT PAUSE WRITE, or a failover in progress)",
+        *f.blocked_writes[:5],
+        remedy="If nobody is failing over on purpose, run CLIENT UNPAUSE; find who paused it "
+               "in the Redis log and the ops history.",
+    )]
+
+
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
-    _mode, _loading, _db, _role, _min_replicas, _persistence, _memory, _clients, _uptime,
+    _mode, _loading, _db, _role, _min_replicas, _persistence, _blocked_writes, _memory,
+    _clients, _uptime,
 )
 
 

@@ -57,7 +57,8 @@ class Renderer:
             self._step_started(event)
         elif isinstance(event, engine.ChecksStarted):
             self._order = [a.id for a in event.actions]
-            self._spin(", ".join(self._order))
+            if event.running:
+                self._spin(", ".join(event.running))
         elif isinstance(event, engine.CheckFinished):
             self._finished(event.record)
         elif isinstance(event, engine.PromptFinished):
