@@ -161,7 +161,8 @@ def test_save_into_a_directory(tmp_path: Path) -> None:
 def test_json_finding_fields() -> None:
     doc = json.loads(run(NETWORK_ONLY, "--url", stopped_url(), "--json").stdout)
     [found] = doc["findings"]
-    assert set(found) == {"code", "severity", "step", "message", "evidence", "remedy"}
+    assert set(found) == {"code", "severity", "step", "source", "message", "evidence", "remedy"}
+    assert found["source"] == "tcp"
     assert isinstance(found["evidence"], list) and found["evidence"]
     assert {"code", "title", "summary", "remedy"} <= set(doc["diagnosis"])
 

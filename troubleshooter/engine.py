@@ -239,7 +239,8 @@ class Engine:
                                            check.data, check.details)
         self.statuses[action.id] = check.status
         check = runner.apply_outcomes(check, action, self.scope(), self.names)
-        check = replace(check, findings=tuple(replace(f, step=step.id) for f in check.findings))
+        check = replace(check, findings=tuple(replace(f, step=step.id, source=action.id)
+                                             for f in check.findings))
         self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
                                            check.data, check.details)
         self.statuses[action.id] = check.status
@@ -295,7 +296,7 @@ class Engine:
                 evidence = f"operator answer to: {self._render(action.question)}"
                 found.append(replace(
                     finding(rule.code, message, evidence, severity=rule.severity, remedy=remedy),
-                    step=step.id))
+                    step=step.id, source=action.id))
         return found
 
     def _render(self, text: str) -> str:

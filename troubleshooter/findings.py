@@ -185,12 +185,14 @@ class Finding:
     evidence: tuple[str, ...] = ()
     remedy: str = ""
     step: str = ""
+    source: str = ""  # the id of the check or prompt that found it
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "code": self.code,
             "severity": self.severity,
             "step": self.step,
+            "source": self.source,
             "message": self.message,
             "evidence": list(self.evidence),
             "remedy": self.remedy,

@@ -113,12 +113,14 @@ class Session:
 
     @property
     def findings(self) -> list[Finding]:
-        seen: set[tuple[str, str]] = set()
+        """Every finding once: a code already reported by another check is the same fact seen
+        twice (PING and INFO both see MISCONF); one check's several findings of a code (two
+        backed-up queues) are different facts. The steps keep everything."""
+        first_source: dict[str, str] = {}
         result = []
         for step in self.steps:
             for f in step.findings:
-                if (f.code, f.message) not in seen:
-                    seen.add((f.code, f.message))
+                if first_source.setdefault(f.code, f.source) == f.source:
                     result.append(f)
         return result
 
