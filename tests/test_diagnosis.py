@@ -169,8 +169,10 @@ def test_a_rule_may_name_a_cause_when_only_warnings_were_seen() -> None:
                          "server.eviction_policy", "Evicted keys took the RQ jobs with them.")
     scope = Scope({}, ["server.eviction_policy"], {"jobs_lost": True}, {})
     d = diagnose([evicting], [rule], scope)
+    # The rule says what the pairing means, the finding where it was seen.
     assert d is not None and (d.code, d.summary) == (
-        "server.eviction_policy", "Evicted keys took the RQ jobs with them.")
+        "server.eviction_policy",
+        "Evicted keys took the RQ jobs with them. (maxmemory-policy allkeys-lru)")
     assert diagnose([evicting], [rule], Scope({}, ["server.eviction_policy"], {}, {})) is None
 
 

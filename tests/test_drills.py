@@ -25,9 +25,10 @@ COMMAND = Path(sys.executable).with_name("troubleshooter")
 
 def verdict(scenario: Scenario, concluded: str | None, word: str) -> str:
     """The line `score` prints."""
-    expected = scenario.expected or "no problem"
-    title = CATALOGUE[scenario.expected].title if scenario.expected else "nothing is broken"
-    return (f"Drill {scenario.name}: the injected fault was {expected} ({title}); "
+    injected = (f"the injected fault was {scenario.expected} "
+                f"({CATALOGUE[scenario.expected].title})" if scenario.expected
+                else "no fault was injected")
+    return (f"Drill {scenario.name}: {injected}; "
             f"the walkthrough concluded {concluded or 'no problem'}: {word}")
 
 

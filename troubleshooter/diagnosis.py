@@ -40,7 +40,9 @@ def _from(code: str, cause: Finding | None, others: Sequence[Finding], summary: 
     return Diagnosis(
         code=code,
         title=entry.title,
-        summary=summary or (cause.message if cause else entry.title),
+        # A rule's summary says what the pairing means; the finding says where.
+        summary=(f"{summary} ({cause.message})" if summary and cause else
+                 summary or (cause.message if cause else entry.title)),
         remedy=(cause.remedy if cause and cause.remedy else entry.remedy),
         evidence=tuple(evidence),
         step=cause.step if cause else "",

@@ -133,9 +133,12 @@ def run_drill(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def score(scenario: Scenario, session: Session, out: TextIO) -> int:
     """Compare the walkthrough's diagnosis with the injected fault; 0 when they agree."""
     got = session.diagnosis.code if session.diagnosis else None
-    expected = scenario.expected or "no problem"
-    title = CATALOGUE[scenario.expected].title if scenario.expected else "nothing is broken"
+    if scenario.expected:
+        injected = (f"the injected fault was {scenario.expected} "
+                    f"({CATALOGUE[scenario.expected].title})")
+    else:
+        injected = "no fault was injected"
     verdict = "correct" if got == scenario.expected else "MISSED"
-    print(f"\nDrill {scenario.name}: the injected fault was {expected} ({title}); "
+    print(f"\nDrill {scenario.name}: {injected}; "
           f"the walkthrough concluded {got or 'no problem'}: {verdict}", file=out)
     return EXIT_OK if got == scenario.expected else EXIT_PROBLEMS

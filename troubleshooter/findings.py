@@ -72,7 +72,8 @@ CATALOGUE: dict[str, Code] = _codes(
      "Check whether the Redis process is stopped, swapping or blocked (SLOWLOG, the Redis log); "
      "restart it if it stays hung."),
     ("server.auth_required", "Redis needs credentials and none were given",
-     "Put the password in the URL (redis://:PASSWORD@host:port/0) or REDIS_PASSWORD."),
+     "Give the app the password: in the URL as :PASSWORD@ before the host "
+     "(percent-encoded), or in REDIS_PASSWORD."),
     ("server.auth_failed", "Wrong password or user",
      "Check the password / ACL user in the app's configuration against the server's."),
     ("server.acl_denied", "The user may not run what the app or RQ needs",

@@ -67,5 +67,6 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        # "Log files given: (none)" reads better to a person than "Log files given: ".
+        return ", ".join(str(v) for v in value) or "(none)"
     return str(value)

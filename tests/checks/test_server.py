@@ -297,7 +297,8 @@ def test_max_clients_reached(fresh: RedisServer) -> None:
     with faults.max_clients(fresh, limit=1):
         outcome = run("redis_ping", url(fresh))
     only(outcome, "server.max_clients")
-    assert outcome.summary.startswith(f"Connection refused at 127.0.0.1:{fresh.port}: maxclients")
+    assert outcome.summary.startswith(
+        f"New connections rejected at 127.0.0.1:{fresh.port}: maxclients")
 
 
 def test_a_stopped_server_is_unresponsive_within_the_timeout(fresh: RedisServer) -> None:

@@ -49,7 +49,10 @@ def run_redis_nearby(ctx: CheckContext) -> Outcome:
     for thread in threads:
         thread.join(timeout * 2 + 0.1)
     host = f"[{t.host}]" if ":" in t.host else t.host
-    found = [f"{host}:{p}" for p in ports if answering.get(p)]
+    # Nearest first: a neighbour of the configured port is likelier the intended instance than
+    # a developer's own Redis on 6379.
+    nearest = sorted((p for p in ports if answering.get(p)), key=lambda p: abs(p - t.port))
+    found = [f"{host}:{p}" for p in nearest]
     scanned = ", ".join(str(p) for p in ports)
     if not found:
         return Outcome("pass", f"no other Redis answers on {t.host} (ports {scanned})",

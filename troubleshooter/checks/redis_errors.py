@@ -113,7 +113,8 @@ def _socket_error(exc: BaseException, at: str, tls: bool) -> _Match:
         return ("network.tls_failed", f"TLS handshake{at} failed")
     if "max number of clients reached" in text:
         return ("server.max_clients",
-                f"Connection refused{at}: maxclients reached, no new clients are accepted")
+                f"New connections rejected{at}: maxclients reached, Redis turns every new "
+                "client away")
     if not tls and "Connection reset by peer" in text:
         return ("network.tls_mismatch",
                 f"The server{at} reset the connection during the handshake: likely a TLS port "

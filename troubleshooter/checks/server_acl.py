@@ -243,14 +243,17 @@ def _denial_findings(user: str, prefix: str, where: str, probe: Probe) -> list[F
     found = []
     if other:
         names = ", ".join(dict.fromkeys(d.command for d in other))
+        only_multi = [d.command for d in other] == ["MULTI"]
         why = (": RQ wraps every enqueue in MULTI/EXEC, the other commands could not be checked"
-               if [d.command for d in other] == ["MULTI"] else "")
+               if only_multi else "")
+        # With MULTI refused nothing else could be probed: "grant what is listed" would not do.
+        least = ("the transaction commands and RQ's data commands: +@transaction +@write "
+                 "+@read +@scripting" if only_multi else "the commands listed")
         found.append(finding(
             "server.acl_denied",
             f"ACL denies user {user} at {where} commands RQ needs on {prefix}:*: {names}{why}",
             *_evidence(other),
-            remedy=f"ACL SETUSER {user} ~{prefix}:* &{prefix}:* +@all (or at least the "
-                   "commands listed)",
+            remedy=f"ACL SETUSER {user} ~{prefix}:* &{prefix}:* +@all (or at least {least})",
         ))
     if channel:
         found.append(finding(

