@@ -399,3 +399,35 @@ steps:
       - {id: a, check: sleep, with: {seconds: 0.05}}
 """)
     assert threading.active_count() <= before + 1
+
+
+def test_prompt_help_is_rendered_and_answer_findings_say_what_was_answered() -> None:
+    text = """
+id: t
+title: T
+variables:
+  queue: orchestrator
+steps:
+  - id: s
+    title: S
+    actions:
+      - id: seen
+        prompt: checklist
+        question: "Which?"
+        help: "queue {{ queue }} at {{ target.address }}"
+        choices: [OOM, none]
+        outcomes:
+          - {when: "'OOM' in answer('seen')", code: logs.oom, severity: warning}
+"""
+    helps: list[str] = []
+
+    class Recording(Scripted):
+        def ask(self, step: Any, action: Any, question: str) -> Any:
+            helps.append(action.help)
+            return Answered(["OOM"])
+
+    session = run(text, Recording(), interactive=True, variables={"queue": "orchestrator"})
+    assert helps == ["queue orchestrator at 127.0.0.1:1"]
+    [found] = session.findings
+    assert (found.code, found.severity, found.source) == ("logs.oom", "warning", "seen")
+    assert found.message == "Logs show OOM errors (the operator answered: OOM)"

@@ -17,7 +17,7 @@ from troubleshooter import conditions, runner
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome
 from troubleshooter.diagnosis import diagnose
 from troubleshooter.errors import QuitRequested
-from troubleshooter.findings import Finding, finding
+from troubleshooter.findings import CATALOGUE, Finding, finding
 from troubleshooter.playbook import Action, Playbook, Step
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord, now_iso
@@ -267,7 +267,8 @@ class Engine:
             self._skip_action(step, action, record, f"condition not met: {action.when.source}")
             return Pending()
         question = self._render(action.question)
-        reply = self.operator.ask(step, action, question)
+        reply = self.operator.ask(step, replace(action, help=self._render(action.help)),
+                                  question)
         if isinstance(reply, Answered):
             self.answers[action.id] = reply.value
             self.statuses[action.id] = "answered"
@@ -290,8 +291,10 @@ class Engine:
         scope, found = self.scope(), []
         for rule in action.outcomes:
             if rule.when is not None and conditions.evaluate(rule.when, scope):
+                answer = self.answers.get(action.id)
+                shown = ", ".join(map(str, answer)) if isinstance(answer, list) else answer
                 message = self._render(rule.message) if rule.message else (
-                    f"{action.id}: answered {self.answers.get(action.id)!r}")
+                    f"{CATALOGUE[rule.code].title} (the operator answered: {shown})")
                 remedy = self._render(rule.remedy) if rule.remedy else None
                 evidence = f"operator answer to: {self._render(action.question)}"
                 found.append(replace(
