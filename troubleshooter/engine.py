@@ -371,5 +371,4 @@ def _step_status(record: StepRecord) -> str:
     return "passed"
 
 
-__all__ = ["Engine", "RunOptions", "Answered", "SkipStep", "Pending", "Operator", "Target",
-           "finding"]
+__all__ = ["Engine", "RunOptions", "Answered", "SkipStep", "Pending", "Operator", "Event"]

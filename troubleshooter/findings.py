@@ -6,7 +6,7 @@ the codes inside each family is the diagnosis order: the most upstream error win
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -218,4 +218,4 @@ def finding(
     )
 
 
-__all__ = ["CATALOGUE", "Code", "Finding", "finding", "field"]
+__all__ = ["CATALOGUE", "Code", "Finding", "finding"]
