@@ -352,3 +352,15 @@ def test_log_and_queue_flags_set_the_playbook_variables(redis_server: RedisServe
     variables = json.loads(done.stdout)["variables"]
     assert (variables["logs"], variables["app_queue"]) == (logs, "emails")
     assert str(variables["slow_ping_ms"]) == "250"
+
+
+def test_nothing_at_the_default_target_points_to_url_and_drills() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 6379)) == 0:
+            pytest.skip("a Redis listens on localhost:6379 here")
+    done = run(NETWORK_ONLY)
+    assert done.returncode == 1
+    assert "give the app's URL with --url (or REDIS_URL)" in " ".join(done.stdout.split())
+    assert "troubleshooter drill" in done.stdout

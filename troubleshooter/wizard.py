@@ -112,6 +112,11 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
         _conclude(engine.session, engine, args, environ, console)
         return EXIT_INTERRUPTED
     render_summary(console, session)
+    if target.source == "default" and session.diagnosis and \
+            session.diagnosis.code == "network.refused":
+        console.print("[dim]Nothing answers at the default redis://localhost:6379/0: give the "
+                      "app's URL with --url (or REDIS_URL), or train on a real fault with "
+                      "`troubleshooter drill`.[/]")
     if on_session:
         on_session(session)
     _conclude(session, engine, args, environ, console)
