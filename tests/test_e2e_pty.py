@@ -236,3 +236,31 @@ def test_outage_playbook_enter_through_to_the_end(auth_server: RedisServer) -> N
         "network", "server", "logs", "restart", "configuration", "support"]
     assert prompts >= 3  # logs, and the two configuration questions at least
     assert PASSWORD not in screen(child) + json.dumps(doc)
+
+
+def test_a_dumb_terminal_gets_numbered_prompts(auth_server: RedisServer, tmp_path: Path) -> None:
+    playbook = tmp_path / "two-steps.yaml"
+    playbook.write_text(TWO_STEPS)
+    child = spawn(str(playbook), "--url", f"redis://:{PASSWORD}@127.0.0.1:{auth_server.port}/0",
+                  TERM="dumb")
+    child.expect_exact("Did you check the firewall?")
+    child.expect_exact("[1] (s = skip this step, q = quit): ")
+    child.sendline("")  # Enter: the default, Yes
+    child.expect_exact("Which of these do the logs show?")
+    child.expect_exact("numbers, comma-separated [none]")
+    child.sendline("3")  # out of range: asked again, not taken
+    child.expect_exact("please answer numbers, comma-separated from 1 to 2")
+    child.sendline("1,2")
+    child.expect_exact("What did you restart?")
+    child.sendline("s")
+    child.expect_exact("Why skip this step? [not applicable]: ")
+    child.sendline("on call for the web tier only")
+    assert finish(child) == 0
+    text = screen(child)
+    assert "\x1b[" not in text  # no cursor movement, no colour: a dumb terminal
+    assert PASSWORD not in text
+    network, logs = saved_session()["steps"]
+    assert [(a["id"], a["answer"]) for a in network["answers"]] == [("seen", True)]
+    assert logs["answers"][0]["answer"] == ["Connection refused", "Timeout"]
+    assert (logs["status"], logs["reason"]) == (
+        "skipped", "skipped by the operator: on call for the web tier only")

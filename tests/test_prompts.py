@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from prompt_toolkit.output import DummyOutput
 from troubleshooter.engine import Answered, Pending, Reply, SkipStep
 from troubleshooter.errors import QuitRequested, UsageError
 from troubleshooter.playbook import Action, Step, loads
+from troubleshooter.ui.plain import Plain
 from troubleshooter.ui.prompts import FromFile, Nobody, Person, check_answers
 
 # A prompt that never gets the keys it waits for must fail the test, not hang it.
@@ -194,3 +196,37 @@ def test_answers_file_accepts_good_answers() -> None:
     good = {"seen": True, "restarted": "Nothing", "log_lines": ["OOM"], "ticket": 4711}
     check_answers(good, PLAYBOOK, "answers.yaml")
     check_answers({"seen": "!skip not today"}, PLAYBOOK, "answers.yaml")
+
+
+# -- TERM=dumb: numbered prompts ----------------------------------------------------------------
+def plain(lines: str) -> tuple[Plain, io.StringIO]:
+    out = io.StringIO()
+    return Plain(io.StringIO(lines), out), out
+
+
+def test_plain_enter_takes_every_default() -> None:
+    for action, value in ((CONFIRM, True), (SELECT, SELECT.default or SELECT.choices[0]),
+                          (TEXT, str(TEXT.default or ""))):
+        operator, _ = plain("\n")
+        assert operator.ask(STEP, action, "?") == Answered(value)
+
+
+def test_plain_numbers_pick_and_bad_numbers_ask_again() -> None:
+    operator, out = plain("9\nx\n2\n")
+    assert operator.ask(STEP, SELECT, "?") == Answered(SELECT.choices[1])
+    assert out.getvalue().count("please answer a number from 1 to") == 2
+
+
+def test_plain_skip_quit_and_end_of_input() -> None:
+    operator, _ = plain("s\n\n")
+    assert operator.ask(STEP, SELECT, "?") == SkipStep("not applicable")
+    for lines in ("q\n", ""):
+        operator, _ = plain(lines)
+        with pytest.raises(QuitRequested):
+            operator.ask(STEP, CONFIRM, "?")
+
+
+def test_plain_destructive_needs_a_typed_yes() -> None:
+    assert plain("\n")[0].confirm(STEP, CONFIRM, "requeue") is False
+    assert plain("y\n")[0].confirm(STEP, CONFIRM, "requeue") is False
+    assert plain("yes\n")[0].confirm(STEP, CONFIRM, "requeue") is True

@@ -75,10 +75,10 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
     interactive = not args.non_interactive and sys.stdin.isatty()
-    from troubleshooter.ui.prompts import FromFile, Nobody, Person, check_answers
+    from troubleshooter.ui.prompts import FromFile, Nobody, check_answers
 
     check_answers(answers, pb, args.answers or "")
-    operator: Any = Person(**_prompt_io(args.json)) if interactive else Nobody()
+    operator: Any = _person(args.json, environ) if interactive else Nobody()
     if answers:
         operator = FromFile(answers, operator)
     return execute(pb, target, variables, operator, args, environ, interactive, intro,
@@ -141,6 +141,17 @@ def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
     if args.json:
         sys.stdout.write(report.to_json(session, engine.redactor) + "\n")
         sys.stdout.flush()
+
+
+def _person(json_mode: bool, environ: Mapping[str, str]) -> Any:
+    """questionary's prompts, or numbered ones where the terminal cannot redraw (TERM=dumb)."""
+    if environ.get("TERM") == "dumb":
+        from troubleshooter.ui.plain import Plain
+
+        return Plain(sys.stdin, sys.stderr if json_mode or not sys.stdout.isatty() else sys.stdout)
+    from troubleshooter.ui.prompts import Person
+
+    return Person(**_prompt_io(json_mode))
 
 
 def _prompt_io(json_mode: bool) -> dict[str, Any]:
