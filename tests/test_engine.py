@@ -431,3 +431,32 @@ steps:
     [found] = session.findings
     assert (found.code, found.severity, found.source) == ("logs.oom", "warning", "seen")
     assert found.message == "Logs show OOM errors (the operator answered: OOM)"
+
+
+def test_a_destructive_action_shows_what_it_will_change_before_the_confirmation() -> None:
+    def preview(ctx: CheckContext) -> str:
+        return f"will requeue {ctx.earlier['a'].data['n']} job(s) at {ctx.target.address}"
+
+    kinds = {**KINDS, "change": CheckKind("change", _echo_env, "changes things",
+                                          destructive=True, preview=preview)}
+    text = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: a, check: sleep, with: {seconds: 0.01}}
+      - {id: change, check: change, title: "Requeue", destructive: true}
+"""
+    questions: list[str] = []
+
+    class Asked(Scripted):
+        def confirm(self, step: Any, action: Any, question: str) -> bool:
+            questions.append(question)
+            return False
+
+    pb = load(text)
+    Engine(pb, parse_target("redis://127.0.0.1:1/0"), Asked(), RunOptions(interactive=True),
+           kinds, environ={}).run()
+    assert questions == ["Requeue\nwill requeue 0.01 job(s) at 127.0.0.1:1"]

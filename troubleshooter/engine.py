@@ -221,10 +221,19 @@ class Engine:
         if action.destructive:
             if not self.options.interactive and not self.options.assume_yes:
                 return "destructive: not run non-interactively without --yes"
-            question = action.title or kind.help
-            if not self.options.assume_yes and not self.operator.confirm(step, action, question):
+            if not self.options.assume_yes and not self.operator.confirm(
+                step, action, self._destructive_question(action, kind)
+            ):
                 return "destructive: the operator did not confirm"
         return None
+
+    def _destructive_question(self, action: Action, kind: CheckKind) -> str:
+        """The action's title and, where the kind can tell, exactly what it will change."""
+        question = action.title or kind.help
+        if kind.preview is None:
+            return question
+        job = runner.prepare(action, kind, self.names, self.options.timeout)
+        return f"{question}\n{self.redactor.text(kind.preview(self._context(job)))}"
 
     def _context(self, job: runner.Job) -> CheckContext:
         return CheckContext(

@@ -341,3 +341,21 @@ def test_paused_server_ends_within_the_timeout(server: RedisServer, url: str, na
     assert elapsed < 0.5 + 0.3
     assert outcome.status == "error" or "server.unresponsive" in [c for c, _ in codes(outcome)]
     assert "Timeout" in outcome.summary or outcome.findings
+
+
+def test_the_requeue_preview_lists_the_job_ids_before_anything_changes() -> None:
+    from troubleshooter.checks.base import CheckContext, Outcome
+    from troubleshooter.checks.rq_requeue import preview_rq_requeue
+    from troubleshooter.target import parse_target
+
+    registries = Outcome("fail", "", data={"orphaned": ["j1", "j2"],
+                                           "failed": {"redis_errors": ["j2", "j3"]}})
+    ctx = CheckContext(parse_target("redis://127.0.0.1:1/0"), {"job_ids": []}, 1.0,
+                       earlier={"registries": registries})
+    assert preview_rq_requeue(ctx) == ("  orphaned in-flight jobs (2): j1, j2\n"
+                                       "  jobs failed on Redis errors (1): j3")
+    narrowed = CheckContext(ctx.target, {"job_ids": ["j3"]}, 1.0, earlier=ctx.earlier)
+    assert preview_rq_requeue(narrowed).endswith("jobs failed on Redis errors (1): j3")
+    assert "none" in preview_rq_requeue(narrowed).splitlines()[0]
+    fresh = CheckContext(ctx.target, {"job_ids": []}, 1.0)
+    assert preview_rq_requeue(fresh).startswith("It will read the registries now")

@@ -74,6 +74,9 @@ class CheckKind:
     destructive: bool = False
     # Needs a usable target; skipped with a clear reason when the URL is malformed.
     needs_target: bool = True
+    # For destructive kinds: what exactly it is about to do, shown before the operator confirms
+    # (from earlier results; it must not change anything).
+    preview: Callable[[CheckContext], str] | None = None
 
 
 def outcome_from(findings: list[Finding], ok_summary: str, **data: Any) -> Outcome:

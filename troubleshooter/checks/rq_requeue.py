@@ -55,6 +55,23 @@ def run_rq_requeue(ctx: CheckContext) -> Outcome:
     return run_session(ctx, "rq_requeue", lambda session: _requeue(session, ctx))
 
 
+def preview_rq_requeue(ctx: CheckContext, limit: int = 20) -> str:
+    """The job ids it is about to requeue, as the earlier registry check found them."""
+    found = earlier_candidates(ctx.earlier)
+    if found is None:
+        return "It will read the registries now and requeue the candidates it finds there."
+    wanted = {str(i) for i in ctx.param("job_ids")}
+    orphans, failed = ([i for i in ids if not wanted or i in wanted] for ids in found)
+    failed = [i for i in failed if i not in orphans]
+
+    def listed(ids: list[str]) -> str:
+        more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+        return (", ".join(ids[:limit]) + more) if ids else "none"
+
+    return (f"  orphaned in-flight jobs ({len(orphans)}): {listed(orphans)}\n"
+            f"  jobs failed on Redis errors ({len(failed)}): {listed(failed)}")
+
+
 def earlier_candidates(earlier: Mapping[str, Outcome]) -> tuple[list[str], list[str]] | None:
     """(orphaned ids, Redis-failed ids) from the most recent outcome that lists them."""
     for outcome in reversed(list(earlier.values())):
