@@ -42,7 +42,8 @@ class Plain:
         return Answered(values if many else values[0])
 
     def confirm(self, step: Step, action: Action, question: str) -> bool:
-        line = self._line(f"! {question}: this changes the target. Type yes to go ahead "
+        sep = "\n" if "\n" in question else ": "
+        line = self._line(f"! {question}{sep}This changes the target. Type yes to go ahead "
                           "(q quits) [no]: ")
         if line == "q":
             raise QuitRequested

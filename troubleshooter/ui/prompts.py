@@ -92,7 +92,9 @@ class Person:
     def confirm(self, step: Step, action: Action, question: str) -> bool:
         import questionary
 
-        picked = questionary.select(f"{question} — this changes the target. Go ahead?",
+        # A preview (the job ids...) makes the question several lines: ask on a line of its own.
+        sep = "\n" if "\n" in question else " — "
+        picked = questionary.select(f"{question}{sep}This changes the target. Go ahead?",
                                     choices=["No", "Yes", QUIT], default="No",
                                     **self.kwargs).unsafe_ask()
         if picked == QUIT:
