@@ -435,3 +435,17 @@ def test_the_server_checks_do_not_import_redis_when_loaded() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_a_slow_ping_brings_latency_doctor_as_evidence_where_monitoring_is_on() -> None:
+    with RedisServer("--latency-monitor-threshold", "1", "--enable-debug-command", "local") as s:
+        admin_client(s).execute_command("DEBUG", "SLEEP", "0.05")  # a real 50 ms spike
+        outcome = run("redis_ping", url(s), slow_ms=0)
+    [slow] = outcome.findings
+    assert slow.code == "server.slow"
+    assert any(e.startswith("LATENCY DOCTOR: ") and "latency spikes" in e for e in slow.evidence)
+
+
+def test_without_latency_monitoring_the_doctor_adds_nothing(healthy: RedisServer) -> None:
+    [slow] = run("redis_ping", url(healthy), slow_ms=0).findings
+    assert not any("LATENCY DOCTOR" in e for e in slow.evidence)

@@ -21,9 +21,11 @@ from troubleshooter.checks.server_link import (
     CONNECT_CODES,
     Budget,
     Link,
+    command,
     failure,
     open_link,
     rq_prefix,
+    text,
 )
 from troubleshooter.findings import finding
 
@@ -49,7 +51,25 @@ def run_redis_ping(ctx: CheckContext) -> Outcome:
         except redis.exceptions.RedisError as exc:
             # The session stands (MISCONF, MASTERDOWN, LOADING refuse PING, not INFO).
             return failure(ctx, exc, "PING", budget, link.protocol, connected=True)
-    return _ping_outcome(ctx, link, samples)
+        slow = sorted(samples)[len(samples) // 2] > float(ctx.param("slow_ms"))
+        doctor = _latency_doctor(link.client, budget) if slow else []
+    return _ping_outcome(ctx, link, samples, doctor)
+
+
+def _latency_doctor(client: redis.Redis, budget: Budget) -> list[str]:
+    """LATENCY DOCTOR's report, where latency monitoring is on and the user may ask."""
+    import redis
+
+    if budget.spent():
+        return []
+    try:
+        report = " ".join(text(command(client, "LATENCY", "DOCTOR")).split())
+    except redis.exceptions.RedisError:
+        return []  # refused by the ACL or renamed away (managed Redis): PING timings suffice
+    # With latency-monitor-threshold 0 (the default) the doctor only says it is disabled.
+    if not report or "monitoring is disabled" in report or "I'm sorry" in report:
+        return []
+    return ["LATENCY DOCTOR: " + report[:300]]
 
 
 def _ping_samples(client: redis.Redis, count: int, budget: Budget) -> list[float]:
@@ -64,7 +84,8 @@ def _ping_samples(client: redis.Redis, count: int, budget: Budget) -> list[float
     return samples
 
 
-def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float]) -> Outcome:
+def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float],
+                  doctor: list[str]) -> Outcome:
     where = ctx.target.address
     # The middle sample (the upper one of an even count): `statistics` costs start-up time.
     median = sorted(samples)[len(samples) // 2]
@@ -82,6 +103,7 @@ def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float]) -> Outcom
             "server.slow",
             f"PING round trips to {where} take {median:.1f} ms (threshold {slow_ms:g} ms)",
             "PING: " + ", ".join(f"{s:.2f} ms" for s in samples),
+            *doctor,
         ))
     about = f"RESP{link.protocol}" + (f", Redis {version}" if version else "")
     outcome = outcome_from(findings, f"PING {where}: PONG in {median:.2f} ms ({about})", **data)
