@@ -367,3 +367,19 @@ def test_outage_playbook_stopped_redis(capsys: pytest.CaptureFixture[str]) -> No
     assert code == EXIT_PROBLEMS
     assert doc["diagnosis"]["code"] == "network.refused"
     assert doc["playbook"]["id"] == "redis-outage"
+
+
+def test_the_support_section_is_in_the_json_and_shown_with_a_diagnosis(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from troubleshooter.cli import main
+    from troubleshooter.lab.server import free_port
+
+    code = main(["run", "--url", f"redis://127.0.0.1:{free_port()}/0", "--non-interactive",
+                 "--json", "--save", str(tmp_path / "s.json")])
+    out, err = capsys.readouterr()
+    support = json.loads(out)["support"]
+    assert code == 1
+    assert support["contact"] == "your platform on-call (or your Redis provider's support)"
+    assert support["attach"][0] == "the session transcript (JSON) printed at the end of the run"
+    assert "Escalate to your platform on-call" in err

@@ -135,6 +135,12 @@ class Engine:
             mode="interactive" if options.interactive else "non-interactive",
             variables=self.redactor.value(dict(options.variables)),
         )
+        if playbook.support is not None:
+            sup = playbook.support
+            self.session.support = {
+                "contact": self._render(sup.contact), "where": self._render(sup.where),
+                "attach": [self._render(a) for a in sup.attach], "notes": self._render(sup.notes),
+            }
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> Session:

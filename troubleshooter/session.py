@@ -110,6 +110,8 @@ class Session:
     ended_by: str = "running"  # finished | quit | interrupted
     steps: list[StepRecord] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
+    # The playbook's support section, filled in: whom to escalate to, where, what to attach.
+    support: Mapping[str, Any] | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -141,6 +143,7 @@ class Session:
             "status": self.status,
             "ended_by": self.ended_by,
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "support": dict(self.support) if self.support else None,
             "findings": [f.to_dict() for f in self.findings],
             "steps": [s.to_dict() for s in self.steps],
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -154,8 +154,23 @@ def render_summary(console: Console, session: Session) -> None:
                 and not (d and f.code == d.code)]
     for f in warnings:
         console.print(f"[yellow]![/] {escape(f.code)}: {escape(f.message)}")
+    if d is not None and session.support:
+        _render_support(console, session.support)
     if session.ended_by != "finished":
         console.print(f"[magenta]The run was {session.ended_by}; what was done is kept.[/]")
+
+
+def _render_support(console: Console, support: Mapping[str, Any]) -> None:
+    """Where to escalate, from the playbook: the last thing an on-call engineer needs."""
+    lines = [f"[bold]Escalate to[/] {escape(support['contact'])}" if support["contact"] else ""]
+    if support["where"]:
+        lines.append(f"[bold]where[/] {escape(support['where'])}")
+    lines += [f"[bold]attach[/] {escape(item)}" for item in support["attach"]]
+    if support["notes"]:
+        lines.append(f"[bold]say[/] {escape(support['notes'])}")
+    if any(lines):
+        console.print(Panel("\n".join(line for line in lines if line), title="Support",
+                            expand=False))
 
 
 def _styled_status(step: StepRecord) -> str:
