@@ -215,15 +215,13 @@ def _orphan_signal(job: Job | None, expires_at: float, workers: Mapping[str, Wor
 
 
 def func_name(job: Job) -> str:
-    """The job's function name, falling back to its stored description.
+    """The job's function name, from its description (rq writes `module.func(args)` there).
 
-    func_name unpickles the job's payload, which fails when the payload references the app's own
-    classes or uses another serializer; the description is plain text.
+    Never `job.func_name`: it unpickles the payload, and a diagnostic tool must not run what it
+    finds in Redis (nor import the app's modules to decode it).
     """
-    try:
-        return str(job.func_name)
-    except Exception:
-        return (job.description or "?").split("(", 1)[0]
+    description = job.description or ""
+    return description.split("(", 1)[0] or "?"
 
 
 def _classify_failed(session: Session, queues: Sequence[str], sample: int) -> list[FailedJob]:
