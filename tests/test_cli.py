@@ -179,7 +179,7 @@ def inputs(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--timeout", "abc"], "argument --timeout: not a number: 'abc'"),
-    (["--timeout", "0"], "argument --timeout: must be between 0 and 3600 seconds, got 0"),
+    (["--timeout", "0"], "argument --timeout: must be more than 0 and at most 3600 seconds, got 0"),
     (["--url"], "argument --url: expected one argument"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     ([NETWORK_ONLY, "--var", "nope=1"], "--var nope: network-only has no such variable"),
