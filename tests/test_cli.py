@@ -364,3 +364,14 @@ def test_nothing_at_the_default_target_points_to_url_and_drills() -> None:
     assert done.returncode == 1
     assert "give the app's URL with --url (or REDIS_URL)" in " ".join(done.stdout.split())
     assert "troubleshooter drill" in done.stdout
+
+
+def test_a_unix_socket_target_is_triaged_end_to_end(tmp_path: Path) -> None:
+    sock = tmp_path / "redis.sock"
+    with RedisServer("--unixsocket", str(sock), "--unixsocketperm", "700"):
+        done = run("--url", f"unix://{sock}?db=2", "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, doc["status"], doc["target"]["db"]) == (0, "healthy", 2)
+    ran = {c["id"]: c["status"] for s in doc["steps"] for c in s["checks"]}
+    assert ran["tcp"] == ran["resp"] == ran["ping"] == ran["registries"] == "pass"
+    assert ran["dns"] == "skipped"
