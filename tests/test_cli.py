@@ -375,3 +375,20 @@ def test_a_unix_socket_target_is_triaged_end_to_end(tmp_path: Path) -> None:
     ran = {c["id"]: c["status"] for s in doc["steps"] for c in s["checks"]}
     assert ran["tcp"] == ran["resp"] == ran["ping"] == ran["registries"] == "pass"
     assert ran["dns"] == "skipped"
+
+
+def test_a_healthy_tls_target_is_triaged_end_to_end(tmp_path: Path) -> None:
+    from tests.tlsutil import make_cert, start_tls_server
+
+    cert, key = make_cert(tmp_path)
+    server, port = start_tls_server(cert, key, "--requirepass", PASSWORD)
+    try:
+        done = run("--url", f"rediss://:{PASSWORD}@localhost:{port}/0?ssl_ca_certs={cert}",
+                   "--json")
+    finally:
+        server.stop()
+    doc = json.loads(done.stdout)
+    assert (done.returncode, doc["status"]) == (0, "healthy"), done.stderr
+    ran = {c["id"]: c["status"] for s in doc["steps"] for c in s["checks"]}
+    assert ran["tls"] == ran["resp"] == ran["ping"] == ran["registries"] == "pass"
+    assert PASSWORD not in done.stdout + done.stderr
