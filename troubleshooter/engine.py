@@ -168,7 +168,7 @@ class Engine:
                 record.status, record.reason = "skipped", f"condition not met: {step.when.source}"
             else:
                 skipped = self._run_actions(step, record)
-                _playbook_order(step, record)
+                _playbook_order(step, record)  # the status below reads the checks in order
                 record.status = "skipped" if skipped else _step_status(record)
                 record.reason = skipped or ""
         except (QuitRequested, KeyboardInterrupt):
@@ -250,6 +250,7 @@ class Engine:
 
     def _record_check(self, step: Step, action: Action, check: CheckRecord,
                       record: StepRecord) -> None:
+        # Recorded before the outcome rules run: their conditions may read this very check.
         self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
                                            check.data, check.details)
         self.statuses[action.id] = check.status
