@@ -38,21 +38,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def healthy() -> Iterator[RedisServer]:
-    """Never faulted: the healthy baseline and the command budget."""
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def shared() -> Iterator[RedisServer]:
     """For faults that undo themselves completely (passwords, ACL users, relays)."""
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fresh() -> Iterator[RedisServer]:
     with RedisServer() as server:
         yield server
 

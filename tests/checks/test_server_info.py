@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,18 +16,6 @@ pytestmark = pytest.mark.slow
 
 # A lab server is always freshly started: without this every outcome also warns about that.
 SETTLED: dict[str, Any] = {"recent_restart_s": 0}
-
-
-@pytest.fixture(scope="module")
-def healthy() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fresh() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
 
 
 def test_a_healthy_server(healthy: RedisServer) -> None:
