@@ -95,7 +95,8 @@ def _seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 3600 seconds, got {text}")
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most 3600 seconds, got {text}")
     return value
 
 

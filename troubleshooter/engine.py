@@ -24,6 +24,8 @@ from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecor
 from troubleshooter.target import Target
 
 DEFAULT_TIMEOUT = 3.0
+# How a `when:` that is false reads in a skip reason (the UI shortens it for a person).
+NOT_MET = "condition not met: "
 
 
 # -- what the operator can say ----------------------------------------------------------------
@@ -165,7 +167,7 @@ class Engine:
         self.listener(StepStarted(step, index, total))
         try:
             if step.when is not None and not conditions.evaluate(step.when, self.scope()):
-                record.status, record.reason = "skipped", f"condition not met: {step.when.source}"
+                record.status, record.reason = "skipped", f"{NOT_MET}{step.when.source}"
             else:
                 skipped = self._run_actions(step, record)
                 _playbook_order(step, record)  # the status below reads the checks in order
@@ -220,7 +222,7 @@ class Engine:
 
     def _why_not_run(self, step: Step, action: Action) -> str | None:
         if action.when is not None and not conditions.evaluate(action.when, self.scope()):
-            return f"condition not met: {action.when.source}"
+            return f"{NOT_MET}{action.when.source}"
         kind = self.checks[str(action.check)]
         if kind.needs_target and self.target.problem is not None:
             return "the Redis URL cannot be used (see the URL check)"
@@ -280,7 +282,7 @@ class Engine:
 
     def _ask(self, step: Step, action: Action, record: StepRecord) -> Reply:
         if action.when is not None and not conditions.evaluate(action.when, self.scope()):
-            self._skip_action(step, action, record, f"condition not met: {action.when.source}")
+            self._skip_action(step, action, record, f"{NOT_MET}{action.when.source}")
             return Pending()
         question = self._render(action.question)
         reply = self.operator.ask(step, replace(action, help=self._render(action.help)),

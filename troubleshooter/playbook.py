@@ -111,6 +111,8 @@ ACTION = Obj((
     Field("choices", ListOf(STR), []),
     Field("default", ANY, None),
     Field("when", EXPR, None),
+    Field("skip_note", STR, "", "what the operator is told when `when` is false "
+                                "(default: not needed here)"),
     Field("destructive", BOOL, False, "changes something: always confirmed, never run "
                                       "non-interactively without --yes"),
 ))
@@ -121,6 +123,8 @@ STEP = Obj((
     Field("guidance", STR, "", "Markdown shown to the operator"),
     Field("why", STR, "", "why this step matters (for trainees)"),
     Field("when", EXPR, None),
+    Field("skip_note", STR, "", "what the operator is told when `when` is false "
+                                "(default: not needed here)"),
     Field("actions", ListOf(ACTION, labels_by_id), []),
 ))
 
@@ -183,6 +187,7 @@ class Action:
     default: Any = None
     when: conditions.Expression | None = None
     destructive: bool = False
+    skip_note: str = ""
 
     @property
     def is_check(self) -> bool:
@@ -197,6 +202,7 @@ class Step:
     why: str = ""
     when: conditions.Expression | None = None
     actions: tuple[Action, ...] = ()
+    skip_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -297,7 +303,7 @@ def _build(pb: dict[str, Any], path: str, warnings: tuple[str, ...]) -> Playbook
             id=a["id"], title=a["title"], check=a["check"], params=a["with"],
             timeout=a["timeout"], prompt=a["prompt"], question=a["question"] or "",
             help=a["help"], choices=tuple(a["choices"]), default=a["default"], when=a["when"],
-            destructive=a["destructive"],
+            destructive=a["destructive"], skip_note=a["skip_note"],
             outcomes=tuple(OutcomeRule(**o) for o in a["outcomes"]),
         )
 
@@ -309,7 +315,7 @@ def _build(pb: dict[str, Any], path: str, warnings: tuple[str, ...]) -> Playbook
                    for n, v in pb["variables"].items()},
         steps=tuple(
             Step(s["id"], s["title"], s["guidance"], s["why"], s["when"],
-                 tuple(action(a) for a in s["actions"]))
+                 tuple(action(a) for a in s["actions"]), s["skip_note"])
             for s in pb["steps"]
         ),
         rules=tuple(DiagnosisRule(**r) for r in pb["diagnosis"]["rules"]),

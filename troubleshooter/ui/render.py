@@ -45,6 +45,7 @@ class Renderer:
         # as it and every check before it have finished.
         self._order: list[str] = []
         self._done: dict[str, CheckRecord] = {}
+        self._notes: dict[str, str] = {}  # the batch's skip notes, by action id
 
     def header(self, playbook: Playbook, target: Target, mode: str) -> None:
         body = (f"[bold]{escape(playbook.title)}[/]\n"
@@ -57,6 +58,7 @@ class Renderer:
             self._step_started(event)
         elif isinstance(event, engine.ChecksStarted):
             self._order = [a.id for a in event.actions]
+            self._notes = {a.id: a.skip_note for a in event.actions}
             if event.running:
                 self._spin(", ".join(event.running))
         elif isinstance(event, engine.CheckFinished):
@@ -66,7 +68,9 @@ class Renderer:
         elif isinstance(event, engine.StepFinished):
             self._stop_spinner()
             if event.record.status == "skipped":
-                self.console.print(f"  [dim]– step skipped: {escape(event.record.reason)}[/]")
+                reason = self._reason(event.record.reason,
+                                      event.step.skip_note or "not needed here")
+                self.console.print(f"  [dim]– step skipped: {escape(reason)}[/]")
 
     def close(self) -> None:
         """Stop a running spinner (after ^C)."""
@@ -106,10 +110,19 @@ class Renderer:
             self._status.stop()
             self._status = None
 
+    def _reason(self, reason: str, short: str) -> str:
+        """A false `when:` is plumbing to an on-call engineer; trainees (--explain) see it."""
+        return short if reason.startswith(engine.NOT_MET) and not self.explain else reason
+
     def _check(self, record: CheckRecord) -> None:
         mark, word, style = MARKS.get(record.status, ("?", "??", "white"))
         shown = word if self.plain else mark
-        timing = f" [dim]({record.duration_ms:.0f} ms)[/]" if record.status != "skipped" else ""
+        if record.status == "skipped":
+            summary = self._reason(record.summary,
+                                   self._notes.get(record.id) or "not needed here")
+            self.console.print(f"  [dim]{shown} {escape(record.id)}  {escape(summary)}[/]")
+            return
+        timing = f" [dim]({record.duration_ms:.0f} ms)[/]"
         self.console.print(f"  [{style}]{shown}[/] [bold]{escape(record.id)}[/]  "
                            f"{escape(record.summary)}{timing}")
         for f in record.findings:

@@ -1,0 +1,40 @@
+"""What a person reads: skipped steps and checks say why in words, trainees see the condition."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from troubleshooter import engine
+from troubleshooter.playbook import Action, Step
+from troubleshooter.session import CheckRecord, StepRecord
+from troubleshooter.ui.render import Renderer
+
+STEP = Step("restart", "Restarting services", skip_note="nothing is broken, nothing to restart")
+NOT_MET = f"{engine.NOT_MET}not healthy"
+
+
+def render(explain: bool, *events: engine.Event) -> str:
+    console = Console(record=True, width=100, file=io.StringIO(), color_system=None)
+    renderer = Renderer(console, guidance=False, explain=explain)
+    for event in events:
+        renderer(event)
+    return console.export_text()
+
+
+def test_a_skipped_step_reads_its_note_and_explain_shows_the_condition() -> None:
+    done = engine.StepFinished(STEP, StepRecord("restart", STEP.title, "skipped", NOT_MET))
+    assert "– step skipped: nothing is broken, nothing to restart" in render(False, done)
+    assert f"– step skipped: {NOT_MET}" in render(True, done)
+
+
+def test_a_skipped_check_without_a_note_is_not_needed_here() -> None:
+    actions = (Action("tls", check="tls_handshake"), Action("write", check="write_probe",
+                                                            skip_note="opt-in (--write-probe)"))
+    started = engine.ChecksStarted(STEP, actions, ())
+    skipped = [engine.CheckFinished(STEP, CheckRecord(a.id, str(a.check), "", {}, "skipped",
+                                                      NOT_MET, "", 0.0, 0.0)) for a in actions]
+    text = render(False, started, *skipped)
+    assert "– tls  not needed here" in text
+    assert "– write  opt-in (--write-probe)" in text
