@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from troubleshooter.checks import _sockets
-from troubleshooter.checks.base import REQUIRED, CheckContext, Outcome
+from troubleshooter.checks.base import REQUIRED, Budget, CheckContext, Outcome
 from troubleshooter.checks.network import KINDS, _connected
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.lab.server import RedisServer, free_port
@@ -209,7 +209,7 @@ def test_tcp_one_address_refused_one_accepting_is_a_note(plain: RedisServer) -> 
     # the server listens on 127.0.0.1 only, so ::1 is really refused.
     addrs = [(socket.AF_INET6, ("::1", plain.port, 0, 0)),
              (socket.AF_INET, ("127.0.0.1", plain.port))]
-    attempts = _sockets.connect_all(addrs, _sockets.Deadline(1.0))
+    attempts = _sockets.connect_all(addrs, Budget(1.0))
     out = _connected(parse_target(url("localhost", plain.port)), attempts)
     expect(out, "pass", None, f"127.0.0.1:{plain.port}")
     assert [a["ok"] for a in out.data["attempts"]] == [False, True]

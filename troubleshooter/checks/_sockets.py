@@ -21,27 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from troubleshooter.checks.base import Budget
+
 # (family, sockaddr) as getaddrinfo returns them.
 Addr = tuple[int, tuple[Any, ...]]
 
-# A socket timeout of 0 means non-blocking: never hand one out, even when the budget is spent.
-_MIN_TIMEOUT = 0.001
-
-
-class Deadline:
-    """The time budget of one check, shared by every step it takes."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        return max(self.end - time.monotonic(), 0.0)
-
-    def budget(self, cap: float | None = None) -> float:
-        """A socket timeout: what is left, at most `cap`, never zero."""
-        left = self.left() if cap is None else min(self.left(), cap)
-        return max(left, _MIN_TIMEOUT)
 
 
 def resolve(host: str, port: int, timeout: float) -> list[Addr]:
@@ -127,7 +111,7 @@ def keep_first(attempts: list[Attempt]) -> Attempt:
     return good
 
 
-def connect_all(addrs: list[Addr], deadline: Deadline, source: str = "") -> list[Attempt]:
+def connect_all(addrs: list[Addr], deadline: Budget, source: str = "") -> list[Attempt]:
     """Connect to every address at once (non-blocking), each bounded by the deadline.
 
     In parallel rather than in turn so that one blackholed address cannot eat the budget of
@@ -143,8 +127,8 @@ def connect_all(addrs: list[Addr], deadline: Deadline, source: str = "") -> list
     with selectors.DefaultSelector() as selector:
         for sock in pending:
             selector.register(sock, selectors.EVENT_WRITE, sock)
-        while pending and deadline.left() > 0:
-            for key, _events in selector.select(deadline.left()):
+        while pending and deadline.remaining() > 0:
+            for key, _events in selector.select(deadline.remaining()):
                 sock = key.data
                 selector.unregister(sock)
                 _finish_connect(pending.pop(sock), sock, started)
@@ -218,7 +202,7 @@ def connect_unix(path: str, timeout: float) -> socket.socket:
     return sock
 
 
-def read_first_line(sock: socket.socket, deadline: Deadline, limit: int = 1024) -> bytes:
+def read_first_line(sock: socket.socket, deadline: Budget, limit: int = 1024) -> bytes:
     """The first bytes the peer sends, up to a newline, `limit` bytes or EOF.
 
     Returns b"" when the peer closes without a byte; raises TimeoutError when nothing came by
@@ -226,7 +210,7 @@ def read_first_line(sock: socket.socket, deadline: Deadline, limit: int = 1024) 
     """
     data = b""
     while b"\n" not in data and len(data) < limit:
-        sock.settimeout(deadline.budget())
+        sock.settimeout(deadline.left())
         try:
             chunk = sock.recv(limit - len(data))
         except TimeoutError:
@@ -236,7 +220,7 @@ def read_first_line(sock: socket.socket, deadline: Deadline, limit: int = 1024) 
         if not chunk:
             break
         data += chunk
-        if deadline.left() == 0:
+        if deadline.remaining() == 0:
             break
     return data
 
@@ -265,7 +249,7 @@ def errno_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def greeting(where: Addr | str, deadline: Deadline, wait: float, source: str = "",
+def greeting(where: Addr | str, deadline: Budget, wait: float, source: str = "",
              sslctx: ssl.SSLContext | None = None, hostname: str = "") -> bytes | None:
     """What the server sends unprompted within `wait` s on a new connection (inside a TLS
     session with `sslctx`): b"" if it closes or cannot be reached, None if it stays silent.
@@ -273,10 +257,10 @@ def greeting(where: Addr | str, deadline: Deadline, wait: float, source: str = "
     Raises ssl.SSLError when the server answers with a TLS alert.
     """
     try:
-        with connect_one(where, deadline.budget(), source) as raw:
+        with connect_one(where, deadline.left(), source) as raw:
             sock = raw if sslctx is None else sslctx.wrap_socket(raw, server_hostname=hostname)
             with sock:
-                return read_first_line(sock, Deadline(min(wait, deadline.left())))
+                return read_first_line(sock, Budget(min(wait, deadline.remaining())))
     except TimeoutError:
         return None
     except (ssl.SSLEOFError, ssl.SSLZeroReturnError):
@@ -289,9 +273,9 @@ def greeting(where: Addr | str, deadline: Deadline, wait: float, source: str = "
 
 def plain_ping(where: Addr | str, timeout: float, source: str = "") -> bytes:
     """The first reply line to PING on a new plain connection; b"" if none came in `timeout`."""
-    window = Deadline(timeout)
+    window = Budget(timeout)
     try:
-        with connect_one(where, window.budget(), source) as sock:
+        with connect_one(where, window.left(), source) as sock:
             sock.sendall(b"PING\r\n")
             return read_first_line(sock, window)
     except OSError:

@@ -6,6 +6,7 @@ registry to know the kinds and their parameters, and must stay fast.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,33 @@ from troubleshooter.target import Target
 STATUSES = ("pass", "warn", "fail", "error", "skipped", "timeout")
 
 REQUIRED = object()
+
+# A socket timeout of 0 would make a socket (and redis-py) non-blocking: never hand one out.
+MIN_TIMEOUT = 0.05
+
+
+class Budget:
+    """One check's time budget (ctx.timeout), shared by every step the check takes."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.start = time.monotonic()
+        self.end = self.start + seconds
+
+    def remaining(self) -> float:
+        """Seconds left, 0 once spent."""
+        return max(self.end - time.monotonic(), 0.0)
+
+    def left(self, cap: float | None = None) -> float:
+        """A usable socket timeout: what is left, at most `cap`, never zero."""
+        left = self.remaining() if cap is None else min(self.remaining(), cap)
+        return max(left, MIN_TIMEOUT)
+
+    def spent(self) -> bool:
+        return time.monotonic() >= self.end
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.start) * 1000
 
 
 @dataclass(frozen=True)

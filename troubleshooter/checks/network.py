@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from troubleshooter.checks import _sockets as so
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import Target
 
@@ -46,10 +46,10 @@ class _Fail(Exception):
         return outcome_from(list(self.found), "", **self.data)
 
 
-def _concluded(body: Callable[[CheckContext, so.Deadline], Outcome], ctx: CheckContext) -> Outcome:
+def _concluded(body: Callable[[CheckContext, Budget], Outcome], ctx: CheckContext) -> Outcome:
     """Run a check body on the check's deadline; a _Fail raised anywhere is its outcome."""
     try:
-        return body(ctx, so.Deadline(ctx.timeout))
+        return body(ctx, Budget(ctx.timeout))
     except _Fail as fail:
         return fail.outcome()
 
@@ -106,7 +106,7 @@ def run_tcp_connect(ctx: CheckContext) -> Outcome:
     return _concluded(_tcp_connect, ctx)
 
 
-def _tcp_connect(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
+def _tcp_connect(ctx: CheckContext, deadline: Budget) -> Outcome:
     target = ctx.target
     if target.is_unix:
         started = time.monotonic()
@@ -138,9 +138,9 @@ def _fallback_note(failed: so.Attempt, good: so.Attempt) -> str:
             f"fall back to {good.address}{cost}")
 
 
-def _connect(target: Target, deadline: so.Deadline, source: str) -> list[so.Attempt]:
+def _connect(target: Target, deadline: Budget, source: str) -> list[so.Attempt]:
     """Resolve and connect to every address; raises _Fail when none accepts."""
-    addrs = _resolve(target, deadline.budget())
+    addrs = _resolve(target, deadline.left())
     attempts = so.connect_all(addrs, deadline, source)
     if any(a.sock is not None for a in attempts):
         return attempts
@@ -153,7 +153,7 @@ def _connect(target: Target, deadline: so.Deadline, source: str) -> list[so.Atte
                         *(a.line() for a in attempts)), address=first.address)
 
 
-def _connect_error(exc: OSError, deadline: so.Deadline) -> tuple[str, str]:
+def _connect_error(exc: OSError, deadline: Budget) -> tuple[str, str]:
     if isinstance(exc, ConnectionRefusedError):
         return "network.refused", "refused: nothing listens on that port"
     if isinstance(exc, TimeoutError):
@@ -164,14 +164,14 @@ def _connect_error(exc: OSError, deadline: so.Deadline) -> tuple[str, str]:
     return "network.unreachable", f"failed: {exc.strerror or exc}"
 
 
-def _open_unix(target: Target, deadline: so.Deadline) -> socket.socket:
+def _open_unix(target: Target, deadline: Budget) -> socket.socket:
     try:
-        return so.connect_unix(target.path, deadline.budget())
+        return so.connect_unix(target.path, deadline.left())
     except OSError as exc:
         raise _Fail(_unix_finding(target.path, exc, deadline), address=target.path) from None
 
 
-def _unix_finding(path: str, exc: OSError, deadline: so.Deadline) -> Finding:
+def _unix_finding(path: str, exc: OSError, deadline: Budget) -> Finding:
     evidence = f"connect {path}: {so.errno_text(exc)}"
     if isinstance(exc, TimeoutError):
         return finding("network.timeout", f"unix socket {path} accepts no connection in "
@@ -205,7 +205,7 @@ def run_tls_handshake(ctx: CheckContext) -> Outcome:
     return _concluded(_tls_handshake, ctx)
 
 
-def _tls_handshake(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
+def _tls_handshake(ctx: CheckContext, deadline: Budget) -> Outcome:
     target, source = ctx.target, ctx.param("source_address")
     sslctx = _ssl_context(target, verify=True)
     opened = so.keep_first(_connect(target, deadline, source))
@@ -230,7 +230,7 @@ def _ssl_context(target: Target, verify: bool) -> ssl.SSLContext:
 
 
 def _tls_wrap(target: Target, sock: socket.socket, addr: so.Addr, sslctx: ssl.SSLContext,
-              deadline: so.Deadline, source: str) -> ssl.SSLSocket:
+              deadline: Budget, source: str) -> ssl.SSLSocket:
     """`sock` after a completed handshake; raises _Fail saying which part failed."""
     tls = sslctx.wrap_socket(sock, server_hostname=target.host, do_handshake_on_connect=False)
     try:
@@ -241,17 +241,17 @@ def _tls_wrap(target: Target, sock: socket.socket, addr: so.Addr, sslctx: ssl.SS
     return tls
 
 
-def _handshake(tls: ssl.SSLSocket, target: Target, addr: so.Addr, deadline: so.Deadline,
+def _handshake(tls: ssl.SSLSocket, target: Target, addr: so.Addr, deadline: Budget,
                source: str) -> None:
     where = target.address
     try:
-        tls.settimeout(deadline.budget(min(_TLS_PATIENCE, deadline.seconds / 3)))
+        tls.settimeout(deadline.left(min(_TLS_PATIENCE, deadline.seconds / 3)))
         try:
             tls.do_handshake()
             return
         except TimeoutError:
             _fail_if_plain(target, addr, deadline, source, "sent nothing back to the ClientHello")
-        tls.settimeout(deadline.budget())
+        tls.settimeout(deadline.left())
         tls.do_handshake()  # the handshake resumes where it waited
     except ssl.SSLCertVerificationError as exc:
         raise _Fail(_verify_finding(target, exc)) from None
@@ -269,10 +269,10 @@ def _handshake(tls: ssl.SSLSocket, target: Target, addr: so.Addr, deadline: so.D
                             f"handshake: {so.errno_text(exc)}")) from None
 
 
-def _fail_if_plain(target: Target, addr: so.Addr, deadline: so.Deadline, source: str,
+def _fail_if_plain(target: Target, addr: so.Addr, deadline: Budget, source: str,
                    what: str) -> None:
     """Raise tls_mismatch (or not_redis) if the port answers a plain PING; else return."""
-    reply = so.plain_ping(addr, min(_TLS_PATIENCE, deadline.left()), source)
+    reply = so.plain_ping(addr, min(_TLS_PATIENCE, deadline.remaining()), source)
     evidence = (f"TLS handshake: the server {what}",
                 f"plain PING on a second connection: {so.printable(reply)!r}")
     if so.is_resp_line(reply):
@@ -306,7 +306,7 @@ def run_resp_probe(ctx: CheckContext) -> Outcome:
     return _concluded(_resp_probe, ctx)
 
 
-def _resp_probe(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
+def _resp_probe(ctx: CheckContext, deadline: Budget) -> Outcome:
     target, source = ctx.target, ctx.param("source_address")
     where: so.Addr | str
     if target.is_unix:
@@ -327,7 +327,7 @@ def _resp_probe(ctx: CheckContext, deadline: so.Deadline) -> Outcome:
     return _judge_reply(target, reply, address=address, reply_ms=round(ms, 2), tls=target.tls)
 
 
-def _ping(sock: socket.socket, target: Target, address: str, deadline: so.Deadline) -> bytes:
+def _ping(sock: socket.socket, target: Target, address: str, deadline: Budget) -> bytes:
     """The first reply line to PING; b"" if the server closed or reset without one."""
     try:
         sock.sendall(_PING)
@@ -351,7 +351,7 @@ def _session_ended(target: Target, exc: ssl.SSLError) -> _Fail:
                          f"session: {so.ssl_reason(exc)}", so.errno_text(exc)))
 
 
-def _explain_silent_close(target: Target, where: so.Addr | str, deadline: so.Deadline,
+def _explain_silent_close(target: Target, where: so.Addr | str, deadline: Budget,
                           source: str) -> bytes:
     """The server hung up on PING: look for an unprompted greeting (-DENIED races the close),
     then for a TLS port. Returns a greeting to judge, or raises _Fail."""
@@ -366,7 +366,7 @@ def _explain_silent_close(target: Target, where: so.Addr | str, deadline: so.Dea
         return greeting
     # Silent on accept, as a TLS server is while it waits for a ClientHello.
     if greeting is None and not (target.tls or target.is_unix):
-        tls_version = so.tls_spoken(where, deadline.budget(), source)
+        tls_version = so.tls_spoken(where, deadline.left(), source)
         if tls_version:
             raise _Fail(finding(
                 "network.tls_mismatch", f"redis:// but {target.address} expects TLS (rediss://)",

@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.redis_errors import classify, safe_text
+from troubleshooter.checks.server_link import open_link, text
 
 if TYPE_CHECKING:
     import redis
@@ -65,8 +66,6 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
     """Run `body` on a fresh fail-fast client; map Redis errors and a spent budget to outcomes."""
     import redis
 
-    from troubleshooter.checks.server_link import Budget, open_link
-
     try:
         # The same way in as the server checks: RESP2 for Redis < 6, no CLIENT SETNAME for
         # a user that may not run it (RQ does not need it either).
@@ -97,13 +96,6 @@ def redis_failure(ctx: CheckContext, name: str, exc: Exception) -> Outcome:
         return outcome_from([found], "", error=shown)
     return Outcome("error", f"{name} could not read RQ state from {ctx.target.address}: {shown}",
                    data={"error": shown})
-
-
-def text(value: object) -> str:
-    """A Redis reply (bytes with decode_responses=False) as text."""
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return "" if value is None else str(value)
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -16,8 +16,8 @@ from troubleshooter.checks.rq_common import (
     read_workers,
     registered_workers,
     run_session,
-    text,
 )
+from troubleshooter.checks.server_link import text
 from troubleshooter.findings import SEVERITIES, Finding, finding
 
 

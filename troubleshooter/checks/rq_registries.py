@@ -24,8 +24,8 @@ from troubleshooter.checks.rq_common import (
     queue_names,
     read_workers,
     run_session,
-    text,
 )
+from troubleshooter.checks.server_link import text
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import redact_url
 

@@ -14,12 +14,11 @@ import time
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
 from troubleshooter.checks.server_acl import ACL_PROBE
 from troubleshooter.checks.server_info import REDIS_INFO
 from troubleshooter.checks.server_link import (
     CONNECT_CODES,
-    Budget,
     Link,
     command,
     failure,

@@ -16,11 +16,10 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
 from troubleshooter.checks.redis_errors import error_code
 from troubleshooter.checks.server_link import (
     CONNECT_CODES,
-    Budget,
     Link,
     command,
     failure,

@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
 from troubleshooter.checks.redis_errors import error_code, safe_text
 from troubleshooter.checks.server_link import (
     CONNECT_CODES,
-    Budget,
     Link,
     command,
     failure,

@@ -8,12 +8,11 @@ imported lazily: this module is loaded by `validate` and `--help`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.redis_errors import classify, error_code, safe_text
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
@@ -31,8 +30,6 @@ CONNECT_CODES = (
     "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
     "server.wrong_mode",
 )
-# A socket timeout of 0 would make redis-py non-blocking: never hand one out.
-_MIN_TIMEOUT = 0.05
 
 
 @dataclass
@@ -47,23 +44,6 @@ class Link:
 
     def close(self) -> None:
         self.client.close()
-
-
-class Budget:
-    """A check's deadline: what is left of ctx.timeout, never less than a usable timeout."""
-
-    def __init__(self, seconds: float) -> None:
-        self.start = time.monotonic()
-        self.end = self.start + seconds
-
-    def left(self) -> float:
-        return max(self.end - time.monotonic(), _MIN_TIMEOUT)
-
-    def spent(self) -> bool:
-        return time.monotonic() >= self.end
-
-    def elapsed_ms(self) -> float:
-        return (time.monotonic() - self.start) * 1000
 
 
 def open_link(
