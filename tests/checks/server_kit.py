@@ -31,12 +31,15 @@ def url(server: RedisServer, *, user: str = "", password: str = "", db: int = 0)
 
 
 def run(kind: str, target_url: str, *, timeout: float = 1.0,
-        environ: Mapping[str, str] | None = None, **params: Any) -> Outcome:
-    """Run a kind with its declared defaults filled in (as the engine does); check secrets."""
+        environ: Mapping[str, str] | None = None, allow_write: bool = True,
+        **params: Any) -> Outcome:
+    """Run a kind with its declared defaults filled in (as the engine does); check secrets.
+
+    allow_write is what --write-probe sets: on here, so write_probe's own tests can write."""
     spec = BY_NAME[kind]
     values = {name: p.default for name, p in spec.params.items()} | params
     ctx = CheckContext(target=parse_target(target_url), params=values, timeout=timeout,
-                       environ=dict(environ or {}))
+                       environ=dict(environ or {}), allow_write=allow_write)
     start = time.monotonic()
     outcome = spec.run(ctx)
     elapsed = time.monotonic() - start

@@ -363,6 +363,14 @@ def test_a_sentinel_with_a_db_is_the_wrong_mode(healthy: RedisServer) -> None:
 # --- write_probe -----------------------------------------------------------------------------
 
 
+def test_write_probe_never_writes_without_the_opt_in(healthy: RedisServer) -> None:
+    before = command_calls(healthy)
+    outcome = run("write_probe", url(healthy), allow_write=False)
+    assert (outcome.status, outcome.summary) == (
+        "skipped", "writes are opt-in: run with --write-probe")
+    assert command_calls(healthy).get("set", 0) == before.get("set", 0)
+
+
 def test_write_probe_writes_and_cleans_up(healthy: RedisServer) -> None:
     outcome = run("write_probe", url(healthy))
     assert outcome.status == "pass"

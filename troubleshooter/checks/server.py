@@ -136,6 +136,9 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
     """SET a short-lived key under RQ's prefix and DEL it: do writes work right now?"""
     import redis
 
+    # The promise is "no write without --write-probe", whatever a playbook's conditions say.
+    if not ctx.allow_write:
+        return Outcome("skipped", "writes are opt-in: run with --write-probe")
     budget = Budget(ctx.timeout)
     key = f"{rq_prefix(ctx)}:troubleshooter:probe:{secrets.token_hex(8)}"
     try:
