@@ -78,6 +78,7 @@ def _free_neighbour(port: int) -> int:
 
     for candidate in (port + 1, port - 1, port + 2, port - 2):
         with socket.socket() as s:
+            s.settimeout(1.0)
             if s.connect_ex(("127.0.0.1", candidate)) != 0:
                 return candidate
     return free_port()
