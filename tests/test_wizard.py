@@ -383,3 +383,28 @@ def test_the_support_section_is_in_the_json_and_shown_with_a_diagnosis(
     assert support["contact"] == "your platform on-call (or your Redis provider's support)"
     assert support["attach"][0] == "the session transcript (JSON) printed at the end of the run"
     assert "Escalate to your platform on-call" in err
+
+
+def test_var_and_env_values_take_the_type_of_the_default() -> None:
+    import argparse
+
+    from troubleshooter.errors import UsageError
+    from troubleshooter.playbook import load
+    from troubleshooter.wizard import resolve_variables
+
+    pb = load(Path(__file__).resolve().parent.parent / "playbooks" / "redis-outage.yaml")
+
+    def resolve(*var: str, **env: str) -> dict[str, Any]:
+        args = argparse.Namespace(var=list(var), log=[], queue=None, write_probe=False)
+        return resolve_variables(pb, args, env)
+
+    got = resolve("slow_ping_ms=1.5", "write_probe=false", "logs=a.log, b.log",
+                  RQ_QUEUE_NAME="orchestrator")
+    assert (got["slow_ping_ms"], got["write_probe"], got["logs"], got["app_queue"]) == (
+        1.5, False, ["a.log", "b.log"], "orchestrator")
+    with pytest.raises(UsageError) as exc:
+        resolve("backlog_jobs=lots")
+    assert str(exc.value) == "--var backlog_jobs='lots': expected a number"
+    with pytest.raises(UsageError) as exc:
+        resolve("require_tls=maybe")
+    assert str(exc.value) == "--var require_tls='maybe': expected true or false"

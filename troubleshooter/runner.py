@@ -44,7 +44,7 @@ def prepare(action: Action, kind: CheckKind, names: Mapping[str, Any], timeout: 
         value = rendered.get(name, spec.default)
         if value is REQUIRED:
             return Job(action, kind, params, timeout, f"parameter {name!r} is required")
-        value = _coerce(value, spec.type)
+        value = coerce(value, spec.type)
         wanted = spec.type if isinstance(spec.type, tuple) else (spec.type,)
         if not isinstance(value, spec.type) or (isinstance(value, bool) and bool not in wanted):
             return Job(action, kind, params, timeout,
@@ -54,8 +54,9 @@ def prepare(action: Action, kind: CheckKind, names: Mapping[str, Any], timeout: 
     return Job(action, kind, params, budget)
 
 
-def _coerce(value: Any, types: type | tuple[type, ...]) -> Any:
-    """Template values arrive as text; `--var slow_ms=50` must still be a number."""
+def coerce(value: Any, types: type | tuple[type, ...]) -> Any:
+    """Text (from --var, the environment, a template) as the type wanted, where it reads as
+    one: `--var slow_ms=50` is a number, `false` is False; anything else comes back as is."""
     wanted = types if isinstance(types, tuple) else (types,)
     if isinstance(value, str) and not isinstance(value, wanted):
         for t in wanted:

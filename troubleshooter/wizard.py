@@ -11,6 +11,7 @@ from troubleshooter import library, playbook, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, UsageError
 from troubleshooter.playbook import Playbook
+from troubleshooter.runner import coerce
 from troubleshooter.session import Session
 from troubleshooter.target import Target, parse_target, resolve_url
 
@@ -25,7 +26,7 @@ def resolve_variables(pb: Playbook, args: argparse.Namespace,
     for name, var in pb.variables.items():
         values[name] = var.default
         if var.env and environ.get(var.env):
-            values[name] = environ[var.env]
+            values[name] = _typed(name, environ[var.env], var.default, f"${var.env}")
     for flag, name in FLAG_VARIABLES.items():
         given = getattr(args, flag, None)
         if given and name in values:
@@ -37,8 +38,25 @@ def resolve_variables(pb: Playbook, args: argparse.Namespace,
         if name not in values:
             known = ", ".join(values) or "none"
             raise UsageError(f"--var {name}: {pb.id} has no such variable (variables: {known})")
-        values[name] = value
+        values[name] = _typed(name, value, pb.variables[name].default, "--var")
     return values
+
+
+def _typed(name: str, text: str, default: Any, where: str) -> Any:
+    """Text as the type of the variable's default: in conditions `vars.x` must be False for
+    `--var x=false`, and a threshold a number."""
+    if default is None or isinstance(default, str):
+        return text
+    # A numeric default takes any number: a threshold of 100 ms may well be set to 1.5.
+    numeric = type(default) in (int, float)
+    wanted: type | tuple[type, ...] = (int, float) if numeric else type(default)
+    value = coerce(text, wanted)
+    if not isinstance(value, wanted) or (isinstance(value, bool) and not isinstance(default, bool)):
+        kind = "a number" if numeric else {bool: "true or false",
+                                            list: "a comma-separated list"}.get(
+            type(default), type(default).__name__)
+        raise UsageError(f"{where} {name}={text!r}: expected {kind}")
+    return value
 
 
 def load_answers(path: str | None) -> dict[str, Any]:
