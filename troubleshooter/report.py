@@ -22,11 +22,10 @@ def state_dir(environ: Mapping[str, str]) -> Path:
     return Path(base) / "troubleshooter"
 
 
-def save(session: Session, redactor: Redactor, environ: Mapping[str, str],
+def save(session: Session, document: str, environ: Mapping[str, str],
          path: str | None = None) -> Path:
-    """Write the transcript (private to the user: it describes their infrastructure).
-
-    `path` is a file, or a directory to put the usual file name in.
+    """Write the transcript `document` (`to_json`), private to the user: it describes their
+    infrastructure. `path` is a file, or a directory to put the usual file name in.
     """
     name = f"{session.started_at[:19].replace(':', '')}-{session.trace_id[:8]}.json"
     target = Path(path) if path else state_dir(environ) / "sessions" / name
@@ -37,7 +36,7 @@ def save(session: Session, redactor: Redactor, environ: Mapping[str, str],
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(to_json(session, redactor) + "\n")
+            fh.write(document + "\n")
         tmp.replace(target)
     except BaseException:  # ^C or a full disk: no half-written file left behind
         tmp.unlink(missing_ok=True)

@@ -150,14 +150,15 @@ def template_filler(engine: Engine) -> Callable[[str], str]:
 
 def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
               environ: Mapping[str, str], console: Any) -> None:
+    document = report.to_json(session, engine.redactor)
     try:
-        path = report.save(session, engine.redactor, environ, args.save)
+        path = report.save(session, document, environ, args.save)
         # A path people copy: never wrapped.
         console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
     except OSError as exc:
         console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
     if args.json:
-        sys.stdout.write(report.to_json(session, engine.redactor) + "\n")
+        sys.stdout.write(document + "\n")
         sys.stdout.flush()
 
 
