@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from troubleshooter.checks import _sockets
 from troubleshooter.checks.base import REQUIRED, Budget, CheckContext, Outcome
-from troubleshooter.checks.network import KINDS, _connected
+from troubleshooter.checks.network import sockets as _sockets
+from troubleshooter.checks.network.probes import KINDS, _connected
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.lab.server import RedisServer, free_port
 from troubleshooter.target import parse_target

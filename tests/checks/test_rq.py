@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from troubleshooter.checks.base import CheckContext, Outcome
-from troubleshooter.checks.rq_checks import KINDS
+from troubleshooter.checks.rq.kinds import KINDS
 from troubleshooter.lab.server import RedisServer, free_port
 from troubleshooter.target import parse_target
 
@@ -345,7 +345,7 @@ def test_paused_server_ends_within_the_timeout(server: RedisServer, url: str, na
 
 def test_the_requeue_preview_lists_the_job_ids_before_anything_changes() -> None:
     from troubleshooter.checks.base import CheckContext, Outcome
-    from troubleshooter.checks.rq_requeue import preview_rq_requeue
+    from troubleshooter.checks.rq.requeue import preview_rq_requeue
     from troubleshooter.target import parse_target
 
     registries = Outcome("fail", "", data={"orphaned": ["j1", "j2"],

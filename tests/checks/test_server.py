@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from troubleshooter.checks.server import KINDS
+from troubleshooter.checks.server.ping import KINDS
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.lab import faults
 from troubleshooter.lab.faults import admin_client
@@ -425,7 +425,7 @@ def test_kinds_are_registered_with_catalogued_codes() -> None:
 
 
 def test_the_server_checks_do_not_import_redis_when_loaded() -> None:
-    code = ("import sys, troubleshooter.checks.server, troubleshooter.checks.redis_errors; "
+    code = ("import sys, troubleshooter.checks.server.ping, troubleshooter.checks.server.errors; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'rq')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)

@@ -1,12 +1,16 @@
-"""The registry of automated check kinds: one plain mapping, one module per check family."""
+"""The registry of automated check kinds: one plain mapping, one subpackage per check family.
+
+A family (`network`, `server`, `rq`, ...) lists its kinds in its own `__init__.KINDS`; this
+module only joins them.
+"""
 
 from __future__ import annotations
 
-from troubleshooter.checks import discovery, network, rq_checks, server, target_checks
+from troubleshooter.checks import network, rq, server
 from troubleshooter.checks.base import CheckKind
 
+FAMILIES = (network, server, rq)
+
 CHECKS: dict[str, CheckKind] = {
-    kind.name: kind
-    for family in (target_checks, network, discovery, server, rq_checks)
-    for kind in family.KINDS
+    kind.name: kind for family in FAMILIES for kind in family.KINDS
 }

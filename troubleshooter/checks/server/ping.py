@@ -15,9 +15,9 @@ from contextlib import closing
 from typing import TYPE_CHECKING
 
 from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
-from troubleshooter.checks.server_acl import ACL_PROBE
-from troubleshooter.checks.server_info import REDIS_INFO
-from troubleshooter.checks.server_link import (
+from troubleshooter.checks.server.acl import ACL_PROBE
+from troubleshooter.checks.server.info import REDIS_INFO
+from troubleshooter.checks.server.link import (
     CONNECT_CODES,
     Link,
     command,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
-from troubleshooter.checks.redis_errors import safe_text
-from troubleshooter.checks.rq_common import BudgetSpent, Session, run_session
-from troubleshooter.checks.rq_registries import func_name, inspect_registries, started_job_id
-from troubleshooter.checks.server_link import text
+from troubleshooter.checks.rq.common import BudgetSpent, Session, run_session
+from troubleshooter.checks.rq.registries import func_name, inspect_registries, started_job_id
+from troubleshooter.checks.server.errors import safe_text
+from troubleshooter.checks.server.link import text
 from troubleshooter.findings import finding
 
 if TYPE_CHECKING:

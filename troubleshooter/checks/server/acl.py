@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
-from troubleshooter.checks.redis_errors import error_code
-from troubleshooter.checks.server_link import (
+from troubleshooter.checks.server.errors import error_code
+from troubleshooter.checks.server.link import (
     CONNECT_CODES,
     Link,
     command,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
-from troubleshooter.checks.redis_errors import classify, error_code, safe_text
+from troubleshooter.checks.server.errors import classify, error_code, safe_text
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
-from troubleshooter.checks.rq_common import (
+from troubleshooter.checks.rq.common import (
     Session,
     WorkerInfo,
     age_s,
@@ -17,7 +17,7 @@ from troubleshooter.checks.rq_common import (
     registered_workers,
     run_session,
 )
-from troubleshooter.checks.server_link import text
+from troubleshooter.checks.server.link import text
 from troubleshooter.findings import SEVERITIES, Finding, finding
 
 

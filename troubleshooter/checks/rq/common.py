@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
-from troubleshooter.checks.redis_errors import classify, safe_text
-from troubleshooter.checks.server_link import open_link, text
+from troubleshooter.checks.server.errors import classify, safe_text
+from troubleshooter.checks.server.link import open_link, text
 
 if TYPE_CHECKING:
     import redis

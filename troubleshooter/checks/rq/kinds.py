@@ -7,10 +7,10 @@ this module only declares the kinds. The playbook refers to them by these names.
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind, Param
-from troubleshooter.checks.rq_common import DEFAULT_HEARTBEAT_GRACE_S
-from troubleshooter.checks.rq_queues import run_rq_queues, run_rq_workers
-from troubleshooter.checks.rq_registries import run_rq_registries
-from troubleshooter.checks.rq_requeue import preview_rq_requeue, run_rq_requeue
+from troubleshooter.checks.rq.common import DEFAULT_HEARTBEAT_GRACE_S
+from troubleshooter.checks.rq.queues import run_rq_queues, run_rq_workers
+from troubleshooter.checks.rq.registries import run_rq_registries
+from troubleshooter.checks.rq.requeue import preview_rq_requeue, run_rq_requeue
 
 _QUEUES = Param(list, [], "queue names to inspect; [] = every queue RQ knows (rq:queues)")
 _APP_QUEUE = Param(str, "", "the queue the app enqueues to (e.g. from RQ_QUEUE_NAME); "

@@ -14,8 +14,8 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
-from troubleshooter.checks.redis_errors import error_code, safe_text
-from troubleshooter.checks.server_link import (
+from troubleshooter.checks.server.errors import error_code, safe_text
+from troubleshooter.checks.server.link import (
     CONNECT_CODES,
     Link,
     command,
@@ -23,7 +23,7 @@ from troubleshooter.checks.server_link import (
     open_link,
     text,
 )
-from troubleshooter.checks.server_rules import Facts, analyse, mib
+from troubleshooter.checks.server.rules import Facts, analyse, mib
 from troubleshooter.findings import Finding
 
 if TYPE_CHECKING:

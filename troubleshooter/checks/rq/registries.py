@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
-from troubleshooter.checks.rq_common import (
+from troubleshooter.checks.rq.common import (
     DEAD_SIGNALS,
     Session,
     WorkerInfo,
@@ -25,7 +25,7 @@ from troubleshooter.checks.rq_common import (
     read_workers,
     run_session,
 )
-from troubleshooter.checks.server_link import text
+from troubleshooter.checks.server.link import text
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import redact_url
 

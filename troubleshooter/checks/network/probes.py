@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from troubleshooter.checks import _sockets as so
 from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.network import sockets as so
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import Target
 
