@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from troubleshooter import conditions, runner
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome
+from troubleshooter.cmdrunner import CommandRunner
 from troubleshooter.diagnosis import diagnose
 from troubleshooter.errors import QuitRequested
 from troubleshooter.findings import CATALOGUE, Finding, finding
@@ -124,6 +125,7 @@ class Engine:
         self.environ = dict(os.environ if environ is None else environ)
         self.clock = clock
         self.redactor = Redactor.for_run(target.secrets, self.environ)
+        self.commands = CommandRunner(self.environ, redact=self.redactor.text)
         self.outcomes: dict[str, Outcome] = {}
         self.answers: dict[str, Any] = {}
         self.statuses: dict[str, str] = {}
@@ -247,7 +249,7 @@ class Engine:
         return CheckContext(
             target=self.target, params=job.params, timeout=job.timeout,
             earlier=dict(self.outcomes), environ=self.environ, clock=self.clock,
-            allow_write=self.options.allow_write,
+            allow_write=self.options.allow_write, runner=self.commands,
         )
 
     def _record_check(self, step: Step, action: Action, check: CheckRecord,

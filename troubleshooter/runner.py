@@ -50,8 +50,17 @@ def prepare(action: Action, kind: CheckKind, names: Mapping[str, Any], timeout: 
             return Job(action, kind, params, timeout,
                        f"parameter {name!r}: got {type(value).__name__} {value!r}")
         params[name] = value
-    budget = min(action.timeout, timeout) if action.timeout is not None else timeout
-    return Job(action, kind, params, budget)
+    return Job(action, kind, params, time_limit(action, kind, timeout))
+
+
+def time_limit(action: Action, kind: CheckKind, timeout: float) -> float:
+    """A check's limit: network kinds take the playbook's `timeout:` capped by --timeout (or
+    their own limit, so capped); other kinds their own limit, which the playbook may change."""
+    own = kind.time_limit if kind.time_limit is not None else timeout
+    if not kind.capped_by_timeout:
+        return action.timeout if action.timeout is not None else own
+    wanted = action.timeout if action.timeout is not None else own
+    return min(wanted, timeout)
 
 
 def coerce(value: Any, types: type | tuple[type, ...]) -> Any:

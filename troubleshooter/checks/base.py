@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter.findings import Finding
 from troubleshooter.target import Target
+
+if TYPE_CHECKING:
+    from troubleshooter.cmdrunner import CommandRunner
 
 # A check's status. "error" means the check itself could not run (a bug, a missing tool) - not
 # that it found a problem; "fail" carries error findings, "warn" warning findings.
@@ -80,6 +83,10 @@ class CheckContext:
     environ: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], float] = field(default=lambda: 0.0)
     allow_write: bool = False
+    # Runs other programs (restarts, journalctl, docker logs): argv, time limit, output cap.
+    runner: CommandRunner | None = None
+    # Epoch seconds, for comparing with timestamps stored in Redis or written in logs.
+    wall_clock: Callable[[], float] = time.time
 
     def param(self, name: str) -> Any:
         return self.params[name]
@@ -105,6 +112,11 @@ class CheckKind:
     # For destructive kinds: what exactly it is about to do, shown before the operator confirms
     # (from earlier results; it must not change anything).
     preview: Callable[[CheckContext], str] | None = None
+    # The kind's own time limit, in seconds (None: the run's --timeout). A network check is
+    # capped by --timeout; a restart or a log scan is not (`capped_by_timeout=False`) and keeps
+    # its own limit unless the playbook's `timeout:` sets another.
+    time_limit: float | None = None
+    capped_by_timeout: bool = True
 
 
 def outcome_from(findings: list[Finding], ok_summary: str, **data: Any) -> Outcome:

@@ -1,0 +1,42 @@
+"""The one boundary for untrusted text on its way to a person.
+
+Everything read from outside (Redis replies, keys and values, server errors, log lines, playbook
+and answers files, URLs) passes `visible()` before rich or the transcript's human text sees it:
+control characters (C0, DEL, C1 - ESC, CSI 0x9B, OSC, BEL, backspace, carriage return...) and
+bidi overrides become visible escapes such as `\\x1b`, so no byte we did not write reaches the
+terminal. Rich markup is a second, separate risk: render untrusted text as `rich.text.Text` (or
+`rich.markup.escape()` it), never as a markup string. JSON keeps the exact value.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Tab and newline are layout, kept where the caller allows them; everything else in C0, DEL and
+# C1, plus the Unicode bidi controls and line/paragraph separators, is made visible.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_INLINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, multiline: bool = False) -> str:
+    """`text` with every control and bidi character replaced by a visible escape.
+
+    `multiline=True` keeps newlines and tabs (a log excerpt, guidance); otherwise they are
+    escaped too, so one value stays on one line.
+    """
+    pattern = _UNSAFE if multiline else _UNSAFE_INLINE
+    return pattern.sub(_escape, text)
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """At most `limit` characters of `text` (made visible), with an ellipsis when cut: for
+    quoting an offending value in a one-line error."""
+    shown = visible(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
