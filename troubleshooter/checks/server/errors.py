@@ -64,17 +64,39 @@ def classify(
     """
     at = f" at {where}" if where else ""
     lines = (safe_text(exc, secrets), *evidence)
-    for rule in (_network, _auth, _server_state, _replication, _mode):
+    for rule in (_protocol, _network, _auth, _server_state, _replication, _mode):
         found = rule(exc, at, tls)
         if found is not None:
             code, message = found
-            remedy = NOREPLICAS_REMEDY if error_code(exc) == "NOREPLICAS" else None
+            remedy = _remedy(exc)
             return finding(code, message, *lines, remedy=remedy)
     return None
 
 
+PROTOCOL_REMEDY = (
+    "Check what answers on this port (a proxy, a Redis module, another service) and its "
+    "version; this tool reads at most 8 MiB per reply (1 MiB for INFO), nested 32 deep."
+)
+
+
+def _remedy(exc: BaseException) -> str | None:
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    if isinstance(exc, ProtocolViolation):
+        return PROTOCOL_REMEDY
+    return NOREPLICAS_REMEDY if error_code(exc) == "NOREPLICAS" else None
+
+
 # A rule returns (code, message) or None.
 _Match = tuple[str, str] | None
+
+
+def _protocol(exc: BaseException, at: str, tls: bool) -> _Match:
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    if isinstance(exc, ProtocolViolation):
+        return ("network.not_redis", f"The server{at} breaks the Redis protocol: {exc}")
+    return None
 
 
 def _network(exc: BaseException, at: str, tls: bool) -> _Match:

@@ -60,7 +60,7 @@ def open_link(
     overrides = {} if db is None else {"db": db}
     while True:
         client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
-                             **overrides)
+                             deadline=budget.end, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:
