@@ -291,7 +291,9 @@ def checked_handshake(connection: Any) -> None:
     of the wrong shape reported as a ProtocolViolation (redis-py raises AttributeError)."""
     try:
         connection.on_connect()
-    except _SHAPE_ERRORS as exc:
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        if isinstance(exc, UnicodeError):  # our own arguments (a password) failed to encode
+            raise
         _check_hello(connection)
         raise ProtocolViolation(f"its reply to the handshake is malformed "
                                 f"({type(exc).__name__})") from exc

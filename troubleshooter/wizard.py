@@ -88,8 +88,10 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     """Run the playbook named by `args`; `on_session` sees the finished session (drills)."""
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
+        from troubleshooter import credentials
+
         url, source = resolve_url(args.url, environ)
-        target = parse_target(url, source)
+        target = credentials.resolve(parse_target(url, source), args, environ)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
     interactive = not args.non_interactive and sys.stdin.isatty()
