@@ -21,6 +21,10 @@ Script = Callable[[list[bytes]], Reply]
 Scripted = Reply | Callable[[], Reply]
 
 
+class HangUp(bytes):
+    """A reply after which the server closes the connection."""
+
+
 def bulk(data: bytes) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(data), data)
 
@@ -167,6 +171,8 @@ class HostileServer:
                         return
                     client.sendall(chunk)
                     self.sent += len(chunk)
+                if isinstance(reply, HangUp):
+                    return
         except OSError:
             return  # the client hung up: what we want it to do
         finally:

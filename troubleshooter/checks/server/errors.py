@@ -137,6 +137,10 @@ def _socket_error(exc: BaseException, at: str, tls: bool) -> _Match:
         return ("server.max_clients",
                 f"New connections rejected{at}: maxclients reached, Redis turns every new "
                 "client away")
+    if "Connection closed by server" in text:
+        return ("server.unresponsive",
+                f"The server{at} closed the connection without a (complete) reply: Redis "
+                "dropping clients, a proxy in front of a Redis that is down, or not Redis")
     if not tls and "Connection reset by peer" in text:
         return ("network.tls_mismatch",
                 f"The server{at} reset the connection during the handshake: likely a TLS port "
