@@ -238,7 +238,10 @@ class _Bounded:
     def read_response(self, *args: Any, **kwargs: Any) -> Any:
         if self._buffer is not None:
             self._buffer.start_reply()
-        return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except TypeError as exc:  # a map keyed by an array: unhashable
+            raise ProtocolViolation(f"its reply is malformed ({exc})") from exc
 
 
 class BoundedRESP2Parser(_Bounded, _RESP2Parser):

@@ -54,6 +54,8 @@ HEALTHY: dict[bytes, bytes] = {
     b"CONFIG": b"%0\r\n",
     b"MULTI": b"+OK\r\n",
     b"DISCARD": b"+OK\r\n",
+    b"SET": b"+OK\r\n",
+    b"DEL": b":1\r\n",
 }
 
 

@@ -95,6 +95,14 @@ def command(client: redis.Redis, *args: str | int) -> Any:
     return cast(Any, client).execute_command(*args)
 
 
+def unexpected(command_name: str) -> Exception:
+    """The error for a reply whose shape no Redis sends (ACL GETUSER answered with a number):
+    a protocol violation, which every check reports as a finding."""
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    return ProtocolViolation(f"its reply to {command_name} has an unexpected form")
+
+
 def text(value: object) -> str:
     """A Redis reply value as text (replies are bytes: the clients do not decode)."""
     if isinstance(value, bytes):
