@@ -2,7 +2,8 @@
 
 For each case the installed `troubleshooter run --non-interactive --json` triages a server on
 127.0.0.1 - a real healthy redis-server (the reference), a hostile RESP server (50 MB INFO, an
-endless reply, 10,000-deep nesting), or a real redis-server holding an RQ job whose `data` is a
+endless reply, 10,000-deep nesting, every reply just under the 8 MiB budget), or a real
+redis-server holding an RQ job whose `data` is a
 zlib bomb (1 MB that inflates to 1 GB) - and the script prints, per case, the median wall time
 and the peak RSS of the triage process (wait4's ru_maxrss), each also as a ratio to the healthy
 triage measured in the same run, with the diagnosis it reached. The memory budget of any
@@ -135,12 +136,34 @@ def rq_job_with_a_bomb() -> Iterator[str]:
         server.stop()
 
 
+@contextmanager
+def big_replies() -> Iterator[str]:
+    """Every command after the handshake answered with a bulk just under the 8 MiB budget: the
+    most each concurrent check may hold at once."""
+    big = bulk(b"x" * (8 * MIB - 4096))
+    handshake = healthy()
+
+    def script(command: list[bytes]) -> bytes | None:
+        name = command[0].upper() if command else b""
+        if name in (b"HELLO", b"CLIENT", b"SELECT", b"PING"):
+            reply = handshake(command)
+            return reply if isinstance(reply, bytes) else None
+        return big
+
+    server = HostileServer(script).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
 CASES: dict[str, Callable[[], object]] = {
     "healthy": real_redis,
     "info_50mb": hostile({b"INFO": bulk(b"# Server\r\n" + b"x" * (50 * MIB))}),
     "endless_reply": hostile({b"INFO": endless}),
     "deep_nesting": hostile({b"INFO": nested(10_000)}),
     "zlib_bomb_job": rq_job_with_a_bomb,
+    "big_replies": big_replies,
 }
 
 
