@@ -13,6 +13,15 @@ from troubleshooter.topology.sentinel_url import parse_sentinel_url
 pytestmark = pytest.mark.slow
 
 
+def test_hello_messages_parse_and_garbage_does_not() -> None:
+    from troubleshooter.checks.topology.stale import parse_hello
+
+    hello = parse_hello(b"127.0.0.1,26379,abc,1,mymaster,127.0.0.1,6380,3")
+    assert hello is not None and (hello.sentinel, hello.master) == ("127.0.0.1:26379",
+                                                                    "127.0.0.1:6380")
+    assert parse_hello(b"\x1b[2J,1,2") is None and parse_hello("a,b,c,d,e,f,g,h") is None
+
+
 def test_url_forms() -> None:
     spec, user, password, _ = parse_sentinel_url(
         "rediss+sentinel://app:s3cr%40t@h1:26379,[::1]:26380,h3/mymaster/2?sentinel_password=sp")
@@ -146,7 +155,17 @@ def test_plain_url_to_a_sentinel_is_still_the_wrong_mode(sentinel_set: SentinelS
     assert code == 1 and "server.wrong_mode" in codes(doc)
 
 
-def test_replica_as_plain_target_is_unaffected(sentinel_set: SentinelSet) -> None:
+def test_plain_url_to_a_replica_names_the_master_the_sentinels_follow(
+        sentinel_set: SentinelSet) -> None:
     replica: RedisServer = sentinel_set.replica
     code, doc, _ = triage(replica.url)
-    assert "server.readonly" in codes(doc)
+    assert code == 1 and "server.readonly" in codes(doc)
+    assert doc["diagnosis"]["code"] == "config.stale_master"
+    assert f"127.0.0.1:{sentinel_set.master.port}" in doc["diagnosis"]["summary"]
+    assert "redis+sentinel://" in doc["diagnosis"]["remedy"]
+
+
+def test_plain_url_to_the_master_is_fine(sentinel_set: SentinelSet) -> None:
+    code, doc, _ = triage(sentinel_set.master.url)
+    assert "config.stale_master" not in codes(doc)
+    assert check(doc, "stale_master")["status"] == "skipped"
