@@ -21,7 +21,7 @@ def test_quick_run_prints_measured_rows() -> None:
     assert done.returncode == 0, done.stderr
     row = r"\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\s+\d+\.\d\d\s+"
     assert re.search(rf"^healthy{row}0\s+none\s+PASS$", done.stdout, re.MULTILINE), done.stdout
-    assert re.search(rf"^deep_nesting{row}1\s+network\.not_redis\s+PASS$", done.stdout,
+    assert re.search(rf"^deep_nesting{row}1\s+server\.protocol_error\s+PASS$", done.stdout,
                      re.MULTILINE), done.stdout
     assert "Summary: 2/2 cases within 250 MB" in done.stdout
 

@@ -68,23 +68,9 @@ def classify(
         found = rule(exc, at, tls)
         if found is not None:
             code, message = found
-            remedy = _remedy(exc)
+            remedy = NOREPLICAS_REMEDY if error_code(exc) == "NOREPLICAS" else None
             return finding(code, message, *lines, remedy=remedy)
     return None
-
-
-PROTOCOL_REMEDY = (
-    "Check what answers on this port (a proxy, a Redis module, another service) and its "
-    "version; this tool reads at most 8 MiB per reply (1 MiB for INFO), nested 32 deep."
-)
-
-
-def _remedy(exc: BaseException) -> str | None:
-    from troubleshooter.boundedresp import ProtocolViolation
-
-    if isinstance(exc, ProtocolViolation):
-        return PROTOCOL_REMEDY
-    return NOREPLICAS_REMEDY if error_code(exc) == "NOREPLICAS" else None
 
 
 # A rule returns (code, message) or None.
@@ -95,7 +81,7 @@ def _protocol(exc: BaseException, at: str, tls: bool) -> _Match:
     from troubleshooter.boundedresp import ProtocolViolation
 
     if isinstance(exc, ProtocolViolation):
-        return ("network.not_redis", f"The server{at} breaks the Redis protocol: {exc}")
+        return ("server.protocol_error", f"The server{at} breaks the Redis protocol: {exc}")
     return None
 
 

@@ -28,7 +28,7 @@ CONNECT_CODES = (
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
     "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
-    "server.wrong_mode",
+    "server.wrong_mode", "server.protocol_error",
 )
 
 
