@@ -154,6 +154,10 @@ class BoundedBuffer(SocketBuffer):
         return line
 
     def _check(self, kind: bytes, rest: bytes) -> None:
+        if kind == b"$" and rest.isdigit() and len(rest) < 20:  # the common case, quickly
+            self._charge(len(rest) + 3 + ELEMENT_COST + int(rest))
+            self._element_done()
+            return
         self._charge(len(rest) + 3 + ELEMENT_COST)
         if kind in _BLOB_BYTES:
             size = self._number(kind, rest, _LENGTH)
