@@ -137,3 +137,23 @@ def test_an_abandoned_check_stops_reading_by_itself(hostile: Start) -> None:
     while server.served() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.served() == 0, "the connection stayed open"
+
+
+def test_no_check_thread_outlives_a_whole_run(hostile: Start,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole triage, in process, against a server whose every reply to INFO and PING
+    trickles forever: when the run is over, no check thread still reads and no connection to
+    the server stays open (today they keep reading while the wizard waits at a prompt)."""
+    from troubleshooter.cli import main
+
+    server = hostile(healthy({b"INFO": lambda: drip(b"$100\r\n", 0.05),
+                              b"CONFIG": lambda: drip(b"*2\r\n", 0.05)}))
+    code = main(["run", "--url", server.url, "--non-interactive", "--timeout", "0.5"])
+    capsys.readouterr()
+    assert code == 1
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline and (
+            server.served() or any(t.name.startswith("check-") for t in threading.enumerate())):
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("check-")]
+    assert server.served() == 0
