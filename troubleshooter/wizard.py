@@ -9,7 +9,8 @@ from typing import Any
 
 from troubleshooter import library, playbook, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
-from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, UsageError
+from troubleshooter.errors import UsageError
+from troubleshooter.exitcodes import TERMINATED, exit_code
 from troubleshooter.playbook import Playbook
 from troubleshooter.runner import coerce
 from troubleshooter.session import Session
@@ -92,7 +93,9 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
         target = parse_target(url, source)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
-    interactive = not args.non_interactive and sys.stdin.isatty()
+    from troubleshooter.ui.terminal import stdin_is_terminal
+
+    interactive = not args.non_interactive and stdin_is_terminal()
     from troubleshooter.ui.prompts import FromFile, Nobody, check_answers
 
     check_answers(answers, pb, args.answers or "")
@@ -108,12 +111,11 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
             intro: str = "", on_session: Callable[[Session], None] | None = None) -> int:
     from troubleshooter.checks import CHECKS
     from troubleshooter.ui.console import make_console
-    from troubleshooter.ui.render import Renderer, render_summary
+    from troubleshooter.ui.render import Renderer, render_summary, render_warnings
 
     console = make_console(sys.stderr if args.json else sys.stdout)
     renderer = Renderer(console, guidance=interactive, explain=args.explain)
-    for warning in pb.warnings:
-        console.print(f"[yellow]{warning}[/]", markup=True, highlight=False)
+    render_warnings(console, pb.warnings)
     options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
                          assume_yes=args.yes, variables=variables,
                          allow_write=bool(getattr(args, "write_probe", False)))
@@ -124,11 +126,17 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
         console.print(intro)
     try:
         session = engine.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # ^C, or SIGTERM / SIGHUP (Terminated)
+        from troubleshooter.ui.terminal import restore
+
         renderer.close()
+        restore()
+        signum = getattr(exc, "signum", None)
+        if signum is not None:
+            engine.session.ended_by = TERMINATED
         console.print("\n[magenta]Interrupted; what was done is kept.[/]")
         _conclude(engine.session, engine, args, environ, console)
-        return EXIT_INTERRUPTED
+        return exit_code(engine.session, signum)
     render_summary(console, session)
     if target.source == "default" and session.diagnosis and \
             session.diagnosis.code == "network.refused":
@@ -138,7 +146,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
     if on_session:
         on_session(session)
     _conclude(session, engine, args, environ, console)
-    return EXIT_PROBLEMS if session.has_errors else EXIT_OK
+    return exit_code(session)
 
 
 def template_filler(engine: Engine) -> Callable[[str], str]:
