@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from troubleshooter import conditions, crosscheck, yamlsrc
+from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
 from troubleshooter.findings import CATALOGUE, SEVERITIES
 from troubleshooter.schema import (
@@ -236,17 +236,10 @@ class Playbook:
 
 def load(path: str | Path) -> Playbook:
     """Load and validate a playbook file; raise PlaybookError listing every problem."""
-    path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlaybookError([f"{path}: cannot read playbook: {exc.strerror or exc}"]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise PlaybookError([f"{path}:{line}: cannot read playbook: byte 0x{data[exc.start]:02x} "
-                             "is not UTF-8 text; save the file as UTF-8"]) from None
+        text = inputfiles.read_text(path, inputfiles.PLAYBOOK_MAX, "playbook")
+    except inputfiles.InputFileError as exc:
+        raise PlaybookError([str(exc)]) from None
     return loads(text, str(path))
 
 
