@@ -15,12 +15,14 @@ class Guarded:
     """A text stream whose first write error is remembered in `error` instead of raised."""
 
     def __init__(self, stream: TextIO | None, name: str) -> None:
-        self.stream = stream
+        self.stream = stream  # None: the descriptor was closed when we started
         self.name = name
-        self.error: str | None = "it is closed" if stream is None else None
+        self.error: str | None = None  # set by the first write that fails
 
     def write(self, text: str) -> int:
-        if self.stream is not None and self.error is None:
+        if self.stream is None:
+            self.error = self.error or "it is closed"
+        elif self.error is None:
             try:
                 return self.stream.write(text)
             except (OSError, ValueError) as exc:
