@@ -108,7 +108,22 @@ class Person:
 
 
 def _ask(prompt: Any) -> Any:
-    """The prompt's answer; ^D (end of input) is "Quit", as choosing it. ^C propagates."""
+    """The prompt's answer; ^D (end of input) is "Quit", as choosing it. ^C propagates.
+
+    prompt_toolkit ends a text prompt on ^D only while it is empty, and a select or checkbox
+    not at all: bind it on every prompt, so ^D means the same wherever it is pressed.
+    """
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+    keys = KeyBindings()
+
+    @keys.add("c-d", eager=True)
+    def _end_of_input(event: Any) -> None:
+        event.app.exit(exception=EOFError(), style="class:aborting")
+
+    app = prompt.application
+    app.key_bindings = merge_key_bindings([app.key_bindings, keys]) if app.key_bindings \
+        else keys
     try:
         return prompt.unsafe_ask()
     except EOFError:
