@@ -24,7 +24,7 @@ from troubleshooter.errors import (
     TroubleshooterError,
     UsageError,
 )
-from troubleshooter.sanitize import visible
+from troubleshooter.sanitize import shorten, visible
 from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
 COMMANDS = ("run", "validate", "playbooks", "checks", "drill")
@@ -222,12 +222,12 @@ def validate(files: Sequence[str]) -> int:
         except PlaybookError as exc:
             failed = True
             for line in exc.problems:
-                print(line, file=sys.stderr)
+                print(visible(line), file=sys.stderr)
             continue
         for line in pb.warnings:
-            print(line, file=sys.stderr)
-        print(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
-              f"{sum(len(s.actions) for s in pb.steps)} actions)")
+            print(visible(line), file=sys.stderr)
+        print(visible(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
+                      f"{sum(len(s.actions) for s in pb.steps)} actions)"))
     return EXIT_USAGE if failed else 0
 
 
@@ -241,7 +241,8 @@ def list_playbooks(environ: Mapping[str, str]) -> int:
                 else pb.title
         except PlaybookError as exc:
             about = f"INVALID: {exc.problems[0]}"
-        print(f"{path.stem:24} {origin:8} {about}\n{'':33} {path}")
+        print(visible(f"{path.stem:24} {origin:8} {shorten(about, 200)}"))
+        print(visible(f"{'':33} {path}"))
     return 0
 
 

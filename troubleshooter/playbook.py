@@ -14,6 +14,7 @@ from typing import Any
 from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
 from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.sanitize import shorten, shorten_quoted
 from troubleshooter.schema import (
     ANY,
     BOOL,
@@ -287,7 +288,9 @@ def _format(items: list[tuple[Loc, str]], source: yamlsrc.Source, name: str) -> 
         return loc.line or source.line(loc.raw)
 
     ordered = sorted(items, key=lambda item: line(item[0]))
-    return [f"{name}:{line(loc)}: {loc.shown or '(top)'}: {msg}" for loc, msg in ordered]
+    # A value of any length may be quoted: a message shows at most ~80 characters of it.
+    return [f"{name}:{line(loc)}: {shorten(loc.shown or '(top)', 120)}: {shorten_quoted(msg)}"
+            for loc, msg in ordered]
 
 
 def _build(pb: dict[str, Any], path: str, warnings: tuple[str, ...]) -> Playbook:

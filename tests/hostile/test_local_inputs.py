@@ -142,3 +142,23 @@ def test_read_text_caps_a_file_that_grows_past_its_size(tmp_path: Path) -> None:
     with inputfiles.open_regular(path, "log") as fh:  # for a scanner that reads a tail
         fh.seek(-10, os.SEEK_END)
         assert fh.read() == b"x" * 10
+
+
+def test_validate_quotes_at_most_80_characters_of_an_offending_value(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text(f"id: x\ntitle: t\n{'k' * 900}: 1\nsteps:\n  - id: s\n    title: s\n"
+                    "    actions:\n"
+                    f"      - {{id: b, prompt: select, question: q, choices: [a], "
+                    f"default: \"{'y' * 3000}\"}}\n"
+                    f"      - {{id: c, check: \"{'z' * 3000}\"}}\n"
+                    f"      - {{id: d, prompt: text, question: q, when: \"{'w' * 3000} ==\"}}\n")
+    code, out, err, _ = command("validate", str(path))
+    assert (code, out) == (2, "")
+    lines = err.splitlines()
+    assert len(lines) == 4
+    assert lines[0] == f"{path}:3: {'k' * 119}…: warning: unknown key (ignored)"
+    assert lines[1] == (f"{path}:8: steps[s].actions[b].default: default '{'y' * 77}…' is not "
+                        "one of the choices")
+    assert f"unknown check kind '{'z' * 77}…' (known: " in lines[2]
+    assert lines[3] == f"{path}:10: steps[s].actions[d].when: bad expression '{'w' * 77}…': " \
+                       "invalid syntax"
