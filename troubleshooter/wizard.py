@@ -161,13 +161,15 @@ def template_filler(engine: Engine) -> Callable[[str], str]:
 
 def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
               environ: Mapping[str, str], console: Any) -> None:
+    from troubleshooter.ui.safe import line
+
     document = report.to_json(session, engine.redactor)
     try:
         path = report.save(session, document, environ, args.save)
         # A path people copy: never wrapped.
-        console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
+        console.print(line((f"Session saved: {path}", "dim")), soft_wrap=True)
     except OSError as exc:
-        console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
+        console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
     if args.json:
         sys.stdout.write(document + "\n")
         sys.stdout.flush()

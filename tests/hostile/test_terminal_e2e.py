@@ -95,3 +95,13 @@ def test_a_playbook_key_of_rich_markup_validates_and_runs(tmp_path: Path,
     assert done.returncode == 0, done.stdout + done.stderr
     assert "unknown key" in done.stdout and "[link=http://e/]S" in done.stdout
     assert "[/x] \\x1b]0;t\\x07?" in done.stdout
+
+
+def test_a_save_path_of_markup_and_escapes_is_shown_as_its_characters(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    path = tmp_path / "[/x]\x1b]0;t\x07.json"
+    done = subprocess.run([TROUBLESHOOTER, "--non-interactive", "--url", redis_server.url,
+                           "--save", str(path)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert path.exists()
+    assert f"Session saved: {tmp_path}/[/x]\\x1b]0;t\\x07.json" in done.stdout
