@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+
+from troubleshooter.urlends import strip_ends
 
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
@@ -42,6 +44,8 @@ class Target:
     password: str | None = field(default=None, repr=False)
     query: Mapping[str, str] = field(default_factory=dict)
     problem: UrlProblem | None = None
+    # Characters stripped from the URL's ends (redis-py ignores them): a warning, not a problem.
+    warning: str = ""
 
     @property
     def tls(self) -> bool:
@@ -234,6 +238,9 @@ def parse_target(url: str, source: str = "--url") -> Target:
 
     if not url.strip():
         return bad(UrlProblem("config.missing", f"the Redis URL from {source} is empty"))
+    stripped, warning = strip_ends(url)
+    if warning:
+        return replace(parse_target(stripped, source), warning=warning)
     problem = _text_problem(url)
     if problem:
         return bad(problem)
