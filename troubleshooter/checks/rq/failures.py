@@ -45,8 +45,10 @@ def classify_failed(session: Session, counts: Mapping[str, int], sample: int) ->
     """The newest failures, at most `sample` in all, over the queues with the most failures."""
     from rq.registry import FailedJobRegistry
 
-    queues = sorted((q for q, n in counts.items() if n), key=lambda q: -counts[q])[:max(sample, 0)]
-    if not queues:
+    # At most sample // 2 queues, two jobs or more each: one ZREVRANGE per queue sampled.
+    queues = sorted((q for q, n in counts.items() if n),
+                    key=lambda q: -counts[q])[:max(sample // 2, 1)]
+    if not queues or sample <= 0:
         return []
     per_queue = max(1, sample // len(queues))
     session.spend("reading the failed job ids")

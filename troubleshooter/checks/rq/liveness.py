@@ -45,7 +45,7 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
     live = [w for w in workers if w.alive]
     served = _served(live)
     app_queue: str = ctx.param("app_queue")
-    lengths = queue_lengths(session, [q for q in queue_names(session) if q not in served])
+    lengths = _unserved_lengths(session, ctx, served)
     wanting = {q for q, n in lengths.items() if n} | ({app_queue} if app_queue else set())
     unregistered: list[WorkerInfo] = []
     scan_note = ""
@@ -88,6 +88,21 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
         details.append(scan_note)
     return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,
                    tuple(details))
+
+
+def _unserved_lengths(session: Session, ctx: CheckContext,
+                      served: Mapping[str, list[str]]) -> dict[str, int]:
+    """Lengths of the queues no live worker serves: from the rq_queues run just before (one
+    LLEN per queue is a lot with hundreds of queues), else read now."""
+    names = [q for q in queue_names(session) if q not in served]
+    known: dict[str, int] = {}
+    for outcome in ctx.earlier.values():
+        rows = outcome.data.get("queues")
+        if "key_prefix" in outcome.data and isinstance(rows, list):
+            known = {str(r["name"]): int(r["length"]) for r in rows
+                     if isinstance(r, Mapping) and "length" in r}
+    missing = [q for q in names if q not in known]
+    return {**{q: known[q] for q in names if q in known}, **queue_lengths(session, missing)}
 
 
 def _served(workers: Sequence[WorkerInfo]) -> dict[str, list[str]]:
