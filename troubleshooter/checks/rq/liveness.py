@@ -15,7 +15,9 @@ from troubleshooter.checks.rq.common import (
 )
 from troubleshooter.checks.rq.restart import data_lost, read_restart
 from troubleshooter.checks.rq.workers import (
+    LISTENER_QUEUES,
     WorkerInfo,
+    read_listeners,
     read_registered,
     read_workers,
     unregistered_names,
@@ -47,6 +49,11 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
     app_queue: str = ctx.param("app_queue")
     lengths = _unserved_lengths(session, ctx, served)
     wanting = {q for q, n in lengths.items() if n} | ({app_queue} if app_queue else set())
+    if len(workers) < total:  # a sample: ask each wanting queue's own worker set
+        for queue in sorted(wanting - set(served))[:LISTENER_QUEUES]:
+            listeners = [w for w in read_listeners(session, queue, idle, busy) if w.alive]
+            if listeners:
+                served[queue] = [w.name for w in listeners]
     unregistered: list[WorkerInfo] = []
     scan_note = ""
     if not total or wanting - set(served):

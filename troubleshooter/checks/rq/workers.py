@@ -26,6 +26,8 @@ WORKER_FIELDS = ("state", "queues", "hostname", "pid", "last_heartbeat", "birth"
 # unregistered ones may look at: both bound the triage whatever Redis holds.
 WORKER_LIMIT = 5000
 FALLBACK_LIMIT = 100
+LISTENER_LIMIT = 200
+LISTENER_QUEUES = 10
 SCAN_BATCH = 1000
 SCAN_CALLS = 20
 
@@ -87,17 +89,34 @@ def worker_prefix() -> str:
 
 def read_registered(session: Session, idle_grace_s: float,
                     busy_grace_s: float) -> tuple[int, list[WorkerInfo]]:
-    """(how many workers rq:workers holds, up to WORKER_LIMIT of them judged).
-
-    One SORT_RO ... GET reads every registered worker's fields in a single command (rq info
-    sends one HGETALL per worker); where SORT_RO is missing (Redis < 7) or refused, a pipelined
-    HMGET of a bounded random sample does.
-    """
-    import redis
+    """(how many workers rq:workers holds, up to WORKER_LIMIT of them judged)."""
     from rq import Worker
 
+    return read_set(session, Worker.redis_workers_keys, WORKER_LIMIT, idle_grace_s, busy_grace_s)
+
+
+def read_listeners(session: Session, queue: str, idle_grace_s: float,
+                   busy_grace_s: float) -> list[WorkerInfo]:
+    """The workers registered for one queue (rq:workers:<queue>), up to LISTENER_LIMIT: asked
+    when a sample of rq:workers shows no live worker for a queue that has jobs."""
+    from rq.worker_registration import WORKERS_BY_QUEUE_KEY
+
+    key = str(WORKERS_BY_QUEUE_KEY) % queue
+    return read_set(session, key, LISTENER_LIMIT, idle_grace_s, busy_grace_s)[1]
+
+
+def read_set(session: Session, key: str, limit: int, idle_grace_s: float,
+             busy_grace_s: float) -> tuple[int, list[WorkerInfo]]:
+    """(SCARD of a set of worker keys, up to `limit` of its workers judged).
+
+    One SORT_RO ... GET reads every worker's fields in a single command (rq info sends one
+    HGETALL per worker); where SORT_RO is missing (Redis < 7) or refused, a pipelined HMGET of
+    a bounded random sample does.
+    """
+    import redis
+
     session.spend("reading the registered workers")
-    total = int(session.conn.scard(Worker.redis_workers_keys))
+    total = int(session.conn.scard(key))
     if not total:
         return 0, []
     prefix = worker_prefix()
@@ -107,18 +126,17 @@ def read_registered(session: Session, idle_grace_s: float,
     session.spend("reading the registered workers' records")
     try:
         flat = session.conn.execute_command(  # type: ignore[no-untyped-call]
-            "SORT_RO", Worker.redis_workers_keys, "BY", "nosort",
-                                            "LIMIT", 0, WORKER_LIMIT, *gets)
+            "SORT_RO", key, "BY", "nosort", "LIMIT", 0, limit, *gets)
     except redis.exceptions.ResponseError:
-        keys: Any = session.conn.srandmember(Worker.redis_workers_keys, FALLBACK_LIMIT)
+        keys: Any = session.conn.srandmember(key, min(limit, FALLBACK_LIMIT))
         names = sorted(k[len(prefix):] for k in map(text, keys) if k.startswith(prefix))
         return total, read_workers(session, names, idle_grace_s, busy_grace_s)
     width = 1 + len(WORKER_FIELDS)
     workers = []
     for i in range(0, len(flat) - width + 1, width):
-        key = text(flat[i])
-        if key.startswith(prefix):
-            workers.append(worker_info(key[len(prefix):], flat[i + 1:i + width], session.now,
+        name = text(flat[i])
+        if name.startswith(prefix):
+            workers.append(worker_info(name[len(prefix):], flat[i + 1:i + width], session.now,
                                        idle_grace_s, busy_grace_s))
     return total, sorted(workers, key=lambda w: w.name)
 
