@@ -111,7 +111,7 @@ class Templates:
 def make_templates() -> Templates:
     import logging
 
-    logging.getLogger("rq").setLevel(logging.ERROR)  # the template worker's chatter
+    logging.getLogger("rq").setLevel(logging.CRITICAL)  # the template worker's chatter
     with RedisServer() as server:
         conn = redis.Redis(host=server.host, port=server.port)
         queue = Queue("default", connection=conn)
