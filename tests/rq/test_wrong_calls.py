@@ -53,6 +53,13 @@ def restart(servers: list[RedisServer]) -> redis.Redis:
     return redis.Redis(host=old.host, port=old.port)
 
 
+def settle(conn: redis.Redis, name: str) -> None:
+    """Until the worker waits in its blocking dequeue: rq's worker reconnects there, but exits
+    on a connection error while it starts up (maintenance) or records a job's end."""
+    wait_until(lambda: conn.hget(WORKER_KEY + name, "state") == b"idle", 15, f"{name} idle")
+    time.sleep(0.5)
+
+
 def test_restart_without_persistence_is_data_lost_and_the_survivor_is_no_no_workers(
         tmp_path: Path) -> None:
     log = tmp_path / "worker.log"
@@ -62,6 +69,7 @@ def test_restart_without_persistence_is_data_lost_and_the_survivor_is_no_no_work
         survivor = RqWorker(url, APP, name="survivor", log=log).start()
         try:
             survivor.wait_registered(conn)
+            settle(conn, "survivor")
             for _ in range(3):
                 Queue("reports", connection=conn).enqueue("tests.rqjobs.noop_job")
             conn = restart(servers)
@@ -107,10 +115,7 @@ def test_restart_from_a_snapshot_warns_and_never_calls_a_finished_job_orphaned(
         try:
             conn.save()  # the snapshot: the job is `started` in it
             wait_until(lambda: status(conn, job.id) == JobStatus.FINISHED, 15, "the job to end")
-            # rq's worker exits on a connection error while it records the job's end: restart
-            # once it is back in its blocking dequeue, where it reconnects.
-            wait_until(lambda: conn.hget(WORKER_KEY + "w-snap", "state") == b"idle", 15)
-            time.sleep(0.3)
+            settle(conn, "w-snap")
             conn = restart(servers)
             wait_until(lambda: conn.hget(WORKER_KEY + "w-snap", "last_heartbeat") is not None
                        and worker.proc is not None and worker.proc.poll() is None, 15,

@@ -16,6 +16,7 @@ from troubleshooter.checks.rq.common import (
 from troubleshooter.checks.rq.restart import data_lost, read_restart
 from troubleshooter.checks.rq.workers import (
     LISTENER_QUEUES,
+    WORKER_LIMIT,
     WorkerInfo,
     read_listeners,
     read_registered,
@@ -83,7 +84,7 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
     shown = (live + unregistered + dead)[:LISTED_WORKERS]
     outcome = outcome_from(
         findings, ok, workers=[w.to_dict() for w in shown], registered=total,
-        live=len(everyone), dead=len(dead),
+        live=len(everyone), dead=dead_total(workers, total),
         dead_names=[w.name for w in dead[:LISTED_WORKERS]],
         unregistered=[w.name for w in unregistered], unserved_queues=unserved,
         served={q: sorted(names) for q, names in sorted(served.items())},
@@ -132,16 +133,31 @@ def _survivors(registered: Sequence[WorkerInfo], unregistered: Sequence[WorkerIn
     return lines
 
 
+def dead_total(workers: Sequence[WorkerInfo], total: int) -> int | None:
+    """How many registered workers are dead, exactly, or None if the read cannot tell.
+
+    Workers are read freshest heartbeat first: once the last one read has no key left, every
+    one not read has none either (SORT puts missing fields last). A random sample (Redis < 7)
+    cannot tell.
+    """
+    dead = sum(not w.alive for w in workers)
+    if len(workers) >= total:
+        return dead
+    if workers and workers[-1].dead_signal == "key_gone" and len(workers) == WORKER_LIMIT:
+        return dead + total - len(workers)
+    return None
+
+
 def _dead_findings(workers: Sequence[WorkerInfo], total: int,
                    ctx: CheckContext) -> list[Finding]:
     dead = [w for w in workers if not w.alive]
     if not dead:
         return []
-    sampled = f" (of {len(workers)} read)" if len(workers) < total else ""
+    exact = dead_total(workers, total)
+    count = f"{exact}" if exact is not None else f"{len(dead)} of the {len(workers)} read,"
     return [finding(
         "rq.dead_workers",
-        f"{len(dead)}{sampled} of {total} registered RQ worker(s) on {ctx.target.address} "
-        "are dead",
+        f"{count} of {total} registered RQ worker(s) on {ctx.target.address} are dead",
         *capped([w.describe() for w in dead]),
     )]
 

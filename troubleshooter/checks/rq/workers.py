@@ -24,10 +24,11 @@ from troubleshooter.checks.server.link import text
 WORKER_FIELDS = ("state", "queues", "hostname", "pid", "last_heartbeat", "birth", "death")
 # How many registered workers are read at most (SORT LIMIT), and how many keys a SCAN for
 # unregistered ones may look at: both bound the triage whatever Redis holds.
-WORKER_LIMIT = 5000
+WORKER_LIMIT = 2000
 FALLBACK_LIMIT = 100
 LISTENER_LIMIT = 200
 LISTENER_QUEUES = 10
+UNREGISTERED_CHECK = 1000
 SCAN_BATCH = 1000
 SCAN_CALLS = 20
 
@@ -89,7 +90,8 @@ def worker_prefix() -> str:
 
 def read_registered(session: Session, idle_grace_s: float,
                     busy_grace_s: float) -> tuple[int, list[WorkerInfo]]:
-    """(how many workers rq:workers holds, up to WORKER_LIMIT of them judged)."""
+    """(how many workers rq:workers holds, up to WORKER_LIMIT of them judged, freshest
+    heartbeat first)."""
     from rq import Worker
 
     return read_set(session, Worker.redis_workers_keys, WORKER_LIMIT, idle_grace_s, busy_grace_s)
@@ -109,9 +111,10 @@ def read_set(session: Session, key: str, limit: int, idle_grace_s: float,
              busy_grace_s: float) -> tuple[int, list[WorkerInfo]]:
     """(SCARD of a set of worker keys, up to `limit` of its workers judged).
 
-    One SORT_RO ... GET reads every worker's fields in a single command (rq info sends one
-    HGETALL per worker); where SORT_RO is missing (Redis < 7) or refused, a pipelined HMGET of
-    a bounded random sample does.
+    One SORT_RO ... GET reads the workers' fields in a single command (rq info sends one
+    HGETALL per worker), freshest heartbeat first (rq's timestamps sort as text), so a bounded
+    read holds every live worker before any dead one; where SORT_RO is missing (Redis < 7) or
+    refused, a pipelined HMGET of a bounded random sample does.
     """
     import redis
 
@@ -126,11 +129,12 @@ def read_set(session: Session, key: str, limit: int, idle_grace_s: float,
     session.spend("reading the registered workers' records")
     try:
         flat = session.conn.execute_command(  # type: ignore[no-untyped-call]
-            "SORT_RO", key, "BY", "nosort", "LIMIT", 0, limit, *gets)
+            "SORT_RO", key, "BY", "*->last_heartbeat", "DESC", "ALPHA", "LIMIT", 0, limit,
+            *gets)
     except redis.exceptions.ResponseError:
         keys: Any = session.conn.srandmember(key, min(limit, FALLBACK_LIMIT))
         names = sorted(k[len(prefix):] for k in map(text, keys) if k.startswith(prefix))
-        return total, read_workers(session, names, idle_grace_s, busy_grace_s)
+        return total, _freshest_first(read_workers(session, names, idle_grace_s, busy_grace_s))
     width = 1 + len(WORKER_FIELDS)
     workers = []
     for i in range(0, len(flat) - width + 1, width):
@@ -138,7 +142,11 @@ def read_set(session: Session, key: str, limit: int, idle_grace_s: float,
         if name.startswith(prefix):
             workers.append(worker_info(name[len(prefix):], flat[i + 1:i + width], session.now,
                                        idle_grace_s, busy_grace_s))
-    return total, sorted(workers, key=lambda w: w.name)
+    return total, workers
+
+
+def _freshest_first(workers: list[WorkerInfo]) -> list[WorkerInfo]:
+    return sorted(workers, key=lambda w: (w.heartbeat_age_s is None, w.heartbeat_age_s or 0.0))
 
 
 def read_workers(session: Session, names: Sequence[str], idle_grace_s: float,
@@ -193,7 +201,21 @@ def _dead_signal(info: WorkerInfo, death: bool, idle_grace_s: float,
 
 def unregistered_names(session: Session, registered: Sequence[str]) -> tuple[list[str], bool]:
     """Worker keys that exist but are missing from rq:workers; (names, whether the SCAN
-    covered the whole keyspace). At most SCAN_CALLS round trips of SCAN_BATCH keys each."""
+    covered the whole keyspace). At most SCAN_CALLS round trips of SCAN_BATCH keys each, and
+    one SMISMEMBER: `registered` may be only a sample of rq:workers."""
+    names, complete = _scan_worker_names(session, registered)
+    if not names:
+        return [], complete
+    from rq import Worker
+
+    prefix = worker_prefix()
+    names = names[:UNREGISTERED_CHECK]
+    session.spend("checking the workers found against rq:workers")
+    member = session.conn.smismember(Worker.redis_workers_keys, [prefix + n for n in names])
+    return [n for n, m in zip(names, member, strict=True) if not m], complete
+
+
+def _scan_worker_names(session: Session, registered: Sequence[str]) -> tuple[list[str], bool]:
     prefix = worker_prefix()
     known = set(registered)
     found: set[str] = set()
