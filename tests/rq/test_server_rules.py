@@ -184,7 +184,8 @@ def test_a_replica_whose_master_answers_keeps_the_usual_remedy() -> None:
      [("server.max_clients", "warning")]),
     ({"redis_mode": "sentinel", "master0": {"name": "m", "address": "h:1", "status": "ok"}},
      {}, {}, [("server.wrong_mode", "error")]),
-    ({"cluster_enabled": 1}, {}, {"cluster_state": "fail"}, [("server.wrong_mode", "error")]),
+    # A cluster node is triaged by cluster_status, not as a wrong mode (nor a replica).
+    ({"cluster_enabled": 1, "role": "slave"}, {}, {"cluster_state": "fail"}, []),
     ({}, {"databases": "16"}, {"db": 16}, [("server.db_out_of_range", "error")]),
     ({}, {"databases": "16"}, {"db": 15}, []),
     ({}, {}, {"blocked_writes": ("client 1.2.3.4:5 blocked on set",)},
