@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from troubleshooter.topology.sentinel_url import (
@@ -19,6 +19,7 @@ from troubleshooter.topology.sentinel_url import (
     is_sentinel_url,
     parse_sentinel_url,
 )
+from troubleshooter.urlends import strip_ends
 
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
@@ -53,6 +54,8 @@ class Target:
     # asked (topology.resolve), host and port are the master's and `resolved_by` says who said so.
     sentinel: SentinelSpec | None = None
     resolved_by: tuple[str, ...] = ()
+    # Characters stripped from the URL's ends (redis-py ignores them): a warning, not a problem.
+    warning: str = ""
 
     @property
     def tls(self) -> bool:
@@ -255,6 +258,9 @@ def parse_target(url: str, source: str = "--url") -> Target:
 
     if not url.strip():
         return bad(UrlProblem("config.missing", f"the Redis URL from {source} is empty"))
+    stripped, warning = strip_ends(url)
+    if warning:
+        return replace(parse_target(stripped, source), warning=warning)
     problem = _text_problem(url)
     if problem:
         return bad(problem)
