@@ -19,6 +19,7 @@ from troubleshooter.topology.sentinel_url import (
     is_sentinel_url,
     parse_sentinel_url,
 )
+from troubleshooter.urlends import strip_ends
 
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
@@ -56,6 +57,8 @@ class Target:
     # asked (topology.resolve), host and port are the master's and `resolved_by` says who said so.
     sentinel: SentinelSpec | None = None
     resolved_by: tuple[str, ...] = ()
+    # Characters stripped from the URL's ends (redis-py ignores them): a warning, not a problem.
+    warning: str = ""
 
     @property
     def tls(self) -> bool:
@@ -267,6 +270,9 @@ def parse_target(url: str, source: str = "--url") -> Target:
 
     if not url.strip():
         return bad(UrlProblem("config.missing", f"the Redis URL from {source} is empty"))
+    stripped, warning = strip_ends(url)
+    if warning:
+        return replace(parse_target(stripped, source), warning=warning)
     unsendable = encoding_problem(url, "the URL")
     if unsendable:
         return bad(UrlProblem("config.malformed_url",

@@ -17,6 +17,10 @@ def run_redis_url(ctx: CheckContext) -> Outcome:
                     f"source: {t.source}", f"value (redacted): {t.redacted!r}")
         return Outcome("fail", f.message, (f,), {"source": t.source})
     findings = []
+    if t.warning:
+        findings.append(finding("config.malformed_url", f"{t.source}: {t.warning}",
+                                f"source: {t.source}", severity="warning",
+                                remedy="Remove the invisible characters from the setting."))
     if ctx.param("require_tls") and not t.tls and not t.is_unix and not _is_local(t.host):
         findings.append(finding("config.insecure", f"{t.redacted} does not use TLS (rediss://)",
                                 f"source: {t.source}"))

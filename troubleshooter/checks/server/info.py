@@ -23,6 +23,7 @@ from troubleshooter.checks.server.link import (
     open_link,
     text,
 )
+from troubleshooter.checks.server.master import probe_master
 from troubleshooter.checks.server.rules import Facts, analyse, mib
 from troubleshooter.findings import Finding
 
@@ -81,8 +82,11 @@ def _read(ctx: CheckContext, link: Link, budget: Budget) -> tuple[Facts, list[st
         blocked, problem = _blocked_writes(link.client)
         if problem:
             details.append(f"CLIENT LIST not permitted ({problem}): blocked clients not inspected")
+    master_probe = ""
+    if info.get("role") == "slave" and info.get("master_link_status") == "down":
+        master_probe = probe_master(info, budget)
     facts = Facts(info, config, ctx.target.address, ctx.target.db, ctx.params, cluster_state,
-                  blocked)
+                  blocked, master_probe=master_probe)
     return facts, details
 
 
@@ -239,5 +243,5 @@ REDIS_INFO = CheckKind(
                                   "uptime below this -> server.recently_restarted"),
     },
     codes=(*CONNECT_CODES, "server.readonly", "server.oom", "server.eviction_policy",
-           "server.recently_restarted"),
+           "server.recently_restarted", "server.restored_from_snapshot"),
 )
