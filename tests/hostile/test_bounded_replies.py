@@ -17,6 +17,7 @@ from tests.checks.server_kit import dump, run
 from tests.hostile.server import (
     HostileServer,
     Script,
+    Scripted,
     bulk,
     drip,
     endless,
@@ -157,3 +158,24 @@ def test_no_check_thread_outlives_a_whole_run(hostile: Start,
         time.sleep(0.05)
     assert not [t.name for t in threading.enumerate() if t.name.startswith("check-")]
     assert server.served() == 0
+
+
+@pytest.mark.parametrize("command, make", [
+    (b"PING", lambda: endless),
+    (b"INFO", lambda: bulk(b"x" * (50 * 1024 * 1024))),
+    (b"PING", lambda: bulk(b"x" * (8 * 1024 * 1024 - 4096))),  # just within the budget
+    (b"PING", lambda: b"*100000\r\n" + b"*0\r\n" * 100_000),  # cheap on the wire, not in memory
+], ids=["endless", "info-50mb", "bulk-8mib", "100k-empty-arrays"])
+def test_what_one_check_may_allocate_is_bounded(hostile: Start, command: bytes,
+                                                make: Callable[[], Scripted]) -> None:
+    import tracemalloc
+
+    server = hostile(healthy({command: make()}))  # the server's reply is made untraced
+    tracemalloc.start()
+    try:
+        run("redis_info" if command == b"INFO" else "redis_ping", server.url, timeout=5.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # A reply of at most 8 MiB, the buffer's copies of it, its parsed elements.
+    assert peak < 48 * 1024 * 1024, f"{peak / 1024 / 1024:.1f} MB"

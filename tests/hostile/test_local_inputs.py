@@ -36,18 +36,31 @@ def flat(size: int) -> str:
     return "id: x\ntitle: x\nsteps:\n" + line * (size // len(line))
 
 
+# ru_maxrss counts a forked child's pages from before its exec: forked straight from this
+# test process (large after other tests), the command would be charged the suite's size. A
+# small launcher forks it instead and reports its peak and exit status in a file.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write("%d %d" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
+"""
+
+
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([TROUBLESHOOTER, *args], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, text=True)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the suite's
-        finally:
-            proc.returncode = 0  # reaped above: Popen must not wait for it again
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r") as report:
+        subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, report.name, TROUBLESHOOTER,
+                        *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
+                       check=False)
+        code, peak_kb = (int(n) for n in report.read().split())
         out.seek(0)
         err.seek(0)
-        return os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss // 1024
+        return code, out.read(), err.read(), peak_kb // 1024
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])
