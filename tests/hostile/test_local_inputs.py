@@ -36,31 +36,30 @@ def flat(size: int) -> str:
     return "id: x\ntitle: x\nsteps:\n" + line * (size // len(line))
 
 
-# ru_maxrss counts a forked child's pages from before its exec: forked straight from this
-# test process (large after other tests), the command would be charged the suite's size. A
-# small launcher forks it instead and reports its peak and exit status in a file.
-_LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.argv[2], sys.argv[2:])
-_, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as report:
-    report.write("%d %d" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss))
-"""
-
-
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
+    # Through a small launcher: a child exec'd straight from this (large) test process keeps
+    # the test process's peak as its own ru_maxrss (Linux carries it across a vfork+exec).
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
-            tempfile.NamedTemporaryFile("r") as report:
-        subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, report.name, TROUBLESHOOTER,
-                        *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
-                       check=False)
-        code, peak_kb = (int(n) for n in report.read().split())
+            tempfile.TemporaryFile("w+") as peak:
+        launched = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak.fileno()),
+                                     TROUBLESHOOTER, *args], stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, pass_fds=(peak.fileno(),))
+        code = launched.wait()
         out.seek(0)
         err.seek(0)
-        return code, out.read(), err.read(), peak_kb // 1024
+        peak.seek(0)
+        return code, out.read(), err.read(), int(peak.read() or 0) // 1024
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+fd = int(sys.argv[1])
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+os.write(fd, str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])
