@@ -70,6 +70,23 @@ def test_ten_thousand_levels_of_nesting(hostile: Start) -> None:
     diagnosed(run("redis_ping", server.url), "nests deeper than 32")
 
 
+def test_nesting_within_the_limit_is_read(hostile: Start) -> None:
+    # The control: what real replies do (COMMAND DOCS nests about 6 deep) is not refused.
+    server = hostile(healthy({b"PING": nested(20)}))
+    outcome = run("redis_ping", server.url)
+    assert outcome.status == "pass", dump(outcome)
+
+
+def test_push_messages_before_a_reply_count_as_nesting(hostile: Start) -> None:
+    # redis-py reads the reply after an out-of-band push recursively: an endless run of pushes
+    # would be a RecursionError. One push is fine; forty are refused.
+    push = b">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n"
+    one = hostile(healthy({b"PING": push + b"+PONG\r\n"}))
+    assert run("redis_ping", one.url).status == "pass"
+    many = hostile(healthy({b"PING": push * 40 + b"+PONG\r\n"}))
+    diagnosed(run("redis_ping", many.url), "nests deeper than 32")
+
+
 def test_a_string_that_never_ends_stops_at_the_budget(hostile: Start) -> None:
     server = hostile(healthy({b"PING": endless}))
     diagnosed(run("redis_ping", server.url, timeout=5.0), "longer than 1 MiB")
