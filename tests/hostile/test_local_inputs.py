@@ -36,18 +36,27 @@ def flat(size: int) -> str:
     return "id: x\ntitle: x\nsteps:\n" + line * (size // len(line))
 
 
+# Starts the command and reports its peak RSS. A child's ru_maxrss counts the pages it had as
+# a fork of its parent, so the command must be forked from this small process, not from pytest.
+PEAK = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = 0
+with open(sys.argv[1], "w") as fh:
+    fh.write(str(usage.ru_maxrss // 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([TROUBLESHOOTER, *args], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, text=True)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the suite's
-        finally:
-            proc.returncode = 0  # reaped above: Popen must not wait for it again
-        out.seek(0)
-        err.seek(0)
-        return os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss // 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        peak = Path(tmp) / "peak"
+        done = subprocess.run([sys.executable, "-c", PEAK, str(peak), TROUBLESHOOTER, *args],
+                              capture_output=True, text=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout, done.stderr, int(peak.read_text())
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])
