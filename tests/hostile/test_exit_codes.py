@@ -207,3 +207,17 @@ def test_quit_eof_and_ctrl_c_at_a_prompt(keys: str, code: int, ended_by: str, tm
     assert modes.split() == ["icanon", "echo"]
     assert "Traceback" not in screen and "internal error" not in screen
     assert saved()["ended_by"] == ended_by
+
+
+def test_a_terminal_that_goes_away_at_a_prompt_exits_129_and_saves(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    playbook = tmp_path / "prompts.yaml"
+    playbook.write_text(PROMPT_STEPS)
+    environ = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(TROUBLESHOOTER, [str(playbook), "--url", redis_server.url],
+                          env=environ, encoding="utf-8", timeout=20)
+    child.expect("Ticket number")
+    time.sleep(0.3)
+    child.close(force=False)  # the terminal window closes: the kernel sends SIGHUP
+    assert (child.exitstatus, child.signalstatus) == (129, None)
+    assert saved()["ended_by"] == "terminated"
