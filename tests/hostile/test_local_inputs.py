@@ -171,3 +171,10 @@ def test_validate_quotes_at_most_80_characters_of_an_offending_value(tmp_path: P
     assert f"unknown check kind '{'z' * 77}…' (known: " in lines[2]
     assert lines[3] == f"{path}:10: steps[s].actions[d].when: bad expression '{'w' * 77}…': " \
                        "invalid syntax"
+
+
+def test_a_usage_error_quotes_at_most_80_characters_of_the_value() -> None:
+    code, out, err, _ = command("--var", f"slow_ping_ms={'x' * 3000}\x1b[2J", "--url",
+                                "redis://127.0.0.1:1/0")
+    assert (code, out) == (2, "")
+    assert err == f"troubleshooter: error: --var slow_ping_ms='{'x' * 77}…': expected a number\n"
