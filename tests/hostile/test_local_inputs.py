@@ -178,3 +178,13 @@ def test_a_usage_error_quotes_at_most_80_characters_of_the_value() -> None:
                                 "redis://127.0.0.1:1/0")
     assert (code, out) == (2, "")
     assert err == f"troubleshooter: error: --var slow_ping_ms='{'x' * 77}…': expected a number\n"
+
+
+def test_run_names_what_a_non_regular_playbook_path_is(tmp_path: Path) -> None:
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (Path("/dev/zero"), "a device")):
+        code, out, err, _ = command("run", str(path), "--url", "redis://127.0.0.1:1/0")
+        assert (code, out) == (2, "")
+        assert err == (f"troubleshooter: error: {path}: cannot read playbook: it is {kind}, "
+                       "not a regular file\n")
