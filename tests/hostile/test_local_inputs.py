@@ -36,27 +36,30 @@ def flat(size: int) -> str:
     return "id: x\ntitle: x\nsteps:\n" + line * (size // len(line))
 
 
-# Starts the command and reports its peak RSS. A child's ru_maxrss counts the pages it had as
-# a fork of its parent, so the command must be forked from this small process, not from pytest.
-PEAK = """
-import os, subprocess, sys
-proc = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(proc.pid, 0)
-proc.returncode = 0
-with open(sys.argv[1], "w") as fh:
-    fh.write(str(usage.ru_maxrss // 1024))
-sys.exit(os.waitstatus_to_exitcode(status))
-"""
-
-
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
-    with tempfile.TemporaryDirectory() as tmp:
-        peak = Path(tmp) / "peak"
-        done = subprocess.run([sys.executable, "-c", PEAK, str(peak), TROUBLESHOOTER, *args],
-                              capture_output=True, text=True, timeout=30,
-                              stdin=subprocess.DEVNULL)
-        return done.returncode, done.stdout, done.stderr, int(peak.read_text())
+    # Through a small launcher: a child exec'd straight from this (large) test process keeps
+    # the test process's peak as its own ru_maxrss (Linux carries it across a vfork+exec).
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.TemporaryFile("w+") as peak:
+        launched = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak.fileno()),
+                                     TROUBLESHOOTER, *args], stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, pass_fds=(peak.fileno(),))
+        code = launched.wait()
+        out.seek(0)
+        err.seek(0)
+        peak.seek(0)
+        return code, out.read(), err.read(), int(peak.read() or 0) // 1024
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+fd = int(sys.argv[1])
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+os.write(fd, str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])
