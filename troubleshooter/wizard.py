@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from troubleshooter import library, playbook, report
@@ -105,7 +105,9 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
 
 def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
             args: argparse.Namespace, environ: Mapping[str, str], interactive: bool,
-            intro: str = "", on_session: Callable[[Session], None] | None = None) -> int:
+            intro: str = "", on_session: Callable[[Session], None] | None = None,
+            prior: Session | None = None, prior_redactions: Sequence[Any] = ()) -> int:
+    from troubleshooter.autosave import Autosave
     from troubleshooter.checks import CHECKS
     from troubleshooter.ui.console import make_console
     from troubleshooter.ui.render import Renderer, render_summary
@@ -117,7 +119,14 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
     options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
                          assume_yes=args.yes, variables=variables,
                          allow_write=bool(getattr(args, "write_probe", False)))
-    engine = Engine(pb, target, operator, options, CHECKS, renderer, environ)
+    autosave = Autosave(environ, prior_redactions)
+
+    def listener(event: Any) -> None:
+        renderer(event)
+        autosave(event)
+
+    engine = Engine(pb, target, operator, options, CHECKS, listener, environ, prior=prior)
+    autosave.attach(engine.session, engine.redactor)
     renderer.fill = template_filler(engine)
     renderer.header(pb, target, engine.session.mode)
     if intro:
@@ -127,7 +136,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
     except KeyboardInterrupt:
         renderer.close()
         console.print("\n[magenta]Interrupted; what was done is kept.[/]")
-        _conclude(engine.session, engine, args, environ, console)
+        _conclude(engine.session, autosave, args, environ, console)
         return EXIT_INTERRUPTED
     render_summary(console, session)
     if target.source == "default" and session.diagnosis and \
@@ -137,7 +146,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
                       "`troubleshooter drill`.[/]")
     if on_session:
         on_session(session)
-    _conclude(session, engine, args, environ, console)
+    _conclude(session, autosave, args, environ, console)
     return EXIT_PROBLEMS if session.has_errors else EXIT_OK
 
 
@@ -148,13 +157,19 @@ def template_filler(engine: Engine) -> Callable[[str], str]:
     return lambda text: engine.redactor.text(str(templating.render(text, engine.names)))
 
 
-def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
+def _conclude(session: Session, autosave: Any, args: argparse.Namespace,
               environ: Mapping[str, str], console: Any) -> None:
-    document = report.to_json(session, engine.redactor)
+    from troubleshooter import store
+
+    doc = autosave.document()
+    document = report.render(doc, "json")
     try:
-        path = report.save(session, document, environ, args.save)
+        path = store.save_document(doc, environ)  # the state directory: `sessions`, `resume`
+        if args.save:
+            path = store.save_document(doc, environ, args.save)
         # A path people copy: never wrapped.
         console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
+        store.prune(environ, keep=store.file_name(session.trace_id, session.started_at))
     except OSError as exc:
         console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
     if args.json:
