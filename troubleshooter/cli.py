@@ -18,7 +18,8 @@ from troubleshooter.errors import (
     UsageError,
 )
 
-COMMANDS = ("run", "validate", "playbooks", "checks", "drill")
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill",
+            "sessions", "resume", "report", "bundle")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--seed", type=int, help="pick the random scenario reproducibly")
     add_run_options(drill)
     drill.set_defaults(playbook=None)
+    from troubleshooter.commands import add_parsers
+
+    add_parsers(sub, add_run_options)
     return parser
 
 
@@ -85,7 +89,7 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--explain", action="store_true",
                      help="show why each step matters (training)")
     run.add_argument("--save", metavar="PATH",
-                     help="where to write the transcript (default: "
+                     help="also write the transcript here (it is always saved in "
                           "$XDG_STATE_HOME/troubleshooter/sessions/)")
 
 
@@ -146,6 +150,10 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.drill import run_drill
 
         return run_drill(args, environ)
+    if args.command in ("sessions", "resume", "report", "bundle"):
+        from troubleshooter.commands import dispatch
+
+        return dispatch(args, environ)
     from troubleshooter.wizard import run_wizard
 
     return run_wizard(args, environ)

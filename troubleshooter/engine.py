@@ -261,7 +261,12 @@ class Engine:
             target=self.target, params=job.params, timeout=job.timeout,
             earlier=dict(self.outcomes), environ=self.environ, clock=self.clock,
             allow_write=self.options.allow_write, runner=self.commands,
+            session=self._transcript,
         )
+
+    def _transcript(self) -> dict[str, Any]:
+        """The session so far with the redaction audit: what a support bundle puts in."""
+        return {**self.session.to_dict(), "redactions": self.redactor.audit()}
 
     def _record_check(self, step: Step, action: Action, check: CheckRecord,
                       record: StepRecord) -> None:

@@ -25,7 +25,7 @@ _SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGN
 # Names whose values are secrets: *PASSWORD*, *SECRET*, *TOKEN* in any case; *KEY* only in
 # upper case (a variable), since `key` alone is an ordinary word in Redis data (a key name).
 _SECRET_NAME = re.compile(
-    r"(?i:pass(?:word|wd)?|secret|token|credential|requirepass|masterauth"
+    r"(?i:passw(?:or)?d|secret|token|credential|requirepass|masterauth"
     r"|api_?key|private_?key|access_?key)|KEY")
 # Values the operator marks secret: one a line (set it from a file, not on the command line).
 OPERATOR_SECRETS = "TROUBLESHOOTER_SECRETS"

@@ -28,11 +28,13 @@ def document(session: Session | Mapping[str, Any], redactor: Redactor,
     raw = session.to_dict() if isinstance(session, Session) else dict(session)
     earlier = [*prior_redactions, *(raw.pop("redactions", None) or [])]
     doc: dict[str, Any] = redactor.value(raw)
-    doc["redactions"] = _merge([*earlier, *redactor.audit()])
+    if (raw.get("target") or {}).get("password_set"):  # masked by Target itself
+        earlier.append({"kind": "URL password", "where": "target.url", "count": 1})
+    doc["redactions"] = merge_audit([*earlier, *redactor.audit()])
     return doc
 
 
-def _merge(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def merge_audit(entries: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     counts: dict[tuple[str, str], int] = {}
     for e in entries:
         key = (str(e.get("kind", "")), str(e.get("where", "")))

@@ -91,6 +91,14 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
         url, source = resolve_url(args.url, environ)
         target = parse_target(url, source)
     variables = resolve_variables(pb, args, environ)
+    operator, interactive = choose_operator(args, pb, environ)
+    return execute(pb, target, variables, operator, args, environ, interactive, intro,
+                   on_session)
+
+
+def choose_operator(args: argparse.Namespace, pb: Playbook,
+                    environ: Mapping[str, str]) -> tuple[Any, bool]:
+    """Who answers the prompts (a person, the answers file, nobody) and whether interactive."""
     answers = load_answers(args.answers)
     interactive = not args.non_interactive and sys.stdin.isatty()
     from troubleshooter.ui.prompts import FromFile, Nobody, check_answers
@@ -99,8 +107,7 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     operator: Any = _person(args.json, environ) if interactive else Nobody()
     if answers:
         operator = FromFile(answers, operator)
-    return execute(pb, target, variables, operator, args, environ, interactive, intro,
-                   on_session)
+    return operator, interactive
 
 
 def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
