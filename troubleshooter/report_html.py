@@ -20,7 +20,8 @@ body { font: 16px/1.5 -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif
 h1 { font-size: 1.5rem; margin: 0 0 .25rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.2rem; margin: 1.75rem 0 .5rem; border-bottom: 1px solid var(--line); }
 h3 { font-size: 1.05rem; margin: 1.25rem 0 .4rem; }
-p, li, td, th, dd { overflow-wrap: anywhere; }
+p, li, dd { overflow-wrap: anywhere; }
+td, th { overflow-wrap: break-word; }
 .status { display: inline-block; padding: .1rem .6rem; border-radius: 1rem; font-weight: 600;
           border: 1px solid currentColor; }
 .status-problems { color: var(--bad); } .status-healthy { color: var(--ok); }
@@ -34,10 +35,16 @@ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { text-align: left; vertical-align: top; padding: .3rem .5rem;
          border-bottom: 1px solid var(--line); }
 th { color: var(--muted); }
+td:first-child { white-space: nowrap; }
+/* A phone: each table row becomes a card of "label value" lines. */
 @media (max-width: 40rem) {
   body { font-size: 15px; padding: .75rem; }
   dl { grid-template-columns: 1fr; } dt { margin-top: .4rem; }
-  td, th { padding: .25rem .3rem; }
+  table, tbody, tr, td { display: block; width: 100%; }
+  thead { display: none; }
+  tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
+  td { border: 0; padding: .05rem 0; white-space: normal; }
+  td::before { content: attr(data-label) ": "; color: var(--muted); font-weight: 600; }
 }
 @media print {
   body { max-width: none; padding: 0; font-size: 11pt; }
@@ -85,7 +92,8 @@ def _block(block: Block) -> str:
 
 def _table(table: Table) -> str:
     head = "".join(f"<th scope=\"col\">{escape(h)}</th>" for h in table.headers)
-    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+    rows = "".join("<tr>" + "".join(f'<td data-label="{escape(h)}">{escape(c)}</td>'
+                                    for h, c in zip(table.headers, row, strict=False)) + "</tr>"
                    for row in table.rows)
     return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
             f"<tbody>{rows}</tbody></table></div>")

@@ -76,7 +76,7 @@ def build(doc: Mapping[str, Any]) -> Report:
     """The report of a (redacted) transcript document."""
     pb = doc.get("playbook") or {}
     title = f"Incident report: {_v(pb.get('title') or pb.get('id') or 'troubleshooter')}"
-    sections = [_summary(doc), _diagnosis(doc), _timeline(doc), *_evidence(doc),
+    sections = [_diagnosis(doc), _summary(doc), _timeline(doc), *_evidence(doc),
                 _open_items(doc), _next_steps(doc), _support(doc)]
     return Report(title, _v(doc.get("status")), tuple(s for s in sections if s is not None))
 
