@@ -54,8 +54,8 @@ _RULES: tuple[_Rule, ...] = (
      _keep_mask("pw")),
     # A typed command: `AUTH pw`, `AUTH user pw`, `HELLO 3 AUTH user pw` (to the end of line).
     ("AUTH/HELLO argument",
-     re.compile(r"(?m)(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)\s+(?:\S+\s+)?(?P<pw>[^\s*]\S*)"
-                r"(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
+     re.compile(r"(?m)(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)\s+(?:\S+\s+)?(?!\(redacted\))"
+                r"(?P<pw>[^\s*]\S*)(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
      _keep_mask("pw")),
     ("redis-cli password", re.compile(r"\bredis-cli\b[^\n]*?\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),
      _keep_mask("pw")),

@@ -20,7 +20,7 @@ from troubleshooter.target import Target
 # Per part: a CONFIG GET * is ~10 KB, an INFO ~6 KB; a CLIENT LIST of 10,000 clients is 3 MB,
 # of which only the counts are kept.
 MAX_PART_CHARS = 64 * 1024
-SLOWLOG_ENTRIES = 32
+SLOWLOG_ENTRIES = 128
 TOP = 10
 
 
