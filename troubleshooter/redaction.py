@@ -76,6 +76,12 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
+# Every rule above needs one of these words (or an `=`/`:` after a secret-looking name): text
+# without them, nearly all text, skips the rules.
+_TRIGGER = re.compile(r"(?i)auth|redis-cli|requirepass|masterauth|setuser|user|passw|secret|"
+                      r"token|credential|key")
+
+
 def _names_secret(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not name.lower().endswith(("_set", "_file"))
 
@@ -88,6 +94,9 @@ class Redactor:
         self._lock = threading.Lock()
         # (kind, where) -> how many values were removed; never the values themselves.
         self.removed: Counter[tuple[str, str]] = Counter()
+        # Strings already seen to hold nothing to remove: the transcript is saved after every
+        # action, and most of it is the same text each time.
+        self._clean: set[str] = set()
 
     @classmethod
     def for_run(cls, secrets: Iterable[str], environ: Mapping[str, str]) -> Redactor:
@@ -100,10 +109,12 @@ class Redactor:
 
     def text(self, value: str, where: str = "") -> str:
         """`value` with every secret masked; each removal is noted under `where`."""
+        if value in self._clean:
+            return value
         masked = redact_url(value)
         if masked != value:
             self._note("URL password", where, masked.count(MASK) - value.count(MASK))
-        for kind, pattern, sub in _RULES:
+        for kind, pattern, sub in _RULES if _TRIGGER.search(masked) else ():
             if pattern.search(masked):
                 before = masked.count(MASK)
                 masked = pattern.sub(sub, masked)
@@ -113,6 +124,10 @@ class Redactor:
                 self._note("known secret (URL password, secret variable or marked value)",
                            where, masked.count(secret))
                 masked = masked.replace(secret, MASK)
+        if masked == value and len(value) < 4096:
+            if len(self._clean) > 100_000:
+                self._clean.clear()
+            self._clean.add(value)
         return masked
 
     def value(self, value: Any, where: str = "") -> Any:

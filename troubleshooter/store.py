@@ -61,8 +61,11 @@ def private_dir(path: Path) -> Path:
     return path
 
 
-def write_private(target: Path, data: bytes) -> Path:
-    """Write `data` to `target` atomically, mode 0600 (see the module docstring)."""
+def write_private(target: Path, data: bytes, durable: bool = True) -> Path:
+    """Write `data` to `target` atomically, mode 0600 (see the module docstring).
+
+    `durable=False` skips the directory's fsync (the saves during a run: a crash of the
+    machine may then keep the previous save, never a torn one; the final save is durable)."""
     private_dir(target.parent)
     # mkstemp: O_CREAT|O_EXCL (and O_NOFOLLOW), 0600, a random name nobody could plant.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -76,7 +79,8 @@ def write_private(target: Path, data: bytes) -> Path:
     except BaseException:  # ^C or a full disk: no half-written file left behind
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    if durable:
+        _fsync_dir(target.parent)
     return target
 
 
@@ -98,15 +102,16 @@ def file_name(trace_id: str, started_at: str) -> str:
 
 
 def save_document(doc: Mapping[str, Any], environ: Mapping[str, str],
-                  path: str | None = None) -> Path:
+                  path: str | None = None, compact: bool = False) -> Path:
     """Write a transcript document: to the state directory, or to `path` (a file, or a
-    directory to put the usual file name in)."""
+    directory to put the usual file name in). `compact` for the saves during a run."""
     name = file_name(str(doc["trace_id"]), str(doc["started_at"]))
     target = Path(path) if path else sessions_dir(environ) / name
     if target.is_dir():
         target = target / name
-    text = json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n"
-    return write_private(target, text.encode("utf-8"))
+    text = json.dumps(doc, indent=None if compact else 2, ensure_ascii=False, default=str,
+                      separators=(",", ":") if compact else None) + "\n"
+    return write_private(target, text.encode("utf-8"), durable=not compact)
 
 
 # -- reading ------------------------------------------------------------------------------
