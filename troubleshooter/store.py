@@ -45,8 +45,9 @@ def sessions_dir(environ: Mapping[str, str]) -> Path:
     return state_dir(environ) / "sessions"
 
 
-def private_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) as 0700; an existing directory is left as it is."""
+def private_dir(path: Path, ours: bool = False) -> Path:
+    """Create `path` (and missing parents) as 0700. An existing directory is left as it is,
+    unless it is `ours` (the state directory's own, which older versions made 0755)."""
     missing = []
     for parent in (path, *path.parents):
         if parent.exists():
@@ -57,16 +58,18 @@ def private_dir(path: Path) -> Path:
             directory.mkdir(mode=0o700)
         except FileExistsError:
             pass
-        os.chmod(directory, 0o700)  # mkdir's mode passes through the umask
+    info = path.stat()
+    if ours and stat.S_IMODE(info.st_mode) != 0o700 and info.st_uid == os.getuid():
+        os.chmod(path, 0o700)
     return path
 
 
-def write_private(target: Path, data: bytes, durable: bool = True) -> Path:
+def write_private(target: Path, data: bytes, durable: bool = True, ours: bool = False) -> Path:
     """Write `data` to `target` atomically, mode 0600 (see the module docstring).
 
     `durable=False` skips the directory's fsync (the saves during a run: a crash of the
     machine may then keep the previous save, never a torn one; the final save is durable)."""
-    private_dir(target.parent)
+    private_dir(target.parent, ours)
     # mkstemp: O_CREAT|O_EXCL (and O_NOFOLLOW), 0600, a random name nobody could plant.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
@@ -111,7 +114,7 @@ def save_document(doc: Mapping[str, Any], environ: Mapping[str, str],
         target = target / name
     text = json.dumps(doc, indent=None if compact else 2, ensure_ascii=False, default=str,
                       separators=(",", ":") if compact else None) + "\n"
-    return write_private(target, text.encode("utf-8"), durable=not compact)
+    return write_private(target, text.encode("utf-8"), durable=not compact, ours=not path)
 
 
 # -- reading ------------------------------------------------------------------------------

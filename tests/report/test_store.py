@@ -39,6 +39,18 @@ def test_saved_private_in_private_directories(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
 
 
+def test_an_older_world_readable_sessions_directory_is_made_private(tmp_path: Path) -> None:
+    directory = tmp_path / "state" / "troubleshooter" / "sessions"
+    directory.mkdir(parents=True)
+    directory.chmod(0o755)  # as the first release left it
+    store.save_document(doc(), env(tmp_path))
+    assert mode(directory) == 0o700
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o755)
+    store.save_document(doc(), env(tmp_path), str(mine))  # --save: the user's directory
+    assert mode(mine) == 0o755
+
+
 def test_a_planted_temp_file_or_symlink_is_never_followed_or_reused(tmp_path: Path) -> None:
     directory = store.private_dir(tmp_path / "state" / "troubleshooter" / "sessions")
     name = store.file_name(TRACE, doc()["started_at"])
@@ -101,8 +113,8 @@ def test_find_by_prefix_newest_and_unfinished(tmp_path: Path) -> None:
     (b'{"schema": "troubleshooter.session/1", "trace_id": "0123abcd', "corrupt or truncated"),
     (b"\xff\xfe", "corrupt or truncated"),
     (b"[1, 2]", "not a troubleshooter transcript"),
-    (json.dumps(doc(schema="troubleshooter.session/7")).encode(),
-     r"written by a newer troubleshooter \(troubleshooter.session/7; this version reads "
+    (json.dumps(doc(schema="troubleshooter.session/2")).encode(),
+     r"written by a newer troubleshooter \(troubleshooter.session/2; this version reads "
      r"troubleshooter.session/1\): upgrade to read it"),
 ])
 def test_damaged_files_are_refused_in_one_line(tmp_path: Path, content: bytes,
