@@ -13,12 +13,17 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from troubleshooter import store
 from troubleshooter.errors import EXIT_OK, UsageError
-from troubleshooter.redaction import MASK, Redactor
 from troubleshooter.sanitize import shorten, visible
+
+if TYPE_CHECKING:
+    from troubleshooter.redaction import Redactor
+
+# `--help` and `validate` build every parser: the store and the redactor load only when a
+# session command runs.
+MASK = "***"
 
 
 def add_parsers(sub: Any, add_run_options: Any) -> None:
@@ -46,6 +51,8 @@ def dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 # -- sessions -------------------------------------------------------------------------------
 def list_sessions(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from troubleshooter import store
+
     store.check_limits(environ)
     found, problems = store.listing(environ)
     rows = [s.summary() for s in found]
@@ -67,11 +74,13 @@ def list_sessions(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 # -- report and bundle ----------------------------------------------------------------------
 def _redactor(environ: Mapping[str, str]) -> Redactor:
+    from troubleshooter.redaction import Redactor
+
     return Redactor.for_run([], environ)
 
 
 def report_cmd(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from troubleshooter import report
+    from troubleshooter import report, store
 
     stored = store.find(environ, args.id)
     destination = _output(args.output)
@@ -85,7 +94,7 @@ def report_cmd(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def bundle_cmd(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from troubleshooter import bundle
+    from troubleshooter import bundle, store
 
     stored = store.find(environ, args.id)
     destination = _output(args.output) or bundle.default_path(stored.doc, environ)
@@ -116,6 +125,8 @@ def _output(path: str | None) -> Path | None:
 
 
 def _write(path: Path, data: bytes) -> None:
+    from troubleshooter import store
+
     try:
         store.write_private(path, data)
     except OSError as exc:
@@ -125,7 +136,7 @@ def _write(path: Path, data: bytes) -> None:
 # -- resume ---------------------------------------------------------------------------------
 def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run the playbook again on the session: finished steps kept, the cut one run again."""
-    from troubleshooter import library, playbook, wizard
+    from troubleshooter import library, playbook, store, wizard
     from troubleshooter.sessionload import SessionFormatError, session_from_dict
     from troubleshooter.target import parse_target
 
