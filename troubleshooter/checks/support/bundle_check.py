@@ -13,6 +13,9 @@ from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome,
 from troubleshooter.findings import finding
 
 
+COLLECT_SHARE = 0.6
+
+
 def run_support_bundle(ctx: CheckContext) -> Outcome:
     from troubleshooter import bundle
     from troubleshooter.redaction import Redactor
@@ -24,7 +27,8 @@ def run_support_bundle(ctx: CheckContext) -> Outcome:
     if ctx.param("collect") and _connected(ctx.earlier):
         from troubleshooter.checks.support.collect import snapshot
 
-        collected = snapshot(ctx.target, Budget(ctx.timeout))
+        # The rest of the time limit is for writing the bundle.
+        collected = snapshot(ctx.target, Budget(ctx.timeout * COLLECT_SHARE))
     else:
         reason = " (the server's state was not read: Redis did not answer earlier)" \
             if ctx.param("collect") else ""
