@@ -52,9 +52,11 @@ _RULES: tuple[_Rule, ...] = (
     ("AUTH/HELLO argument",
      re.compile(r'"(?i:auth)"(?:\s+"(?:[^"\\]|\\.)*")?\s+"(?P<pw>(?:[^"\\]|\\.)*)"'),
      _keep_mask("pw")),
-    # A typed command: `AUTH pw`, `AUTH user pw`, `HELLO 3 AUTH user pw` (to the end of line).
+    # A command as typed or logged: `AUTH pw`, `AUTH user pw`, `HELLO 3 AUTH user pw`, ending
+    # the line (`AUTH failed for x; retry` is prose); lower case only where a line starts.
     ("AUTH/HELLO argument",
-     re.compile(r"(?m)(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)\s+(?:\S+\s+)?(?!\(redacted\))"
+     re.compile(r"(?m)(?:(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)|\bAUTH)\s+(?:\S+\s+)?"
+                r"(?!\(redacted\))"
                 r"(?P<pw>[^\s*]\S*)(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
      _keep_mask("pw")),
     ("redis-cli password", re.compile(r"\bredis-cli\b[^\n]*?\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),

@@ -150,3 +150,18 @@ def test_resume_refuses_a_finished_session(url: str) -> None:
                            "finished: nothing to resume (`troubleshooter report "
                            f"{session['trace_id'][:8]}` shows it)\n")
     assert state_files() == before
+
+
+def test_save_never_follows_a_planted_temp_file(url: str, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / ".s.json.tmp").symlink_to(victim)  # where the first release wrote its temp
+    stale = tmp_path / "s.json.tmp"
+    stale.write_text("stale")
+    stale.chmod(0o644)
+    done = run("run", "--non-interactive", "--url", url, "--save", str(tmp_path / "s.json"))
+    assert done.returncode == 1, done.stderr
+    assert victim.read_text() == "precious" and stale.read_text() == "stale"
+    saved = tmp_path / "s.json"
+    assert not saved.is_symlink() and os.stat(saved).st_mode & 0o777 == 0o600
+    assert json.loads(saved.read_text())["diagnosis"]["code"] == "network.refused"

@@ -13,6 +13,7 @@ PW = "hunter2-Distinct"
     # AUTH / HELLO, as typed, as MONITOR or redis-cli quote them
     (f"127.0.0.1:6379> AUTH {PW}", "127.0.0.1:6379> AUTH ***"),
     (f"AUTH rqapp {PW}", "AUTH rqapp ***"),
+    (f"2026-01-01 10:00:02 DEBUG sent AUTH {PW}", "2026-01-01 10:00:02 DEBUG sent AUTH ***"),
     (f"HELLO 3 AUTH rqapp {PW} SETNAME worker", "HELLO 3 AUTH rqapp *** SETNAME worker"),
     (f'1700000000.1 [0 10.0.0.5:5123] "AUTH" "{PW}"',
      '1700000000.1 [0 10.0.0.5:5123] "AUTH" "***"'),

@@ -12,7 +12,6 @@ from typing import Any
 from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param
 from troubleshooter.findings import finding
 
-
 COLLECT_SHARE = 0.6
 
 
