@@ -162,10 +162,12 @@ def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             variables[name] = value
     operator, interactive = wizard.choose_operator(args, pb, environ)
     kept = [s.title for s in prior.steps if s.finished_at]
-    intro = (f"Resuming session {prior.trace_id[:8]} (it ended: {prior.ended_by}). "
+    intro = (f"Resuming session {prior.trace_id[:8]} (it ended: {prior.ended_by}).\n"
              f"Kept: {', '.join(kept) or 'nothing'}; the step it stopped in runs again.")
+    from rich.markup import escape  # the wizard prints the intro as markup
+
     return wizard.execute(pb, target, variables, operator, args, environ, interactive,
-                          visible(intro), prior=prior,
+                          escape(visible(intro, multiline=True)), prior=prior,
                           prior_redactions=stored.doc.get("redactions") or [])
 
 
