@@ -154,7 +154,6 @@ def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                        else library.resolve(str(saved_pb.get("id")), environ))
     url, source = _resume_url(args.url, prior.target, environ)
     target = parse_target(url, source)
-    args.playbook = pb.path
     variables = wizard.resolve_variables(pb, args, environ)
     given = {item.partition("=")[0] for item in args.var}
     for name, value in prior.variables.items():

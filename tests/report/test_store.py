@@ -149,3 +149,15 @@ def test_prune_defaults_and_bad_settings(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"\$TROUBLESHOOTER_KEEP_SESSIONS='none': expected a "
                                          "whole number of at least 1"):
         store.check_limits(bad)
+
+
+def test_state_directory_per_platform(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import platformdirs
+
+    monkeypatch.setattr(store.sys, "platform", "linux")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert store.state_dir({}) == tmp_path / ".local" / "state" / "troubleshooter"
+    assert store.state_dir({"XDG_STATE_HOME": "/x"}) == Path("/x/troubleshooter")
+    monkeypatch.setattr(store.sys, "platform", "darwin")  # macOS: the native place
+    assert store.state_dir({}) == Path(platformdirs.user_state_dir("troubleshooter",
+                                                                   appauthor=False))
