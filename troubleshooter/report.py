@@ -13,7 +13,7 @@ from typing import Any
 
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import Session
-from troubleshooter.store import save_document, state_dir, write_private
+from troubleshooter.store import file_name, sessions_dir, state_dir, write_private
 
 __all__ = ["FORMATS", "document", "render", "render_all", "save", "state_dir", "to_json",
            "write"]
@@ -91,6 +91,11 @@ def to_json(session: Session, redactor: Redactor) -> str:
 
 def save(session: Session, text: str, environ: Mapping[str, str],
          path: str | None = None) -> Path:
-    """Write the transcript `text` (`to_json`), private to the user: it describes their
-    infrastructure. `path` is a file, or a directory to put the usual file name in."""
-    return save_document(json.loads(text), environ, path)
+    """Write the transcript `text` (`to_json`, or another document about this session, such
+    as `watch`'s), private to the user: it describes their infrastructure. `path` is a file, or
+    a directory to put the usual file name in."""
+    name = file_name(session.trace_id, session.started_at)
+    target = Path(path) if path else sessions_dir(environ) / name
+    if target.is_dir():
+        target = target / name
+    return write_private(target, (text + "\n").encode("utf-8"), ours=not path)

@@ -28,6 +28,10 @@ class SessionFormatError(ValueError):
     """The document is not a transcript this version can read; the message says why."""
 
 
+class OtherDocument(SessionFormatError):
+    """One of our documents that is not a session (`watch` saves its rounds next to them)."""
+
+
 def check_schema(doc: Any) -> Mapping[str, Any]:
     """`doc` as a transcript mapping of a schema this version reads, or SessionFormatError."""
     if not isinstance(doc, Mapping):
@@ -35,6 +39,8 @@ def check_schema(doc: Any) -> Mapping[str, Any]:
     schema = doc.get("schema")
     match = _SCHEMA.fullmatch(schema) if isinstance(schema, str) else None
     if match is None:
+        if isinstance(schema, str) and schema.startswith("troubleshooter."):
+            raise OtherDocument(f"a {schema} document, not a session")
         raise SessionFormatError("not a troubleshooter transcript (no `schema` field)")
     if int(match[1]) > VERSION:
         raise SessionFormatError(f"written by a newer troubleshooter ({schema}; this version "

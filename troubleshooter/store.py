@@ -21,7 +21,7 @@ from typing import Any
 
 from troubleshooter.errors import UsageError
 from troubleshooter.sanitize import shorten
-from troubleshooter.sessionload import SessionFormatError, check_schema
+from troubleshooter.sessionload import OtherDocument, SessionFormatError, check_schema
 
 # A transcript is a few hundred KB at most; anything far bigger is not one of ours.
 MAX_SESSION_BYTES = 32 * 1024 * 1024
@@ -144,6 +144,10 @@ class Stored:
                 "playbook": (d.get("playbook") or {}).get("id"), "path": str(self.path)}
 
 
+class NotASession(UsageError):
+    """The file is one of ours, but not a session (a `watch` transcript): listed nowhere."""
+
+
 def read(path: Path) -> Stored:
     """A saved transcript, or UsageError naming the file and what is wrong with it."""
     try:
@@ -161,6 +165,8 @@ def read(path: Path) -> Stored:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise UsageError(f"{path}: a corrupt or truncated session file (not valid JSON); "
                          "move it away or delete it") from None
+    except OtherDocument as exc:
+        raise NotASession(f"{path}: {exc}") from None
     except SessionFormatError as exc:
         raise UsageError(f"{path}: {exc}") from None
     return Stored(path, doc)
@@ -175,6 +181,8 @@ def listing(environ: Mapping[str, str]) -> tuple[list[Stored], list[str]]:
     for path in directory.glob("*.json"):
         try:
             found.append(read(path))
+        except NotASession:
+            continue
         except UsageError as exc:
             problems.append(str(exc))
     found.sort(key=lambda s: (str(s.doc.get("started_at", "")), s.path.name), reverse=True)

@@ -161,3 +161,18 @@ def test_state_directory_per_platform(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setattr(store.sys, "platform", "darwin")  # macOS: the native place
     assert store.state_dir({}) == Path(platformdirs.user_state_dir("troubleshooter",
                                                                    appauthor=False))
+
+
+def test_a_watch_transcript_is_not_listed_as_a_session(tmp_path: Path) -> None:
+    from troubleshooter import report
+    from troubleshooter.session import Session
+
+    session = Session(TRACE, {}, {}, "non-interactive", {},
+                      started_at="2026-01-02T03:04:05.000Z")
+    e = env(tmp_path)
+    path = report.save(session, json.dumps({"schema": "troubleshooter.watch/1", "rounds": []}),
+                       e)
+    assert path.name == "2026-01-02T030405-0123abcd.json" and mode(path) == 0o600
+    assert store.listing(e) == ([], [])
+    with pytest.raises(UsageError, match="no session with id '0123'"):
+        store.find(e, "0123")
