@@ -71,10 +71,15 @@ _RULES: tuple[_Rule, ...] = (
      re.compile(r"(?i)(?:\bsetuser\b|^\s*\"?user\s)[^\n]*?(?<![^\s\"])[>#](?P<pw>[^\s\"*]+)"),
      _keep_mask("pw")),
     # NAME=value / NAME: value where the name says it holds a secret (env dumps, log lines)
+    # `NAME=value` in any form; `NAME: value` only where NAME is an identifier (DB_PASSWORD,
+    # API_TOKEN) or a quoted key, since "password: in the URL" is prose.
     ("secret-named value",
-     re.compile(r"(?P<name>\b[A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*"
-                r"(?P<q>[\"']?)(?P<pw>[^\s\"',;&*][^\s\"',;&]*)(?P=q)"),
-     lambda m: _keep_mask("pw")(m) if _names_secret(m["name"]) else m[0]),
+     re.compile(r"(?:(?P<name>\b[A-Za-z_][A-Za-z0-9_.-]*)(?:=|\s*=\s*(?=[\"']))|"
+                r"(?:(?P<ident>\b[A-Z][A-Z0-9]*_[A-Z0-9_]*|\b[a-z][a-z0-9]*_[a-z0-9_]+)|"
+                r"[\"'](?P<key>[A-Za-z_][A-Za-z0-9_.-]*)[\"'])\s*:\s*)"
+                r"(?P<q>[\"']?)(?P<pw>[\w+/.~!@$%^-][^\s\"',;&`)]*)(?P=q)"),
+     lambda m: _keep_mask("pw")(m)
+     if _names_secret(m["name"] or m["ident"] or m["key"]) else m[0]),
 )
 
 

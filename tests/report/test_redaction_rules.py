@@ -46,6 +46,10 @@ def test_secrets_it_can_see(text: str, expected: str) -> None:
     "set requirepass to a long random value",
     "HELLO 3 AUTH (redacted) (redacted)",  # Redis's own redaction kept as it is
     "pass: PING answered in 0.2 ms",
+    "Give the app the password: in the URL as :PASSWORD@ before the host",
+    "the Sentinels need their own password: ?sentinel_password= or --sentinel-password",
+    "127.0.0.1:26379 refused our credentials: NOAUTH Authentication required.",
+    "passwords in URLs and in `?password=`",
 ])
 def test_ordinary_text_is_kept(text: str) -> None:
     r = Redactor()
@@ -88,3 +92,29 @@ def test_redacting_twice_changes_nothing_and_notes_nothing() -> None:
     before = r.audit()
     assert r.value(once) == once
     assert r.audit() == before
+
+
+def test_our_own_words_are_never_redacted() -> None:
+    """Every title and remedy of the catalogue, and every text of the shipped playbook, reads
+    the same after redaction: over-masking would garble the advice an on-call engineer needs."""
+    from pathlib import Path
+
+    import yaml
+
+    from troubleshooter.findings import CATALOGUE
+
+    texts = [t for code in CATALOGUE.values() for t in (code.title, code.remedy)]
+    root = Path(__file__).resolve().parents[2]
+
+    def strings(value: object) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict):
+            return [s for v in value.values() for s in strings(v)]
+        if isinstance(value, list):
+            return [s for v in value for s in strings(v)]
+        return []
+
+    texts += strings(yaml.safe_load((root / "playbooks" / "redis-outage.yaml").read_text()))
+    r = Redactor()
+    assert [t for t in texts if r.text(t) != t] == []
