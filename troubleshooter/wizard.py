@@ -192,6 +192,9 @@ def _conclude(session: Session, autosave: Any, args: argparse.Namespace,
             path = store.save_document(doc, environ, args.save)
         # A path people copy: never wrapped.
         console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
+        if session.ended_by != "finished":
+            console.print(f"[dim]Continue it later: troubleshooter resume "
+                          f"{session.trace_id[:8]}[/]", soft_wrap=True)
         store.prune(environ, keep=store.file_name(session.trace_id, session.started_at))
     except OSError as exc:
         console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")

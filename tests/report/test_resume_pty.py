@@ -45,6 +45,7 @@ def test_interrupt_then_resume_in_a_terminal() -> None:
             child.expect("Which of these do the logs show")
             child.send(CTRL_C)
             child.expect("Session saved")
+            child.expect("Continue it later: troubleshooter resume [0-9a-f]{8}")
             assert finish(child) == 130
         finally:
             child.close(force=True)
