@@ -21,7 +21,8 @@ from typing import Any
 from troubleshooter.target import redact_url, url_secrets
 
 MASK = "***"
-_SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGNORECASE)
+# REDISCLI_AUTH: redis-cli's password, which the triage uses too (credentials.py).
+_SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL|_AUTH$", re.IGNORECASE)
 # Names whose values are secrets: *PASSWORD*, *SECRET*, *TOKEN* in any case; *KEY* only in
 # upper case (a variable), since `key` alone is an ordinary word in Redis data (a key name).
 _SECRET_NAME = re.compile(
