@@ -6,6 +6,8 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
 from troubleshooter import report
 from troubleshooter.findings import finding
 from troubleshooter.redaction import Redactor
@@ -83,13 +85,7 @@ def test_write_redacts_once_then_formats_every_format(tmp_path: Path) -> None:
                                              "or marked value)" in kinds
 
 
-def test_a_new_format_is_one_function(monkeypatch: object) -> None:
-    import pytest
-
-    mp = pytest.MonkeyPatch()
-    try:
-        mp.setitem(report.FORMATS, "codes", lambda doc: " ".join(
-            f["code"] for f in doc["findings"]))
-        assert report.render_all(session(), ["codes"], Redactor())["codes"] == "server.oom"
-    finally:
-        mp.undo()
+def test_a_new_format_is_one_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(report.FORMATS, "codes", lambda doc: " ".join(
+        f["code"] for f in doc["findings"]))
+    assert report.render_all(session(), ["codes"], Redactor())["codes"] == "server.oom"

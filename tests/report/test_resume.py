@@ -49,10 +49,7 @@ def transcript() -> dict:
 def wait_for(predicate: object, seconds: float = 20) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            doc = transcript()
-        except (json.JSONDecodeError, OSError):  # never: the writes are atomic
-            raise
+        doc = transcript()  # never half a file: the writes are atomic
         if doc and predicate(doc):  # type: ignore[operator]
             return doc
         time.sleep(0.05)
