@@ -87,6 +87,8 @@ class CheckContext:
     runner: CommandRunner | None = None
     # Epoch seconds, for comparing with timestamps stored in Redis or written in logs.
     wall_clock: Callable[[], float] = time.time
+    # The session so far, as its transcript document (the support bundle puts it in).
+    session: Callable[[], Mapping[str, Any]] | None = None
 
     def param(self, name: str) -> Any:
         return self.params[name]
