@@ -18,7 +18,7 @@ from troubleshooter.errors import (
     UsageError,
 )
 
-COMMANDS = ("run", "validate", "playbooks", "checks", "drill")
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "logs")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,7 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--seed", type=int, help="pick the random scenario reproducibly")
     add_run_options(drill)
     drill.set_defaults(playbook=None)
+
+    logs = sub.add_parser("logs", help="scan logs for Redis and RQ error signatures "
+                                       "(exit 1 when any matched)")
+    _add_logs_arguments(logs)
     return parser
+
+
+def _add_logs_arguments(parser: argparse.ArgumentParser) -> None:
+    from troubleshooter.logscan.cli import add_arguments
+
+    add_arguments(parser)
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
@@ -142,6 +152,10 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return list_playbooks(environ)
     if args.command == "checks":
         return list_checks()
+    if args.command == "logs":
+        from troubleshooter.logscan.cli import run_logs
+
+        return run_logs(args, environ)
     if args.command == "drill":
         from troubleshooter.drill import run_drill
 
