@@ -13,9 +13,11 @@ from troubleshooter.checks.logs.scan import Hit, OutOfTime, Scanner
 from troubleshooter.checks.logs.signatures import Signature
 from troubleshooter.checks.logs.timestamps import iso
 from troubleshooter.cmdrunner import CommandRunner
-from troubleshooter.redaction import mask_assignments
+from troubleshooter.redaction import Redactor, mask_assignments
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# URLs with passwords are masked in every sample, whatever redactor the caller hands in.
+_URLS = Redactor()
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,8 @@ def _read(scanner: Scanner, source: src.Source, notes: list[str], since: float |
 
 def _match(sig: Signature, hit: Hit, redact: Callable[[str], str]) -> Match:
     return Match(sig, hit.count, hit.first_seen, hit.last_seen, dict(hit.files),
-                 tuple(redact(mask_assignments(s)) for s in hit.samples), dict(hit.minutes),
-                 hit.untimed)
+                 tuple(redact(_URLS.text(mask_assignments(s))) for s in hit.samples),
+                 dict(hit.minutes), hit.untimed)
 
 
 def to_json(result: ScanResult) -> dict[str, Any]:

@@ -113,7 +113,7 @@ def gzip_blocks(opened: Opened, notes: list[str], block: int = BLOCK) -> Iterato
     try:
         with gzip.GzipFile(fileobj=opened.fh, mode="rb") as gz:
             while True:
-                data = gz.read(block)
+                data = gz.read1(block)  # what is there: a broken tail loses no more
                 if not data:
                     return
                 total += len(data)

@@ -148,8 +148,8 @@ def _new(item: Mapping[str, Any], loc: Loc, problems: Problems) -> Signature | N
     ok = True
     for name in ("title", "patterns"):
         if not item[name]:
-            problems.error(loc, f"missing required field {name!r} (a new signature; the "
-                                f"shipped ids are: {', '.join(s.id for s in catalogue())})")
+            problems.error(loc, f"missing required field {name!r} ({item['id']!r} is not a "
+                                "shipped signature, so it is a new one)")
             ok = False
     severity = item["severity"] or "warning"
     if severity == "error":
