@@ -31,13 +31,14 @@ def render_scan(console: Console, result: ScanResult) -> None:
         read += f", {len(result.older)} older than the window"
     console.print(Text(f"{read} · {result.bytes / 1e6:,.1f} MB in {result.elapsed_s:.2f} s "
                        f"({result.engine})", style="dim"))
-    if not result.matches:
+    if not result.matches and result.read:
         console.print(Text("No Redis error signature matched.", style="green"))
     for m in result.matches:
         render_match(console, m)
     render_timeline(console, [m for m in result.matches if m.signature.severity != "info"])
     for note in result.notes:
-        console.print(Text(f"note: {visible(note)}", style="magenta"))
+        # Paths people copy: never wrapped.
+        console.print(Text(f"note: {visible(note)}", style="magenta"), soft_wrap=True)
 
 
 def render_match(console: Console, m: Match) -> None:

@@ -178,8 +178,8 @@ def read_command(scanner: Scanner, source: Source, runner: CommandRunner | None,
         first = next((ln for ln in result.output.splitlines() if ln.strip()), "")
         notes.append(f"{source.label}: {result.describe()}" + (f": {first[:200]}" if first
                                                               else ""))
-        if not result.output or result.error:
-            return "skipped"
+        if not result.timed_out or not result.output:
+            return "skipped"  # its output is an error message, not the log
     if result.truncated:
         notes.append(f"{source.label}: output past {COMMAND_CAP >> 20} MB was not read; "
                      "narrow --since")
