@@ -118,3 +118,23 @@ def test_shipped_playbook_asks_the_checklist_only_without_a_source(tmp_path: Pat
     assert [(c.status, [f.code for f in c.findings]) for c in step.checks] == [
         ("fail", ["logs.connection_refused"])]
     assert [a.status for a in step.answers] == ["skipped"]
+
+
+def test_the_wizard_shows_the_scan_under_step_3(redis_server: RedisServer, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from troubleshooter import cli
+
+    monkeypatch.setenv("COLUMNS", "120")
+    now = int(time.time())
+    log = tmp_path / "app.log"
+    log.write_text("".join(f"{stamp(now - 300 + i)} ERROR {REFUSED} \x1b[31m\n"
+                           for i in range(3)))
+    code = cli.main(["run", "--url", redis_server.url, "--non-interactive", "--log", str(log),
+                     "--save", str(tmp_path / "s.json")])
+    out = capsys.readouterr().out
+    assert code == 0, out  # Redis answers: the outage has passed (warnings)
+    assert "logs.connection_refused  3 lines" in out
+    assert "\\x1b[31m" in out and "\x1b[31m" not in out
+    assert "per minute" in out and "logs.outage_passed" in out
+    assert "Which of these do the logs show?" not in out

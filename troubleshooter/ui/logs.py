@@ -17,6 +17,7 @@ from rich.text import Text
 from troubleshooter.checks.logs.api import Match, ScanResult
 from troubleshooter.checks.logs.timestamps import clock
 from troubleshooter.sanitize import visible
+from troubleshooter.session import CheckRecord
 
 STYLES = {"error": "red", "warning": "yellow", "info": "cyan"}
 TIMELINE_ROWS = 30
@@ -72,15 +73,19 @@ def render_timeline(console: Console, matches: Iterable[Match]) -> None:
     per_minute: Counter[int] = Counter()
     for m in matches:
         per_minute.update(m.minutes)
-    if not per_minute:
-        return
+    if per_minute:
+        _bars(console, per_minute)
+
+
+def _bars(console: Console, per_minute: Counter[int], indent: str = "") -> None:
     last = max(per_minute)
     first = max(min(per_minute), last - TIMELINE_ROWS + 1)
     peak = max(per_minute[minute] for minute in range(first, last + 1)) or 1
-    console.print(Text("per minute", style="bold"))
+    console.print(Text(f"{indent}per minute", style="bold"))
     for minute in range(first, last + 1):
         count = per_minute.get(minute, 0)
-        row = Text(datetime.fromtimestamp(minute * 60).strftime("%H:%M") + " ", style="dim")
+        row = Text(indent + datetime.fromtimestamp(minute * 60).strftime("%H:%M") + " ",
+                   style="dim")
         width = round(count / peak * BAR_WIDTH)
         row.append("█" * width if count else "·", style="red" if count else "dim")
         if count:
@@ -88,4 +93,39 @@ def render_timeline(console: Console, matches: Iterable[Match]) -> None:
         console.print(row)
     hidden = sum(v for k, v in per_minute.items() if k < first)
     if hidden:
-        console.print(Text(f"(and {hidden:,} earlier lines)", style="dim"))
+        console.print(Text(f"{indent}(and {hidden:,} earlier lines)", style="dim"))
+
+
+def render_record(console: Console, record: CheckRecord) -> None:
+    """A log_scan check in the wizard: one line per matched signature, its first sample, and
+    the per-minute timeline, under the check's own line."""
+    matched = record.data.get("matched") if isinstance(record.data, dict) else None
+    if not isinstance(matched, dict) or not matched:
+        return
+    severities = {f.code: f.severity for f in record.findings}
+    per_minute: Counter[int] = Counter()
+    for code, ev in matched.items():
+        style = STYLES.get(severities.get(code, "info"), "white")
+        row = Text("      ")
+        row.append(code, style=style)
+        row.append(f"  {ev.get('count', 0):,} lines  {_clock(ev.get('first_seen'))} → "
+                   f"{_clock(ev.get('last_seen'))}  ")
+        row.append(visible(", ".join(ev.get("files", {}))), style="dim")
+        console.print(row)
+        samples = ev.get("samples") or []
+        if samples:
+            console.print(Text(f"        e.g. {visible(str(samples[0]))[:300]}", style="dim",
+                               overflow="ellipsis", no_wrap=True))
+        if severities.get(code) != "info":
+            per_minute.update({int(k): int(v) for k, v in ev.get("minutes", {}).items()})
+    if per_minute:
+        _bars(console, per_minute, indent="      ")
+
+
+def _clock(value: object) -> str:
+    if not isinstance(value, str):
+        return "time unknown"
+    try:
+        return clock(datetime.fromisoformat(value).timestamp())
+    except ValueError:
+        return visible(value)

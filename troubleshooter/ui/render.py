@@ -125,6 +125,10 @@ class Renderer:
         timing = f" [dim]({record.duration_ms:.0f} ms)[/]"
         self.console.print(f"  [{style}]{shown}[/] [bold]{escape(record.id)}[/]  "
                            f"{escape(record.summary)}{timing}")
+        if record.kind == "log_scan":  # counts, samples and a timeline: ui/logs.py
+            from troubleshooter.ui.logs import render_record
+
+            render_record(self.console, record)
         for f in record.findings:
             if f.severity != "info" and f.remedy:
                 self.console.print(f"      [dim]→ {escape(f.remedy)}[/]")

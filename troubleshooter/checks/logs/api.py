@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from troubleshooter.checks.logs import reader
@@ -51,7 +51,7 @@ class ScanResult:
     skipped: tuple[str, ...] = ()
     bytes: int = 0
     elapsed_s: float = 0.0
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    lines: int = 0  # lines that matched any signature
 
     @property
     def found_any_source(self) -> bool:
@@ -94,7 +94,8 @@ def scan_logs(specs: Sequence[str], signatures: Sequence[Signature], *, since: f
     matches.sort(key=lambda m: (SEVERITY_ORDER.get(m.signature.severity, 3), -m.count))
     return ScanResult(tuple(matches), tuple(read), tuple(redact(n) for n in all_notes), since,
                       scanner.matcher.name, complete, tuple(older), tuple(skipped),
-                      sum(s.bytes for s in scanner.sources), clock() - start)
+                      sum(s.bytes for s in scanner.sources), clock() - start,
+                      sum(s.lines_matched for s in scanner.sources))
 
 
 def _read(scanner: Scanner, source: src.Source, notes: list[str], since: float | None,
@@ -127,6 +128,7 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         "sources": {"read": list(result.read), "older_than_window": list(result.older),
                     "skipped": list(result.skipped)},
         "bytes_scanned": result.bytes,
+        "lines_matched": result.lines,
         "elapsed_s": round(result.elapsed_s, 3),
         "notes": list(result.notes),
         "findings": [

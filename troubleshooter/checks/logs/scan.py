@@ -126,6 +126,7 @@ class Scanner:
         (updated here: a line counts once per signature, however many pieces it came in)."""
         # signature -> start of the last line counted
         counted: dict[int, int] = {i: 0 for i in cont_sigs} if cont_time is not None else {}
+        last_line = 0 if cont_time is not None and cont_sigs else -1
         for end, literal in self.matcher.scan(buf):
             if end > cut:
                 break
@@ -138,7 +139,9 @@ class Scanner:
             when = self._time(buf, start, line, cont_time)
             if self.since is not None and when is not None and when < self.since:
                 continue
-            stats.lines_matched += 1
+            if start != last_line:  # a line matching two signatures is one line
+                stats.lines_matched += 1
+                last_line = start
             for i in owners:
                 counted[i] = start
                 if start == 0:
