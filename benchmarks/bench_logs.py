@@ -8,6 +8,7 @@ the full-scan wall time as a ratio to `grep -c -F -f` over the catalogue's liter
 (target < 100 MB). The file is deleted at the end.
 
     .venv/bin/python benchmarks/bench_logs.py [--size-mb 1100] [--repeat 3] [--dir /tmp]
+                                              [--engine auto|hyperscan|python]
 
 It reports; it does not gate: the exit status is 0 unless the script itself breaks.
 """
@@ -96,6 +97,8 @@ def main() -> int:
     parser.add_argument("--size-mb", type=int, default=1100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", default=tempfile.gettempdir())
+    parser.add_argument("--engine", default="auto", choices=("auto", "hyperscan", "python"),
+                        help="the scanner's engine (python: the fallback without hyperscan)")
     args = parser.parse_args()
     exe = shutil.which("troubleshooter", path=str(Path(sys.executable).parent)) \
         or shutil.which("troubleshooter")
@@ -119,7 +122,8 @@ def _bench(workdir: Path, args: argparse.Namespace, exe: str, grep: str) -> int:
           f"{size / 1e9:.2f} GB log, {sum(expected.values())} error lines, written in "
           f"{time.perf_counter() - t0:.0f} s")
     grep_cmd = [grep, "-c", "-F", "-f", str(literals), str(log)]
-    scan_cmd = [exe, "logs", str(log), "--json", "--time-limit", "3600"]
+    scan_cmd = [exe, "logs", str(log), "--json", "--time-limit", "3600",
+                "--engine", args.engine]
     timed(grep_cmd)  # warm the page cache: both read from memory
     grep_times, scan_times = [], []
     for _ in range(args.repeat):
