@@ -2,7 +2,8 @@
 
 Runs real redis-servers with real faults (troubleshooter.lab.faults), logs the exceptions
 redis-py raises the way an application logs them (`logging.exception`'s last line), and copies
-the redis-server log. Writes tests/resources/logs/real/*.log. Loopback only.
+the redis-server log. Writes tests/resources/logs/real/*.log (rq-worker.log is the log of
+test_real_lines.test_real_rq_workers, its file paths shortened). Loopback only.
 """
 
 from __future__ import annotations

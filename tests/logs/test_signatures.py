@@ -27,6 +27,15 @@ def test_every_signature_matches_a_real_line(engine: str) -> None:
     assert missing == []
 
 
+def test_a_real_rq_worker_log(engine: str) -> None:
+    """rq 3.0 worker output captured by test_real_lines.test_real_rq_workers."""
+    result = scan([RESOURCES / "real" / "rq-worker.log"], engine)
+    assert counts(result) == {"connection_refused": 1, "job_failed": 1, "worker_killed": 2,
+                              "worker_name_taken": 2, "worker_shutdown": 1}
+    refused = next(m for m in result.matches if m.signature.id == "connection_refused")
+    assert refused.untimed == 0  # the traceback's last line, 45 lines below its record
+
+
 def test_real_lines_are_attributed_exactly(engine: str) -> None:
     """Lines captured from redis-py 8 and redis-server 7 (tests/logs/capture_real.py)."""
     found = counts(scan([RESOURCES / "real" / "app-redis-py.log"], engine))

@@ -20,7 +20,11 @@ MAX_LINE = 1024 * 1024
 SAMPLES = 3
 SAMPLE_CHARS = 400
 MAX_MINUTES = 20_000
-LOOKBACK_LINES = 30
+LOOKBACK_LINES = 100  # a Python traceback is often 40-60 lines
+
+
+# The nearest dated line above a block's end: its time and the lines between.
+Tail = tuple[float, int] | None
 
 
 class OutOfTime(Exception):
@@ -93,6 +97,7 @@ class Scanner:
         carry = b""
         cont_time: float | None = None  # the time of a long line cut into pieces
         cont_sigs: set[int] = set()  # the signatures already counted on that line
+        tail: Tail = None  # the last dated line of the blocks before
         for data in blocks:
             stats.bytes += len(data)
             buf = carry + data if carry else data
@@ -105,21 +110,25 @@ class Scanner:
                     self.notes.append(f"{name}: a line longer than {MAX_LINE >> 20} MB was "
                                       "scanned in pieces")
                 keep = self.longest - 1
-                cont_time = self._scan(name, buf, len(buf), cont_time, stats, cont_sigs)
+                cont_time = self._scan(name, buf, len(buf), cont_time, stats, cont_sigs, tail)
                 carry = buf[len(buf) - keep:] if keep else b""
+                tail = (cont_time, 0) if cont_time is not None else None
                 cont_time = cont_time if cont_time is not None else float("-inf")
+                if cont_time == float("-inf"):
+                    tail = None
             else:
-                self._scan(name, buf, cut, cont_time, stats, cont_sigs)
+                self._scan(name, buf, cut, cont_time, stats, cont_sigs, tail)
+                tail = self._tail(buf, cut, tail)
                 cont_time = None
                 cont_sigs = set()
                 carry = buf[cut:]
             if self.deadline is not None and self.clock() > self.deadline:
                 raise OutOfTime(name)
         if carry:
-            self._scan(name, carry + b"\n", len(carry) + 1, cont_time, stats, cont_sigs)
+            self._scan(name, carry + b"\n", len(carry) + 1, cont_time, stats, cont_sigs, tail)
 
     def _scan(self, name: str, buf: bytes, cut: int, cont_time: float | None,
-              stats: SourceStats, cont_sigs: set[int]) -> float | None:
+              stats: SourceStats, cont_sigs: set[int], tail: Tail) -> float | None:
         """Count the matches in `buf[:cut]`; return the time of its last line's head.
 
         `cont_sigs`: when `buf` continues a long line, the signatures already counted on it
@@ -136,7 +145,7 @@ class Scanner:
                 continue
             stop = buf.find(b"\n", end, cut)
             line = buf[start: stop if stop >= 0 else cut]
-            when = self._time(buf, start, line, cont_time)
+            when = self._time(buf, start, line, cont_time, tail)
             if self.since is not None and when is not None and when < self.since:
                 continue
             if start != last_line:  # a line matching two signatures is one line
@@ -154,24 +163,37 @@ class Scanner:
             return line_time(buf[last: last + 256], self.now)
         return cont_time
 
-    def _time(self, buf: bytes, start: int, line: bytes, cont_time: float | None) -> float | None:
-        """The line's own time, else the nearest dated line above it (a traceback's lines
-        carry the time of the record they belong to)."""
+    def _time(self, buf: bytes, start: int, line: bytes, cont_time: float | None,
+              tail: Tail) -> float | None:
+        """The line's own time, else that of the nearest dated line at most LOOKBACK_LINES
+        above it, in this block or the ones before (a traceback's lines carry the time of
+        the record they belong to)."""
         when = line_time(line, self.now)
         if when is not None:
             return when
         if start == 0 and cont_time is not None:
             return None if cont_time == float("-inf") else cont_time
-        end = start - 1
-        for _ in range(LOOKBACK_LINES):
-            if end <= 0:
-                break
+        return self._above(buf, start - 1, tail)[0]
+
+    def _tail(self, buf: bytes, cut: int, tail: Tail) -> Tail:
+        """The nearest dated line above the end of `buf[:cut]`, and how many lines lie
+        between it and the end."""
+        when, distance = self._above(buf, cut - 1, tail)
+        return None if when is None else (when, distance)
+
+    def _above(self, buf: bytes, end: int, tail: Tail) -> tuple[float | None, int]:
+        """Walk up from the line ending at `end` (its newline's offset)."""
+        for k in range(LOOKBACK_LINES):
+            if end < 0:  # the block's start: continue in the blocks before
+                if tail is not None and tail[1] + k < LOOKBACK_LINES:
+                    return tail[0], tail[1] + k
+                return None, 0
             begin = buf.rfind(b"\n", 0, end) + 1
             when = line_time(buf[begin:end], self.now)
             if when is not None:
-                return when
+                return when, k
             end = begin - 1
-        return None
+        return None, 0
 
     def _sample(self, name: str, line: bytes, at: int) -> str:
         """The line as text, cut around the match when it is long."""
