@@ -48,7 +48,7 @@ def test_docker_output_is_parsed_and_dated(tmp_path: Path) -> None:
     runner = stand_in(tmp_path, "docker", "docker-logs-timestamps.txt")
     result = scan(["docker:cache"], since=SINCE, now=NOW, runner=runner)
     assert argv(tmp_path, "docker") == ["logs", "--timestamps", "--since",
-                                        "2026-11-27T16:00:00Z", "cache"]
+                                        "2026-11-27T16:00:00Z", "--", "cache"]
     assert counts(result) == {"fork_failed": 1, "redis_shutdown": 2, "redis_started": 2}
     fork = result.matches[0]
     assert fork.first_seen == datetime(2026, 11, 27, 16, 23, 45, 500000, tzinfo=UTC).timestamp()
@@ -64,3 +64,12 @@ def test_a_failing_or_missing_command_is_a_note(tmp_path: Path) -> None:
                             "journal:redis: journalctl is not installed here: not read")
     assert result.notes[0].endswith(": Error response from daemon: No such container: nope")
     assert result.read == () and result.skipped == ("docker:nope", "journal:redis")
+
+
+def test_names_that_would_be_options_are_refused(tmp_path: Path) -> None:
+    runner = stand_in(tmp_path, "docker", "docker-logs-timestamps.txt")
+    result = scan(["docker:--help", "journal:", "docker:a b"], runner=runner)
+    assert result.notes == ("docker:--help: not a container name: not read",
+                            "journal:: not a unit name: not read",
+                            "docker:a b: not a container name: not read")
+    assert not (tmp_path / "docker.argv").exists()

@@ -138,3 +138,36 @@ def test_the_wizard_shows_the_scan_under_step_3(redis_server: RedisServer, tmp_p
     assert "\\x1b[31m" in out and "\x1b[31m" not in out
     assert "per minute" in out and "logs.outage_passed" in out
     assert "Which of these do the logs show?" not in out
+
+
+def _scan_only(url: str, **params: Any) -> Any:
+    text = ("id: t\ntitle: T\nsteps:\n  - id: logs\n    title: Logs\n    actions:\n"
+            "      - {id: scan, check: log_scan}\n")
+    pb = playbook.loads(text, "t.yaml")
+    return check(Engine(pb, parse_target(url), Nobody(), RunOptions(timeout=2.0), CHECKS,
+                        environ={}).run(), "scan")
+
+
+def test_without_config_access_the_usual_redis_log_directory_is_read(
+        redis_server: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from troubleshooter.checks.logs import kind
+
+    logs = tmp_path / "var-log-redis"
+    logs.mkdir()
+    (logs / "redis-server.log").write_text(
+        f"812:M {datetime.now().strftime('%d %b %Y %H:%M:%S')}.000 # Background saving error\n")
+    monkeypatch.setattr(kind, "REDIS_LOG_DIR", str(logs))
+    with faults.acl_user(redis_server, "app", "pw", "~*", "+@all", "-config"):
+        url = redis_server.url.replace("redis://", "redis://app:pw@")
+        scan = _scan_only(url)
+    assert scan.details[0] == "the Redis log: CONFIG GET logfile refused (NoPermissionError)"
+    assert scan.data["read"] == [str(logs / "redis-server.log")]
+    assert [f.code for f in scan.findings] == ["logs.persistence_failed"]
+
+
+def test_a_redis_logging_to_stdout_is_a_note_and_no_source(tmp_path: Path) -> None:
+    with RedisServer("--logfile", "") as server:
+        scan = _scan_only(server.url)
+    assert scan.status == "skipped"
+    assert scan.details == ("the Redis log: Redis logs to its standard output (read it with "
+                            "--log journal:UNIT or --log docker:NAME)",)

@@ -97,3 +97,18 @@ def test_screen_shows_counts_samples_and_a_timeline_safely(tmp_path: Path) -> No
     assert "\x1b]0" not in text
     assert "16:20 " + "█" * 13 + " 1" in text and "16:21 ·" in text
     assert "16:22 " + "█" * 40 + " 3" in text
+
+
+def test_without_the_hyperscan_wheel_auto_falls_back_and_hyperscan_is_a_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "hyperscan", None)  # as where the wheel is missing
+    assert isinstance(matcher.make_matcher([b"abcd"]), matcher.PythonMatcher)
+    with pytest.raises(matcher.EngineUnavailable):
+        matcher.make_matcher([b"abcd"], "hyperscan")
+    log = tmp_path / "app.log"
+    log.write_text(f"{REFUSED}\n")
+    assert cli.main(["logs", str(log), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["engine"] == "python"
+    assert cli.main(["logs", str(log), "--engine", "hyperscan"]) == 2
+    assert "--engine hyperscan: hyperscan is not installed" in capsys.readouterr().err

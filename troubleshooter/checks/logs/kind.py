@@ -8,6 +8,7 @@ when it started and ended, and the log findings become warnings (they are histor
 
 from __future__ import annotations
 
+import glob
 import os
 import sys
 from collections.abc import Mapping
@@ -145,9 +146,8 @@ def redis_log_sources(target: Target, notes: list[str], timeout: float) -> list[
     found = _config_logfile(target, notes, min(timeout, 2.0))
     if found:
         return [found]
-    if os.path.isdir(REDIS_LOG_DIR):
-        return [os.path.join(REDIS_LOG_DIR, "*.log")]
-    return []
+    usual = os.path.join(REDIS_LOG_DIR, "*.log")
+    return [usual] if glob.glob(usual) else []
 
 
 def _config_logfile(target: Target, notes: list[str], timeout: float) -> str | None:

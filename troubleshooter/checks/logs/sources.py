@@ -44,8 +44,10 @@ def expand(specs: Iterable[str], notes: list[str]) -> list[Source]:
             found.append(Source("stdin", "-"))
         elif spec.startswith(("journal:", "docker:")):
             kind, _, name = spec.partition(":")
-            if not name:
-                notes.append(f"{spec}: names no {'unit' if kind == 'journal' else 'container'}")
+            what = "unit" if kind == "journal" else "container"
+            if not name or name.startswith("-") or any(c.isspace() for c in name):
+                # A leading dash would reach journalctl / docker as an option of theirs.
+                notes.append(f"{spec}: not a {what} name: not read")
                 continue
             found.append(Source(kind, name))
         elif _GLOB.search(spec):
@@ -163,7 +165,7 @@ def command_argv(source: Source, since: float | None) -> list[str]:
     if since is not None:
         stamp = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         argv += ["--since", stamp]
-    return [*argv, source.name]
+    return [*argv, "--", source.name]
 
 
 def read_command(scanner: Scanner, source: Source, runner: CommandRunner | None,
