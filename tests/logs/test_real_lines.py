@@ -73,11 +73,15 @@ def test_real_rq_workers(redis_server: RedisServer, tmp_path: Path) -> None:
         queue.enqueue(redis_refused_job, free_port())
         wait_until(lambda: b"exception raised while executing" in log.read_bytes(),
                    what="the job to fail")
-        queue.enqueue(sleep_job, 30)
-        horses = wait_until(lambda: children(worker.pid), what="a work-horse")
-        for horse in horses:
-            os.kill(horse, signal.SIGKILL)
-        wait_until(lambda: b"Work-horse terminated" in log.read_bytes(), what="the worker")
+        job = queue.enqueue(sleep_job, 30)
+        wait_until(lambda: job.get_status() == "started", what="the job to start")
+
+        def horse_killed() -> bool:  # as the OOM killer does; the first child may be a zombie
+            for horse in children(worker.pid):
+                os.kill(horse, signal.SIGKILL)
+            return b"Work-horse terminated" in log.read_bytes()
+
+        wait_until(horse_killed, what="the worker to see its horse killed")
         with RqWorker(redis_server.url, "default", name="w1", log=log) as twin:
             twin.wait_exit()
         os.kill(worker.pid, signal.SIGTERM)
