@@ -171,3 +171,16 @@ def test_a_redis_logging_to_stdout_is_a_note_and_no_source(tmp_path: Path) -> No
     assert scan.status == "skipped"
     assert scan.details == ("the Redis log: Redis logs to its standard output (read it with "
                             "--log journal:UNIT or --log docker:NAME)",)
+
+
+def test_a_redis_that_did_not_answer_is_not_asked_where_it_logs(
+        redis_server: RedisServer) -> None:
+    with faults.paused(redis_server):
+        pb = playbook.loads(PLAYBOOK.replace("      - {id: info, check: redis_info}\n", ""),
+                            "t.yaml")
+        options = RunOptions(timeout=0.5, variables={"logs": []})
+        session = Engine(pb, parse_target(redis_server.url), Nobody(), options, CHECKS,
+                         environ={}).run()
+    scan = check(session, "scan")
+    assert check(session, "ping").status == "fail"
+    assert scan.status == "skipped" and scan.details == ()  # not "could not ask Redis..."

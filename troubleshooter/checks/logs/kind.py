@@ -41,8 +41,14 @@ def run_log_scan(ctx: CheckContext) -> Outcome:
     catalogue = sigs.merge(sigs.catalogue(), extra)
     notes: list[str] = []
     specs = [str(s) for s in ctx.param("sources")]
+    live = ctx.earlier.get(ctx.param("live_check"))
     if ctx.param("discover"):
-        specs += redis_log_sources(ctx.target, notes, ctx.timeout)
+        # Ask Redis where it logs only if it answered the live check (a hung Redis would
+        # cost the whole connect timeout for nothing).
+        ask = bool(live.data.get("connected")) if live is not None else not any(
+            f.severity == "error" and f.code.startswith(("network.", "server."))
+            for out in ctx.earlier.values() for f in out.findings)
+        specs += redis_log_sources(ctx.target, notes, ctx.timeout, ask)
     redact = ctx.runner.redact if ctx.runner is not None else (lambda text: text)
     stdin = sys.stdin.buffer if "-" in specs and not sys.stdin.isatty() else None
     result = scan_logs(specs, catalogue, since=since, now=now, time_limit=ctx.timeout,
@@ -138,12 +144,13 @@ def _data(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def redis_log_sources(target: Target, notes: list[str], timeout: float) -> list[str]:
-    """The Redis server's own log when it runs here: `CONFIG GET logfile` (relative to `dir`),
-    else /var/log/redis/*.log."""
+def redis_log_sources(target: Target, notes: list[str], timeout: float,
+                      ask: bool = True) -> list[str]:
+    """The Redis server's own log when it runs here: `CONFIG GET logfile` (relative to `dir`;
+    only when `ask`), else /var/log/redis/*.log."""
     if target.problem is not None or not (target.is_unix or target.host in _LOCAL):
         return []
-    found = _config_logfile(target, notes, min(timeout, 2.0))
+    found = _config_logfile(target, notes, min(timeout, 2.0)) if ask else None
     if found:
         return [found]
     usual = os.path.join(REDIS_LOG_DIR, "*.log")
