@@ -184,3 +184,14 @@ def test_a_redis_that_did_not_answer_is_not_asked_where_it_logs(
     scan = check(session, "scan")
     assert check(session, "ping").status == "fail"
     assert scan.status == "skipped" and scan.details == ()  # not "could not ask Redis..."
+
+
+def test_a_bad_window_from_a_variable_is_the_check_s_error(tmp_path: Path) -> None:
+    text = PLAYBOOK.replace("since: 1h", 'since: "{{ window }}"').replace(
+        "variables:\n", "variables:\n  window: 1h\n")
+    session = run("redis://127.0.0.1:1/0", [], text, window="last tuesday")
+    scan = check(session, "scan")
+    assert (scan.status, scan.summary) == (
+        "error", "since: 'last tuesday': expected a duration such as 30m, 2h or 1d (units s, m, "
+                 "h, d) or a date such as 2026-11-25T10:00")
+    assert session.status != "healthy"

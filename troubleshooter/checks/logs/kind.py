@@ -31,8 +31,8 @@ def run_log_scan(ctx: CheckContext) -> Outcome:
     now = ctx.wall_clock()
     try:
         since = parse_since(ctx.param("since"), now) if ctx.param("since") else None
-    except SinceError as exc:
-        return Outcome("error", str(exc))
+    except SinceError as exc:  # a playbook variable (log_window) set to something odd
+        return Outcome("error", f"since: {str(exc).removeprefix('--since ')}")
     problems = Problems()
     extra = sigs.check_extra(ctx.param("signatures"), Loc().key("signatures"), problems)
     if problems.errors:
