@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind
-from troubleshooter.checks.topology import cluster, sentinel
+from troubleshooter.checks.topology import cluster, sentinel, stale
 
-KINDS: tuple[CheckKind, ...] = (*sentinel.KINDS, *cluster.KINDS)
+KINDS: tuple[CheckKind, ...] = (*sentinel.KINDS, *cluster.KINDS, *stale.KINDS)
