@@ -68,7 +68,8 @@ def test_usage_errors_exit_2_with_one_line(argv: list[str], message: str,
 def test_no_readable_source_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["logs", str(tmp_path / "nope.log")]) == 2
     captured = capsys.readouterr()
-    assert f"note: {tmp_path}/nope.log: no such file" in captured.out
+    assert f"note: {tmp_path}/nope.log: cannot read the log: No such file or directory" in \
+        captured.out
     assert "no log source could be read" in captured.err
 
 

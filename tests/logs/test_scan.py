@@ -128,12 +128,11 @@ def test_missing_unreadable_binary_fifo_device_and_directory_are_notes(
     result = scan([good, tmp_path / "missing.log", binary, fifo, "/dev/zero", secret])
     assert counts(result) == {"connection_refused": 1}
     assert result.notes == (
-        f"{tmp_path}/missing.log: no such file",
+        f"{tmp_path}/missing.log: cannot read the log: No such file or directory",
         f"{binary}: binary data (NUL bytes near the start), not a log: skipped",
-        f"{fifo}: a FIFO, not a log file: skipped",
-        "/dev/zero: a device, not a log file: skipped",
-        f"{secret}: permission denied (read it as a user who may, e.g. with sudo, or add "
-        "yourself to its group)",
+        f"{fifo}: cannot read the log: it is a FIFO (named pipe), not a regular file",
+        "/dev/zero: cannot read the log: it is a device, not a regular file",
+        f"{secret}: cannot read the log: Permission denied",
     )
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import stat
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from troubleshooter import inputfiles
 from troubleshooter.checks.logs.timestamps import line_time
 
 BLOCK = 4 * 1024 * 1024
@@ -45,31 +45,14 @@ class Opened:
 
 
 def open_regular(path: str) -> Opened:
-    """Open `path` for reading if it is a regular, readable file; ReadProblem otherwise.
-
-    O_NONBLOCK: opening a FIFO must not wait for a writer; the type is checked on the open
-    descriptor (fstat), so a file swapped for a FIFO between a check and the open is caught.
-    """
+    """Open `path` for reading if it is a regular, readable file; ReadProblem otherwise (the
+    project's one safe opening of local files: FIFOs, devices and directories refused)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
-                     | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise ReadProblem(f"{path}: no such file") from None
-    except PermissionError:
-        raise ReadProblem(f"{path}: permission denied (read it as a user who may, e.g. "
-                          "with sudo, or add yourself to its group)") from None
-    except OSError as exc:
-        raise ReadProblem(f"{path}: cannot open: {exc.strerror or exc}") from None
-    st = os.fstat(fd)
-    if not stat.S_ISREG(st.st_mode):
-        os.close(fd)
-        what = "a directory" if stat.S_ISDIR(st.st_mode) else \
-            "a FIFO" if stat.S_ISFIFO(st.st_mode) else \
-            "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else \
-            "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
-        raise ReadProblem(f"{path}: {what}, not a log file: skipped")
-    os.set_blocking(fd, True)
-    return Opened(path, os.fdopen(fd, "rb"), st.st_size, (st.st_dev, st.st_ino), st.st_mtime)
+        fh = inputfiles.open_regular(path, "the log")
+    except inputfiles.InputFileError as exc:
+        raise ReadProblem(str(exc)) from None
+    st = os.fstat(fh.fileno())
+    return Opened(path, fh, st.st_size, (st.st_dev, st.st_ino), st.st_mtime)
 
 
 def is_gzip(opened: Opened) -> bool:
