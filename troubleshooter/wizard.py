@@ -93,8 +93,12 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     """Run the playbook named by `args`; `on_session` sees the finished session (drills)."""
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
+        from troubleshooter import credentials
+
         url, source = resolve_url(args.url, environ)
-        target = resolve_topology(parse_target(url, source), args)
+        # The password first: resolving a redis+sentinel:// target connects with it.
+        target = resolve_topology(credentials.resolve(parse_target(url, source), args,
+                                                      environ), args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
     from troubleshooter.ui.terminal import stdin_is_terminal
