@@ -280,6 +280,10 @@ class Engine:
         self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
                                            check.data, check.details)
         self.statuses[action.id] = check.status
+        if check.data.get("corroborates"):  # e.g. log lines confirming a step-2 finding
+            from troubleshooter import corroboration
+
+            corroboration.attach(self.session.steps, self.outcomes, check.data["corroborates"])
         record.checks.append(check)
         record.findings.extend(check.findings)
         self.listener(CheckFinished(step, check))

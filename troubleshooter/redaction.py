@@ -172,3 +172,16 @@ class Redactor:
 
 def _join(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
+
+
+# `password=hunter2`, `"token": "abc"`, `Authorization: Bearer x`: secrets written into log
+# lines by the programs themselves, whose values this run cannot know in advance.
+_ASSIGNMENT = re.compile(
+    r"""(?P<key>\b[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|auth(?:orization)?)"""
+    r"""["']?\s*[=:]\s*)(?P<q>["']?)(?:(?:Bearer|Basic)\s+)?(?P<value>[^\s"',;&]+)""",
+    re.IGNORECASE)
+
+
+def mask_assignments(text: str) -> str:
+    """`text` with the value of every secret-named assignment masked (`password=***`)."""
+    return _ASSIGNMENT.sub(lambda m: f"{m.group('key')}{m.group('q')}{MASK}", text)
