@@ -220,3 +220,23 @@ def test_the_healthy_production_state_passes(redis_server: RedisServer, tmp_path
     registries = check(doc, "registries")
     assert registries is not None and registries["data"]["started"]["total"] == 2
     assert job.id not in registries["data"]["uncertain"]
+
+
+def test_requeue_rejudges_a_stale_orphan_list_and_refuses_a_running_job(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    from troubleshooter.checks.base import Outcome
+
+    url = redis_server.url
+    conn = redis.Redis(host=redis_server.host, port=redis_server.port)
+    worker, job = start_busy(conn, url, "w-alive", tmp_path / "worker.log")
+    try:
+        # What an earlier look (or a stale report) claimed: this job is orphaned.
+        stale = Outcome("fail", "", data={"orphaned": [{"job_id": job.id}],
+                                          "failed": {"redis_errors": []}})
+        outcome = run("rq_requeue", url, earlier={"registries": stale})
+        assert status(conn, job.id) == JobStatus.STARTED
+    finally:
+        worker.kill()
+    assert outcome.data["requeued"] == []
+    assert "alive" in outcome.data["failed_to_requeue"][job.id]
+    assert Queue(APP, connection=conn).get_job_ids() == []
