@@ -85,8 +85,11 @@ def test_restart_without_persistence_is_data_lost_and_the_survivor_is_no_no_work
             assert "rq.no_workers" not in found, found
             assert doc["diagnosis"]["code"] == "server.data_lost" and code == 1
             assert "appendonly no" in doc["diagnosis"]["summary"]
+            evidence = doc["diagnosis"]["evidence"]
             assert any("survivor is alive but missing from rq:workers" in line
-                       for line in doc["diagnosis"]["evidence"])
+                       for line in evidence)
+            assert "rq:workers: missing (no worker registered since)" in evidence, evidence
+            assert any(line.startswith("Redis started at ") for line in evidence), evidence
 
             # A supervisor restarts the worker: no trace of the past is left in Redis, and the
             # run must still say that persistence is off and anything earlier is gone.
