@@ -155,3 +155,19 @@ def test_a_budget_spent_on_the_failures_keeps_the_orphans_found(
     assert [o.job_id for o in report.orphans] == [f"s{i}" for i in range(5)]
     assert report.failed_total == 5 and report.failed == []
     assert report.partial == "the 2 s budget ran out while reading the failed job ids"
+
+
+def test_queue_heads_are_read_for_the_longest_queues_only(server: RedisServer,
+                                                          conn: redis.Redis) -> None:
+    for q in range(30):
+        for n in range(q + 1):  # tenant-029 is the longest
+            job(conn, f"j{q}-{n}", f"tenant-{q:03d}", status="queued")
+            conn.rpush(f"rq:queue:tenant-{q:03d}", f"j{q}-{n}")
+        conn.sadd("rq:queues", f"rq:queue:tenant-{q:03d}")
+    conn.config_resetstat()
+    outcome = run("rq_queues", server.url, app_queue="tenant-000")
+    calls = {k: int(v["calls"]) for k, v in conn.info("commandstats").items()}
+    aged = sorted(r["name"] for r in outcome.data["queues"] if r["oldest_age_s"] is not None)
+    assert aged == ["tenant-000", *(f"tenant-{q:03d}" for q in range(10, 30))]
+    assert calls["cmdstat_lindex"] == 21 and calls["cmdstat_hmget"] == 21
+    assert {r["length"] for r in outcome.data["queues"]} == set(range(1, 31))
