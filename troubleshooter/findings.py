@@ -73,6 +73,10 @@ CATALOGUE: dict[str, Code] = _codes(
     ("server.unresponsive", "Redis accepts connections but does not answer",
      "Check whether the Redis process is stopped, swapping or blocked (SLOWLOG, the Redis log); "
      "restart it if it stays hung."),
+    ("server.protocol_error", "The server breaks the Redis protocol",
+     "Check what answers on this port (a proxy, a Redis module, another service) and its "
+     "version: its reply was malformed, over this tool's limits (8 MiB a reply, 1 MiB for INFO, "
+     "32 levels of nesting) or never ended."),
     ("server.auth_required", "Redis needs credentials and none were given",
      "Give the app the password: in the URL as :PASSWORD@ before the host "
      "(percent-encoded), or in REDIS_PASSWORD."),

@@ -119,7 +119,7 @@ def test_a_spent_budget_is_partial_and_never_a_pass(server: RedisServer,
     conn.zadd("rq:failed:orchestrator", {"f1": time.time() + 1000})
     conn.sadd("rq:queues", "rq:queue:orchestrator")
     outcome = run("rq_registries", server.url, timeout=0.0001)
-    assert outcome.status == "timeout"
+    assert outcome.status == "timeout", (outcome.summary, outcome.findings)
     assert outcome.data["partial"].startswith("the 0.0001 s budget ran out while")
 
 

@@ -65,17 +65,18 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
     """Run `body` on a fresh fail-fast client; map Redis errors and a spent budget to outcomes."""
     import redis
 
+    budget = Budget(ctx.timeout)
     try:
         # The same way in as the server checks: RESP2 for Redis < 6, no CLIENT SETNAME for
         # a user that may not run it (RQ does not need it either).
-        conn = open_link(ctx.target, Budget(ctx.timeout)).client
+        conn = open_link(ctx.target, budget).client
     except redis.exceptions.RedisError as exc:
-        return redis_failure(ctx, name, exc)
+        return _spent(ctx, name, "connecting", exc, budget) or redis_failure(ctx, name, exc)
     session = Session(conn, time.monotonic() + ctx.timeout, wall_now(ctx))
     try:
         return body(session)
     except redis.exceptions.RedisError as exc:
-        return redis_failure(ctx, name, exc)
+        return _spent(ctx, name, "reading", exc, budget) or redis_failure(ctx, name, exc)
     except BudgetSpent as exc:
         return Outcome(
             "timeout",
@@ -84,6 +85,19 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
         )
     finally:
         conn.close()
+
+
+def _spent(ctx: CheckContext, name: str, doing: str, exc: Exception,
+           budget: Budget) -> Outcome | None:
+    """A read cut by the check's own deadline is this check running out of time (incomplete),
+    not a server that failed to answer: the server may be fine and merely slow for the budget."""
+    import redis
+
+    if not isinstance(exc, redis.exceptions.TimeoutError) or not budget.spent():
+        return None
+    partial = f"the {ctx.timeout:g} s budget ran out while {doing}"
+    return Outcome("timeout", f"{name}: {partial} on {ctx.target.address}",
+                   data={"partial": partial})
 
 
 def redis_failure(ctx: CheckContext, name: str, exc: Exception) -> Outcome:

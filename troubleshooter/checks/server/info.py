@@ -173,7 +173,7 @@ def _doctor(client: redis.Redis, findings: list[Finding], budget: Budget) -> lis
 # --- data and summary ---------------------------------------------------------------------------
 def _data(f: Facts) -> dict[str, Any]:
     info = f.info
-    keyspace = {k: int(v.get("keys", 0)) for k, v in info.items()
+    keyspace = {k: _whole(v.get("keys")) or 0 for k, v in info.items()
                 if k.startswith("db") and isinstance(v, Mapping)}
     databases = f.cfg("databases")
     return {
@@ -200,6 +200,13 @@ def _data(f: Facts) -> dict[str, Any]:
         "config_file": info.get("config_file"),
         "config_readable": bool(f.config),
     }
+
+
+def _whole(value: object) -> int | None:
+    """A count from INFO (parse_info gives an int, or the text when it is not a number)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _int_or_none(value: str | None) -> int | None:
