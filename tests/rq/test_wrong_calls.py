@@ -173,7 +173,7 @@ def test_a_killed_worker_and_horse_is_requeued_and_runs_once_more(
     log, runs = tmp_path / "worker.log", tmp_path / "runs"
     url = redis_server.url
     conn = redis.Redis(host=redis_server.host, port=redis_server.port)
-    worker, job = start_busy(conn, url, "w-dead", log, "tests.rqjobs.record_run", str(runs), 4.0)
+    worker, job = start_busy(conn, url, "w-dead", log, "tests.rqjobs.record_run", str(runs), 1.5)
     worker.kill()  # the worker and its horse: the job is really lost
     code, doc = triage(url, tmp_path, "--yes")
     requeue = check(doc, "requeue")
