@@ -128,6 +128,9 @@ class Renderer:
         for f in record.findings:
             if f.severity != "info" and f.remedy:
                 self.console.print(f"      [dim]→ {escape(f.remedy)}[/]")
+        from troubleshooter.ui.config import render_extra  # steps 4 and 5: tables, plans
+
+        render_extra(self.console, record)
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":

@@ -41,7 +41,9 @@ def run_config_sources(ctx: CheckContext) -> Outcome:
         "problems": problems, "notes": notes,
     }
     ok = (f"{len(sources)} source(s) agree with {target.redacted}"
-          f"{f'; {len(workers)} rq worker(s) here' if workers else ''}")
+          f"{f'; {len(workers)} rq worker(s) here' if workers else ''}" if sources else
+          "no source here names a Redis (environment, .env, --config, rq workers): only this "
+          f"run's {target.source}")
     out = outcome_from(findings, ok, **data)
     details = tuple(visible(line) for line in [*problems, *notes])
     if problems and out.status == "pass":

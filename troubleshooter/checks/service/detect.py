@@ -65,7 +65,11 @@ def run_service_detect(ctx: CheckContext) -> Outcome:
             found_redis, found_workers = detect(ctx, runner, budget, pid, worker_pids, notes)
             redis = redis or found_redis
             workers = workers or found_workers
-    server = read_server(ctx.target, budget)
+    hung = any(f.code == "server.unresponsive" for o in ctx.earlier.values()
+               for f in o.findings)
+    # A hung server would only spend the budget: what it would lose cannot be read anyway.
+    server = {"answers": False, "error": "unresponsive"} if hung else \
+        read_server(ctx.target, budget)
     redis = redis or _bare_redis(ctx.target, listening, server, local)
     workers = workers or _bare_workers(worker_procs)
     findings = _findings(redis, workers, server)
@@ -217,7 +221,8 @@ def _bare_redis(target: Target, listening: procs.ProcInfo | None, server: dict[s
     if listening is not None:
         conf = str(server.get("config_file") or "")
         start = f"{server.get('executable') or listening.cmdline[0]} {conf}".strip()
-        manual: tuple[str, ...] = (f"Stop it: kill {listening.pid} (if it is stopped or hung and still there "
+        manual: tuple[str, ...] = (
+                  f"Stop it: kill {listening.pid} (if it is stopped or hung and still there "
                   f"after 10 s: kill -9 {listening.pid})",
                   f"Start it as it was started: {start}" if conf else
                   "Start it again the way it was started (its config file is unknown: "
@@ -260,7 +265,7 @@ def read_server(target: Target, budget: Budget) -> dict[str, Any]:
     if target.problem is not None:
         return {"answers": False, "error": "the URL is malformed"}
     try:
-        link = open_link(target, Budget(min(budget.remaining(), 2.0) or 0.1))
+        link = open_link(target, Budget(budget.left(1.0)))
     except redis.exceptions.RedisError as exc:
         return {"answers": False, "error": type(exc).__name__}
     try:
