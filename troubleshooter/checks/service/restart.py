@@ -123,9 +123,9 @@ def wait_for_ping(ctx: CheckContext, deadline_s: float) -> tuple[bool, float, st
                 link.close()
         except redis.exceptions.RedisError as exc:
             last = visible(f"{type(exc).__name__}: {exc}")[:200]
-        if budget.remaining() <= backoff(attempt):
+        if budget.spent():
             return False, budget.elapsed_ms() / 1000, last
-        time.sleep(backoff(attempt))
+        time.sleep(min(backoff(attempt), budget.remaining()))
         attempt += 1
 
 
@@ -160,9 +160,9 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
                     if fresh else "no worker has registered since the restart")
         except redis.exceptions.RedisError as exc:
             last = visible(f"{type(exc).__name__}: {exc}")[:200]
-        if budget.remaining() <= backoff(attempt):
+        if budget.spent():
             return False, budget.elapsed_ms() / 1000, last
-        time.sleep(backoff(attempt))
+        time.sleep(min(backoff(attempt), budget.remaining()))
         attempt += 1
 
 
