@@ -87,7 +87,7 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     # Steps 4 and 5 (service and config checks).
     run.add_argument("--dry-run", action="store_true",
                      help="step 4: show every restart command, run none")
-    run.add_argument("--config", action="append", default=[], metavar="FILE",
+    run.add_argument("--config", action="append", default=[], metavar="FILE", type=_readable,
                      help="step 5: a configuration file to compare (dotenv, YAML, TOML, a Python "
                           "settings module read as text; repeatable)")
     run.add_argument("--pid", action="append", default=[], type=_pid, metavar="PID",
@@ -107,6 +107,12 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"must be more than 0 and at most 3600 seconds, got {text}")
     return value
+
+
+def _readable(path: str) -> str:
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{path}: not a readable file")
+    return path
 
 
 def _pid(text: str) -> int:
