@@ -30,14 +30,18 @@ def run_config_sources(ctx: CheckContext) -> Outcome:
         *compare.queue_findings(sources, str(ctx.param("app_queue")), target),
     ]
     workers = [s for s in sources if s.kind == "worker"]
+    serving = [w for w in workers if compare.on_target(w, target)]
     data = {
         "target": {"source": target.source, "url": target.redacted,
                    "endpoint": endpoint_text(target) if target.problem is None else None,
                    "password_set": bool(target.password), "app_queue": ctx.param("app_queue")},
         "sources": [s.to_dict() for s in sources],
+        # Workers of other apps may run here: only those on this run's Redis answer step 5's
+        # two questions ("same URL?", "same queue?").
         "workers_seen": len(workers),
-        "worker_urls_known": bool(workers) and all(w.target is not None for w in workers),
-        "worker_queues_known": bool(workers),
+        "workers_on_target": len(serving),
+        "worker_urls_known": bool(serving),
+        "worker_queues_known": bool(serving),
         "problems": problems, "notes": notes,
     }
     ok = (f"{len(sources)} source(s) agree with {target.redacted}"

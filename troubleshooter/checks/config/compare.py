@@ -71,8 +71,26 @@ def url_findings(sources: Sequence[Source], target: Target) -> list[Finding]:
                     f"{s.name} ({s.url_from}) says {endpoint_text(t)}, this run's "
                     f"{target.source} says {endpoint_text(target)} (they differ in: "
                     f"{', '.join(diff)})",
-                    f"{s.name}: {mask(s.url or '')}", f"{target.source}: {target.redacted}"))
+                    f"{s.name}: {mask(s.url or '')}", f"{target.source}: {target.redacted}",
+                    severity=_severity(s, diff)))
     return found
+
+
+def _severity(source: Source, diff: list[str]) -> str | None:
+    """A worker found on this host that talks to another Redis altogether may belong to another
+    app: a warning. One on this Redis with another db or password, or a source the operator
+    named, is an error."""
+    if source.kind == "worker" and ("host" in diff or "port" in diff):
+        return "warning"
+    return None
+
+
+def on_target(source: Source, target: Target) -> bool:
+    """A worker whose URL names the target's endpoint (host, port, scheme; any db/password)."""
+    t = source.target
+    if t is None or t.problem is not None or target.problem is not None:
+        return False
+    return not {"scheme", "host", "port"} & set(differences(t, target))
 
 
 def connection_findings(sources: Sequence[Source], target: Target) -> list[Finding]:
@@ -90,7 +108,8 @@ def connection_findings(sources: Sequence[Source], target: Target) -> list[Findi
             "config.mismatch",
             f"{s.name} is connected to {peers}, not to this run's {target.address}",
             f"{s.name}: established connections {peers}",
-            f"{target.source}: {target.redacted}"))
+            f"{target.source}: {target.redacted}",
+            severity="warning" if s.kind == "worker" else None))
     return found
 
 

@@ -57,6 +57,7 @@ def run_service_detect(ctx: CheckContext) -> Outcome:
             notes += more
         worker_procs, more = procs.rq_workers()
         notes += more
+        worker_procs = [p for p in worker_procs if _may_serve(p, ctx.target)]
         pid = listening.pid if listening else None
         worker_pids = {p.pid for p in worker_procs}
         for detect in (_systemd, _supervisor, _docker):
@@ -90,6 +91,16 @@ def run_service_detect(ctx: CheckContext) -> Outcome:
     details = tuple(f"{'would run' if dry else 'plan'}: {p['command']}" for p in plan)
     return Outcome(out.status, summary if out.status == "pass" else out.summary,
                    out.findings, out.data, details + tuple(notes))
+
+
+def _may_serve(proc: procs.ProcInfo, target: Target) -> bool:
+    """A worker on this Redis, or one whose Redis we cannot tell (other apps' workers may run
+    on this host too: never restart those)."""
+    from troubleshooter.checks.config.compare import on_target
+    from troubleshooter.checks.config.sources import worker_source
+
+    source = worker_source(proc)
+    return source.target is None or on_target(source, target)
 
 
 def _from_variable(role: str, command: str, notes: list[str]) -> Service | None:
