@@ -17,6 +17,7 @@ from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_fr
 from troubleshooter.cmdrunner import CommandResult, CommandRunner
 from troubleshooter.findings import finding
 from troubleshooter.sanitize import visible
+from troubleshooter.typed_confirm import host_line
 
 # Output lines kept for a person (the JSON keeps the whole captured output).
 TAIL_LINES = 20
@@ -42,6 +43,10 @@ def preview_restart(ctx: CheckContext) -> str:
         queue = ctx.param("app_queue") or "any queue"
         lines.append(f"then wait until workers registered again on {queue} "
                      f"(up to {ctx.param('recovery_s'):g} s)")
+    from troubleshooter.checks.service.detect import is_local
+
+    if not is_local(ctx.target):
+        lines.append(host_line(ctx.target.host))
     return "\n".join(visible(line) for line in lines)
 
 
