@@ -171,3 +171,18 @@ def test_worker_command_lines() -> None:
     assert procs.is_rq_worker(["python", "-m", "rq.cli", "worker"])
     assert procs.is_rq_worker(["/venv/bin/rqworker", "q"])
     assert not procs.is_rq_worker(["python", "-m", "rq.cli", "info"])
+
+
+def test_a_queue_mismatch_step_2_found_is_corroborated_not_diagnosed_twice(
+        redis_server: RedisServer) -> None:
+    from troubleshooter.findings import finding
+
+    found = Outcome("fail", "", (finding("rq.queue_mismatch", "no worker on orchestrator", "t"),))
+    with RqWorker(redis_server.url, "orchestrator-staging", name="cfg-w3") as worker:
+        worker.wait_registered(redis.Redis.from_url(redis_server.url))
+        ctx = CheckContext(target=parse_target(redis_server.url), timeout=10,
+                           earlier={"workers": found},
+                           params={**PARAMS, "scan_workers": True, "app_queue": "orchestrator"})
+        out = run_config_sources(ctx)
+    [f] = [f for f in out.findings if "enqueues to" in f.message]
+    assert f.severity == "warning" and f"pid {worker.pid}" in f.message

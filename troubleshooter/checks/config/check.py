@@ -17,6 +17,10 @@ def _pids(values: list[Any]) -> list[int]:
     return [int(v) for v in values if str(v).strip().isdigit()]
 
 
+def _earlier_codes(ctx: CheckContext) -> set[str]:
+    return {f.code for out in ctx.earlier.values() for f in out.findings}
+
+
 def run_config_sources(ctx: CheckContext) -> Outcome:
     """Read every source, compare them with each other and with this run's target."""
     target = ctx.target
@@ -27,7 +31,8 @@ def run_config_sources(ctx: CheckContext) -> Outcome:
         *compare.missing(sources, target),
         *compare.url_findings(sources, target),
         *compare.connection_findings(sources, target),
-        *compare.queue_findings(sources, str(ctx.param("app_queue")), target),
+        *compare.queue_findings(sources, str(ctx.param("app_queue")), target,
+                                known="rq.queue_mismatch" in _earlier_codes(ctx)),
     ]
     workers = [s for s in sources if s.kind == "worker"]
     serving = [w for w in workers if compare.on_target(w, target)]

@@ -123,9 +123,13 @@ def _same_endpoint(host: str, port: int, target: Target) -> bool:
     return _host(host) == _host(target.host)
 
 
-def queue_findings(sources: Sequence[Source], app_queue: str, target: Target) -> list[Finding]:
+def queue_findings(sources: Sequence[Source], app_queue: str, target: Target,
+                   known: bool = False) -> list[Finding]:
     """The app's queue (from --queue / RQ_QUEUE_NAME or a file) against what the workers here
-    really listen to, and queue settings that disagree between files."""
+    really listen to, and queue settings that disagree between files.
+
+    `known`: step 2 already found it in Redis (rq.queue_mismatch): the processes corroborate it
+    (a warning naming them) rather than diagnose it a second time."""
     found: list[Finding] = []
     configured = [s for s in sources if s.kind in ("environment", "file", "process") and s.queues]
     named = {q for s in configured for q in s.queues}
@@ -142,7 +146,8 @@ def queue_findings(sources: Sequence[Source], app_queue: str, target: Target) ->
             "config.mismatch",
             f"the app enqueues to {wanted!r}; the workers here listen to " + "; ".join(
                 f"{w.name}: {', '.join(w.queues)}" for w in workers),
-            *(f"{w.name}: queues {', '.join(w.queues)} ({w.queues_from})" for w in workers)))
+            *(f"{w.name}: queues {', '.join(w.queues)} ({w.queues_from})" for w in workers),
+            severity="warning" if known else None))
     return found
 
 
