@@ -186,3 +186,15 @@ def test_a_queue_mismatch_step_2_found_is_corroborated_not_diagnosed_twice(
         out = run_config_sources(ctx)
     [f] = [f for f in out.findings if "enqueues to" in f.message]
     assert f.severity == "warning" and f"pid {worker.pid}" in f.message
+
+
+@pytest.mark.parametrize(("written", "mismatch"), [
+    ("redis://localhost:6379/0", False),
+    ("redis://[::1]:6379/0", False),
+    ("redis://127.0.0.2:6379/0", False),
+    ("redis://redis.internal:6379/0", True),
+])
+def test_loopback_spellings_are_one_host(tmp_path: Path, written: str, mismatch: bool) -> None:
+    (tmp_path / "app.env").write_text(f"REDIS_URL={written}\n")
+    out = _run("redis://127.0.0.1:6379/0", files=[str(tmp_path / "app.env")])
+    assert (_codes(out) == ["config.mismatch"]) is mismatch
