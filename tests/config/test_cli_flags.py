@@ -46,3 +46,21 @@ def test_config_and_pid_reach_step_5(redis_server: RedisServer, tmp_path: Path) 
     [f] = [f for f in check["findings"] if f["message"].startswith(str(env_file))]
     assert f["code"] == "config.mismatch" and "they differ in: db" in f["message"]
     assert doc["variables"]["config_files"] == [str(env_file)]
+
+
+def test_the_server_is_held_against_the_sources_in_a_real_run(tmp_path: Path) -> None:
+    with RedisServer("--requirepass", "s3cret") as server:
+        worker_env = tmp_path / "worker.env"
+        worker_env.write_text(f"REDIS_URL=redis://127.0.0.1:{server.port}/0\n")
+        done = subprocess.run(
+            [TROUBLESHOOTER, "--url", f"redis://:s3cret@127.0.0.1:{server.port}/0",
+             "--non-interactive", "--json", "--config", str(worker_env)],
+            capture_output=True, text=True, timeout=60)
+    doc = json.loads(done.stdout)
+    check = next(c for s in doc["steps"] for c in s["checks"] if c["id"] == "config_server")
+    assert check["status"] == "fail", check["summary"]
+    [f] = check["findings"]
+    assert f["code"] == "server.auth_required"
+    assert f["message"] == (f"{worker_env} sends no password, but 127.0.0.1:{server.port} "
+                            "requires one (requirepass)")
+    assert "s3cret" not in done.stdout + done.stderr
