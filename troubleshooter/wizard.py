@@ -17,6 +17,7 @@ from troubleshooter.target import Target, parse_target, resolve_url
 
 # Flags that set well-known playbook variables.
 FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe",
+                  "cluster": "cluster",
                   "dry_run": "dry_run", "config": "config_files", "pid": "app_pids"}
 
 
@@ -90,7 +91,7 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
         url, source = resolve_url(args.url, environ)
-        target = parse_target(url, source)
+        target = resolve_topology(parse_target(url, source), args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
     interactive = not args.non_interactive and sys.stdin.isatty()
@@ -102,6 +103,21 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
         operator = FromFile(answers, operator)
     return execute(pb, target, variables, operator, args, environ, interactive, intro,
                    on_session)
+
+
+def resolve_topology(target: Target, args: argparse.Namespace) -> Target:
+    """A redis+sentinel:// target pointed at the master its sentinels name (every server and RQ
+    check then runs against it); any other target unchanged."""
+    if target.sentinel is None:
+        return target
+    from dataclasses import replace
+
+    from troubleshooter.topology.sentinels import resolve
+
+    if getattr(args, "sentinel_password", None):
+        target = replace(target, sentinel=replace(target.sentinel,
+                                                  sentinel_password=args.sentinel_password))
+    return resolve(target, args.timeout or DEFAULT_TIMEOUT)
 
 
 def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
