@@ -198,3 +198,15 @@ def test_loopback_spellings_are_one_host(tmp_path: Path, written: str, mismatch:
     (tmp_path / "app.env").write_text(f"REDIS_URL={written}\n")
     out = _run("redis://127.0.0.1:6379/0", files=[str(tmp_path / "app.env")])
     assert (_codes(out) == ["config.mismatch"]) is mismatch
+
+
+@pytest.mark.parametrize(("written", "mismatch"), [
+    ("redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster/0", False),
+    ("redis+sentinel://127.0.0.1:26379/othermaster/0", True),
+    ("redis+sentinel://127.0.0.1:26379/mymaster/2", True),
+])
+def test_sentinel_urls_compare_by_master_name(tmp_path: Path, written: str,
+                                              mismatch: bool) -> None:
+    (tmp_path / "app.env").write_text(f"REDIS_URL={written}\n")
+    out = _run("redis+sentinel://127.0.0.1:26379/mymaster/0", files=[str(tmp_path / "app.env")])
+    assert (_codes(out) == ["config.mismatch"]) is mismatch, out.findings

@@ -31,13 +31,29 @@ def _is_loopback(host: str) -> bool:
 
 
 def differences(a: Target, b: Target) -> list[str]:
-    """The fields on which two parsed URLs disagree."""
+    """The fields on which two parsed URLs disagree.
+
+    A Sentinel URL names a master, not an address (and this run's target may already point at
+    the master its sentinels named): only the master's name, db and credentials compare."""
+    if a.sentinel is not None or b.sentinel is not None:
+        return _sentinel_differences(a, b)
     diff = []
     for name in FIELDS:
         x, y = getattr(a, name), getattr(b, name)
         if name == "host":
             x, y = _host(x), _host(y)
         if (x or None) != (y or None):
+            diff.append(name)
+    return diff
+
+
+def _sentinel_differences(a: Target, b: Target) -> list[str]:
+    diff = []
+    if a.sentinel is not None and b.sentinel is not None and \
+            a.sentinel.master_name != b.sentinel.master_name:
+        diff.append("master name")
+    for name in ("db", "username", "password"):
+        if (getattr(a, name) or None) != (getattr(b, name) or None):
             diff.append(name)
     return diff
 
