@@ -155,3 +155,16 @@ def test_preview_shows_the_exact_command() -> None:
     assert "PING 127.0.0.1:6379 until it answers (up to 60 s)" in text
     assert shlex.split(text.splitlines()[0].removeprefix("will run: "))[-1] == \
         "redis-server.service"
+
+
+def test_a_stopped_process_is_resumed_before_anything_else(redis_server: RedisServer,
+                                                          bindir: Path) -> None:
+    redis_server.pause()
+    try:
+        out = run_service_detect(_ctx(redis_server.url, bindir, {"ping": HUNG}))
+    finally:
+        redis_server.resume()
+    service = out.data["redis"]
+    assert service["state"] == "stopped"
+    assert service["manual"][0].startswith(
+        f"It is stopped (state T), not crashed: `kill -CONT {redis_server.proc.pid}`")

@@ -240,6 +240,11 @@ def _bare_redis(target: Target, listening: procs.ProcInfo | None, server: dict[s
                   "Start it again the way it was started (its config file is unknown: "
                   "Redis does not answer, and its title hides the arguments)",
                   f"Check: redis-cli {port} PING")
+        if listening.status == "stopped":
+            # SIGSTOP (a ^Z, a debugger, a stuck `kill -STOP`): resuming loses nothing.
+            manual = (f"It is stopped (state T), not crashed: `kill -CONT {listening.pid}` "
+                      "resumes it with nothing lost; restart only if it stays unresponsive",
+                      *manual)
         return Service("redis", "process", f"pid {listening.pid}", (),
                        f"process {listening.pid} ({listening.name}) listens on port "
                        f"{target.port}", listening.status, listening.pid, conf, manual)
