@@ -168,3 +168,12 @@ def test_a_stopped_process_is_resumed_before_anything_else(redis_server: RedisSe
     assert service["state"] == "stopped"
     assert service["manual"][0].startswith(
         f"It is stopped (state T), not crashed: `kill -CONT {redis_server.proc.pid}`")
+
+
+def test_a_manager_that_cannot_answer_leaves_a_note(bindir: Path) -> None:
+    _fake(bindir, "docker", "echo 'Cannot connect to the Docker daemon at "
+                            "unix:///var/run/docker.sock.' >&2; exit 1")
+    out = run_service_detect(_ctx(f"redis://127.0.0.1:{free_port()}/0", bindir))
+    assert out.data["redis"]["manager"] == "none"
+    assert "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock." in \
+        out.data["notes"]

@@ -82,6 +82,8 @@ def _render_services(console: Console, data: Mapping[str, Any]) -> None:
         else:
             for i, step in enumerate(service.get("manual") or [], 1):
                 console.print(Text(f"        {i}. {visible(str(step))}"))
+    for note in (data.get("notes") or [])[:5]:
+        console.print(Text(f"      {visible(str(note))}", style="dim"))
     plan = data.get("plan") or []
     if plan:
         title = "would run (dry run, nothing is run):" if data.get("dry_run") else "plan:"

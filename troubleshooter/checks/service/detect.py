@@ -137,6 +137,13 @@ def _run(runner: CommandRunner, argv: Sequence[str], budget: Budget,
     return result.output
 
 
+def _unparsed(tool: str, output: str | None, notes: list[str]) -> None:
+    """A tool that answered something we could not read (no daemon, no permission): say so."""
+    lines = (output or "").strip().splitlines()
+    if lines:
+        notes.append(f"{tool}: {lines[0][:200]}")
+
+
 def _systemd(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int | None,
              worker_pids: set[int], notes: list[str]) -> Found:
     if runner.which("systemctl") is None:
@@ -144,6 +151,8 @@ def _systemd(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int 
     listed = _run(runner, ("systemctl", "list-units", "--type=service", "--all", "--plain",
                            "--no-legend", "--no-pager", *m.SYSTEMD_PATTERNS), budget, notes)
     units = [u for u in m.parse_list_units(listed or "") if u.load == "loaded"]
+    if not m.parse_list_units(listed or ""):
+        _unparsed("systemctl", listed, notes)
     redis_units = [u for u in units if m.is_redis_unit(u.name)]
     worker_units = [u for u in units if m.is_worker_name(u.name.removesuffix(".service"))]
     root = os.geteuid() == 0
@@ -181,8 +190,8 @@ def _supervisor(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: i
     conf = str(ctx.param("supervisor_conf"))
     shown = _run(runner, m.supervisorctl(conf, "status"), budget, notes)
     programs = m.parse_supervisor_status(shown or "")
-    if shown and not programs and shown.strip():
-        notes.append(f"supervisorctl: {shown.strip().splitlines()[0][:200]}")
+    if not programs:
+        _unparsed("supervisorctl", shown, notes)
     by_pid = [p for p in programs if pid is not None and p.pid == pid]
     named = [p for p in programs if "redis" in p.name.lower() and not m.is_worker_name(p.name)]
     redis = None
@@ -210,6 +219,8 @@ def _docker(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int |
         return None, None
     shown = _run(runner, ("docker", "ps", "--format", m.DOCKER_FORMAT), budget, notes)
     containers = m.parse_docker_ps(shown or "")
+    if not containers:
+        _unparsed("docker", shown, notes)
     publishing = [c for c in containers if c.publishes(ctx.target.port)]
     redis = None
     if publishing:
