@@ -52,11 +52,12 @@ def wait_for(predicate: Any, timeout: float = 20.0, what: str = "") -> None:
 def _settled(s: SentinelSet) -> bool:
     for sentinel in s.sentinels:
         replicas = sentinel_reply(sentinel, "REPLICAS", "mymaster")
-        if not replicas:
+        if len(replicas) < 2:
             return False
-        fields = dict(zip(replicas[0][::2], replicas[0][1::2], strict=False))
-        if "disconnected" in fields["flags"] or fields.get("master-link-status") != "ok":
-            return False
+        for replica in replicas:
+            fields = dict(zip(replica[::2], replica[1::2], strict=False))
+            if "disconnected" in fields["flags"] or fields.get("master-link-status") != "ok":
+                return False
         sentinel_reply(sentinel, "CKQUORUM", "mymaster")
     return True
 
@@ -66,6 +67,7 @@ def sentinel_set() -> Iterator[SentinelSet]:
     with ExitStack() as stack:
         master = stack.enter_context(RedisServer())
         replica = stack.enter_context(RedisServer("--replicaof", master.host, str(master.port)))
+        stack.enter_context(RedisServer("--replicaof", master.host, str(master.port)))
         sentinels = [stack.enter_context(SentinelServer(master, quorum=2)) for _ in range(3)]
         s = SentinelSet(master, replica, sentinels)
         wait_for(lambda: _settled(s), what="sentinels to see the replica and each other")

@@ -88,3 +88,25 @@ def test_acl_user_on_one_node_only(three_masters: list[RedisServer]) -> None:
     assert refused and "2 cluster node(s) refuse" in refused[0]["message"]
     assert "server.cluster_node_failing" not in codes(doc)
     assert "clusterpw5" not in err + str(doc)
+
+
+def test_shape_and_epoch_rules_on_parsed_nodes() -> None:
+    from troubleshooter.checks.base import CheckContext
+    from troubleshooter.checks.topology.cluster import _findings
+    from troubleshooter.target import parse_target
+
+    text = ("a1 h:1@2 myself,master - 0 0 1 connected 0-16383\n"
+            "b2 h:2@2 master - 0 0 2 connected\n"
+            "c3 h:3@2 slave b2 0 0 2 connected\n"
+            "d4 h:4@2 master,fail? - 0 0 4 connected\n")
+    nodes = parse_nodes(text)
+    views = {"a1": {"cluster_state": "ok", "cluster_current_epoch": "4"},
+             "b2": {"cluster_state": "ok", "cluster_current_epoch": "3"},
+             "c3": {"cluster_state": "ok", "cluster_current_epoch": "4"},
+             "d4": {"cluster_state": "ok", "cluster_current_epoch": "4"}}
+    ctx = CheckContext(parse_target("redis://h:1"), {"rq": False}, 1.0)
+    found = {(f.code, f.severity) for f in _findings(ctx, {"cluster_state": "ok"}, nodes, views)}
+    assert found == {("server.cluster_no_replica", "warning"),     # a1 serves slots, no replica
+                     ("server.cluster_empty_master", "warning"),   # b2 and d4 serve none
+                     ("server.cluster_epoch_disagree", "warning"),
+                     ("server.cluster_node_failing", "warning")}   # d4 suspected

@@ -97,19 +97,37 @@ def _no_quorum(sentinel: SentinelServer) -> bool:
     return False
 
 
+def test_watch_follows_a_failover_to_the_new_master(sentinel_set: SentinelSet) -> None:
+    import json
+    import subprocess
+    import sys
+
+    sentinel_set.stop(sentinel_set.master)
+    proc = subprocess.run(
+        [sys.executable, "-m", "troubleshooter", "watch", "--url", sentinel_set.url(),
+         "--interval", "0.5", "--max-time", "45", "--timeout", "1", "--json"],
+        capture_output=True, text=True, timeout=90)
+    rounds = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert rounds[0]["status"] != "healthy"
+    assert rounds[-1]["status"] == "healthy"
+    promoted = _master_port(sentinel_set)
+    assert promoted != sentinel_set.master.port
+
+
 def test_master_killed_then_failover(sentinel_set: SentinelSet) -> None:
     old = sentinel_set.master
     sentinel_set.stop(old)
     wait_for(lambda: _flags(sentinel_set) & {"o_down", "s_down", "failover_in_progress"}
-             or _master_port(sentinel_set) == sentinel_set.replica.port, 15, "master down")
+             or _master_port(sentinel_set) != old.port, 15, "master down")
     code, doc, _ = triage(sentinel_set.url(), "--timeout", "1")
     if doc["target"]["port"] == old.port:  # caught before the promotion
         assert code == 1 and "server.sentinel_failover" in codes(doc) | {
             f["code"] for f in doc["findings"]}
-    wait_for(lambda: _master_port(sentinel_set) == sentinel_set.replica.port, 30,
-             "the replica to be promoted")
+    wait_for(lambda: _master_port(sentinel_set) != old.port, 30, "a replica to be promoted")
+    promoted = _master_port(sentinel_set)
     code, doc, _ = triage(sentinel_set.url(), "--timeout", "1")
-    assert doc["target"]["port"] == sentinel_set.replica.port
+    assert doc["target"]["port"] == promoted
     assert check(doc, "ping")["status"] == "pass"
     assert "server.readonly" not in codes(doc)
 
@@ -169,3 +187,16 @@ def test_plain_url_to_the_master_is_fine(sentinel_set: SentinelSet) -> None:
     code, doc, _ = triage(sentinel_set.master.url)
     assert "config.stale_master" not in codes(doc)
     assert check(doc, "stale_master")["status"] == "skipped"
+
+
+def test_the_majority_names_the_master_and_disagreement_is_reported() -> None:
+    from troubleshooter.checks.topology.sentinel import _agreement
+    from troubleshooter.topology.sentinels import SentinelView, majority_master
+
+    views = [SentinelView("s1:26379", master="h:1"), SentinelView("s2:26379", master="h:2"),
+             SentinelView("s3:26379", master="h:2"), SentinelView("s4:26379", "refused",
+                                                                  "unreachable")]
+    assert majority_master(views) == ("h:2", ["s2:26379", "s3:26379"])
+    found = _agreement([v for v in views if v.answered], "mymaster")
+    assert [f.code for f in found] == ["server.sentinel_disagree"]
+    assert "2 say h:2, 1 say h:1" in found[0].message
