@@ -59,3 +59,27 @@ def test_a_skipped_restart_shows_nothing_more() -> None:
     assert _text("service_restart", {"output": "x"}, status="skipped") == ""
     assert "| Job for redis" in _text("service_restart",
                                       {"output": "Job for redis failed"}, status="fail")
+
+
+def test_hostile_values_reach_the_terminal_as_visible_text() -> None:
+    from tests.hostile.terminal_kit import EVERYTHING, foreign_controls
+
+    row = {"name": EVERYTHING, "url": EVERYTHING, "url_from": EVERYTHING,
+           "queues": [EVERYTHING], "queues_from": EVERYTHING, "connected_to": [EVERYTHING]}
+    service = {"evidence": EVERYTHING, "restart": [], "manual": [EVERYTHING]}
+    cases = [
+        ("config_sources", {"target": {"source": EVERYTHING, "url": EVERYTHING,
+                                       "app_queue": EVERYTHING},
+                            "sources": [row], "problems": [EVERYTHING], "notes": [EVERYTHING]}),
+        ("service_detect", {"redis": service, "workers": {**service, "restart": [EVERYTHING]},
+                            "notes": [EVERYTHING], "dry_run": True,
+                            "plan": [{"what": EVERYTHING, "command": EVERYTHING}]}),
+        ("service_restart", {"output": EVERYTHING}),
+    ]
+    for kind, data in cases:
+        console = Console(record=True, width=100, file=io.StringIO(), force_terminal=True)
+        render_extra(console, CheckRecord("x", kind, "", {}, "fail", "", "", 0.0, 0.0,
+                                          data=data))
+        out = console.file.getvalue()  # type: ignore[attr-defined]
+        assert foreign_controls(out) == [], kind
+        assert "\nNo problem found" not in out, kind
