@@ -36,18 +36,27 @@ def flat(size: int) -> str:
     return "id: x\ntitle: x\nsteps:\n" + line * (size // len(line))
 
 
+# A forked child's ru_maxrss starts from its parent's RSS (on Linux the image it was forked
+# from counts until exec): forked straight from the suite, the peak would include all of
+# pytest. A small Python in between forks the command and reports only the command's peak.
+_MEASURE = ("import os, subprocess, sys\n"
+            "p = subprocess.Popen(sys.argv[2:])\n"
+            "_, status, usage = os.wait4(p.pid, 0)\n"
+            "p.returncode = 0\n"
+            "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+            "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([TROUBLESHOOTER, *args], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, text=True)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the suite's
-        finally:
-            proc.returncode = 0  # reaped above: Popen must not wait for it again
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r") as peak:
+        done = subprocess.run([sys.executable, "-c", _MEASURE, peak.name, TROUBLESHOOTER, *args],
+                              stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
+                              timeout=60)
         out.seek(0)
         err.seek(0)
-        return os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss // 1024
+        return done.returncode, out.read(), err.read(), int(peak.read() or 0) // 1024
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])
