@@ -210,3 +210,24 @@ def test_sentinel_urls_compare_by_master_name(tmp_path: Path, written: str,
     (tmp_path / "app.env").write_text(f"REDIS_URL={written}\n")
     out = _run("redis+sentinel://127.0.0.1:26379/mymaster/0", files=[str(tmp_path / "app.env")])
     assert (_codes(out) == ["config.mismatch"]) is mismatch, out.findings
+
+
+def test_workers_against_a_sentinel_target() -> None:
+    from dataclasses import replace
+
+    from troubleshooter.checks.config import compare
+    from troubleshooter.checks.config.sources import make
+
+    url = "redis+sentinel://127.0.0.1:26379/mymaster/0"
+    unresolved = parse_target(url)
+    resolved = replace(unresolved, host="127.0.0.1", port=6390, resolved_by=("127.0.0.1:26379",))
+    elsewhere = make("rq worker pid 1", "worker", "redis://:pw@127.0.0.1:7000/0", "--url",
+                     ["q"], "command line")
+    on_master = make("rq worker pid 2", "worker", "redis://127.0.0.1:6390/0", "--url",
+                     ["q"], "command line")
+    # Another app's worker may run here: never an error, whichever way the target is known.
+    for target in (unresolved, resolved):
+        found = compare.url_findings([elsewhere], target)
+        assert [f.severity for f in found] == ["warning"], found
+    assert compare.url_findings([on_master], resolved) == []
+    assert compare.on_target(on_master, resolved) and not compare.on_target(on_master, unresolved)

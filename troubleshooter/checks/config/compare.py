@@ -33,12 +33,26 @@ def _is_loopback(host: str) -> bool:
 def differences(a: Target, b: Target) -> list[str]:
     """The fields on which two parsed URLs disagree.
 
-    A Sentinel URL names a master, not an address (and this run's target may already point at
-    the master its sentinels named): only the master's name, db and credentials compare."""
-    if a.sentinel is not None or b.sentinel is not None:
+    A Sentinel URL names a master, not an address: two of them compare by master name; one
+    against a plain URL by the master's address only once its sentinels have named it (this
+    run's target), else by db and credentials alone."""
+    if a.sentinel is not None and b.sentinel is not None:
         return _sentinel_differences(a, b)
+    if a.sentinel is not None or b.sentinel is not None:
+        resolved = (a if a.sentinel is not None else b).resolved_by
+        return _compare(a, b, (("host", "port") if resolved else ()) + ("db", "username",
+                                                                        "password"))
+    return _compare(a, b, FIELDS)
+
+
+def comparable(a: Target, b: Target) -> bool:
+    """Whether the two URLs' addresses can be compared at all (not an unresolved Sentinel)."""
+    return not any(t.sentinel is not None and not t.resolved_by for t in (a, b))
+
+
+def _compare(a: Target, b: Target, fields: Sequence[str]) -> list[str]:
     diff = []
-    for name in FIELDS:
+    for name in fields:
         x, y = getattr(a, name), getattr(b, name)
         if name == "host":
             x, y = _host(x), _host(y)
@@ -48,14 +62,9 @@ def differences(a: Target, b: Target) -> list[str]:
 
 
 def _sentinel_differences(a: Target, b: Target) -> list[str]:
-    diff = []
-    if a.sentinel is not None and b.sentinel is not None and \
-            a.sentinel.master_name != b.sentinel.master_name:
-        diff.append("master name")
-    for name in ("db", "username", "password"):
-        if (getattr(a, name) or None) != (getattr(b, name) or None):
-            diff.append(name)
-    return diff
+    assert a.sentinel is not None and b.sentinel is not None
+    names = ["master name"] if a.sentinel.master_name != b.sentinel.master_name else []
+    return names + _compare(a, b, ("db", "username", "password"))
 
 
 def url_findings(sources: Sequence[Source], target: Target) -> list[Finding]:
@@ -88,15 +97,15 @@ def url_findings(sources: Sequence[Source], target: Target) -> list[Finding]:
                     f"{target.source} says {endpoint_text(target)} (they differ in: "
                     f"{', '.join(diff)})",
                     f"{s.name}: {mask(s.url or '')}", f"{target.source}: {target.redacted}",
-                    severity=_severity(s, diff)))
+                    severity=_severity(s, diff, comparable(t, target))))
     return found
 
 
-def _severity(source: Source, diff: list[str]) -> str | None:
-    """A worker found on this host that talks to another Redis altogether may belong to another
-    app: a warning. One on this Redis with another db or password, or a source the operator
-    named, is an error."""
-    if source.kind == "worker" and ("host" in diff or "port" in diff):
+def _severity(source: Source, diff: list[str], comparable: bool) -> str | None:
+    """A worker found on this host that talks to another Redis altogether (or one we cannot
+    place) may belong to another app: a warning. One on this Redis with another db or
+    password, or a source the operator named, is an error."""
+    if source.kind == "worker" and ("host" in diff or "port" in diff or not comparable):
         return "warning"
     return None
 
@@ -106,7 +115,7 @@ def on_target(source: Source, target: Target) -> bool:
     t = source.target
     if t is None or t.problem is not None or target.problem is not None:
         return False
-    return not {"scheme", "host", "port"} & set(differences(t, target))
+    return comparable(t, target) and not {"scheme", "host", "port"} & set(differences(t, target))
 
 
 def connection_findings(sources: Sequence[Source], target: Target) -> list[Finding]:
