@@ -181,7 +181,7 @@ def _serves(worker: Source, target: Target) -> bool:
     t = worker.target
     if t is None or t.problem is not None or target.problem is not None:
         return True
-    return differences(t, target) in ([], ["password"])
+    return on_target(worker, target) and "db" not in differences(t, target)
 
 
 def missing(sources: Sequence[Source], target: Target) -> list[Finding]:
