@@ -24,7 +24,7 @@ from troubleshooter.errors import (
     TroubleshooterError,
     UsageError,
 )
-from troubleshooter.sanitize import shorten, visible
+from troubleshooter.sanitize import shorten, shorten_quoted, visible
 from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
 COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch")
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
                                                  "(default: redis-outage)")
     add_run_options(run)
+    add_password_options(run)
 
     validate = sub.add_parser("validate", help="check playbook files and report every problem")
     validate.add_argument("files", nargs="+", metavar="FILE")
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
                                                    "(default: redis-outage)")
     add_run_options(watch)
+    add_password_options(watch)
     watch.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS",
                        help="seconds between rounds (default 5)")
     watch.add_argument("--max-time", type=_seconds, default=600.0, metavar="SECONDS",
@@ -120,6 +122,15 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--save", metavar="PATH",
                      help="where to write the transcript (default: "
                           "$XDG_STATE_HOME/troubleshooter/sessions/)")
+
+
+def add_password_options(run: argparse.ArgumentParser) -> None:
+    """The password without the command line: `ps` shows every process's arguments."""
+    given = run.add_mutually_exclusive_group()
+    given.add_argument("--password-file", metavar="FILE",
+                       help="read the Redis password from FILE (or a pipe) instead of the URL")
+    given.add_argument("--ask-password", action="store_true",
+                       help="prompt for the Redis password (not echoed)")
 
 
 def _seconds(text: str) -> float:
@@ -185,8 +196,9 @@ def _handled(args_list: list[str]) -> int:
 
 
 def _say(line: str) -> None:
-    """One line for the person, made safe: it may quote a file name or a value from outside."""
-    print(visible(line, multiline=True), file=sys.stderr)
+    """One line for the person, made safe: it may quote a file name or a value from outside
+    (of any length: a quoted value is cut to ~80 characters)."""
+    print(visible(shorten_quoted(line), multiline=True), file=sys.stderr)
 
 
 def _guard_streams() -> tuple[Guarded, Guarded]:
@@ -308,5 +320,7 @@ def _crash(exc: BaseException) -> int:
         where = f"; details in {log}"
     except OSError:
         where = ""
-    _say(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}")
+    # One line whatever the exception says: the whole of it is in the crash log.
+    message = shorten(redact_url(str(exc)), 300)
+    _say(f"troubleshooter: internal error: {type(exc).__name__}: {message}{where}")
     return EXIT_INTERNAL

@@ -94,8 +94,12 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     """Run the playbook named by `args`; `on_session` sees the finished session (drills)."""
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
+        from troubleshooter import credentials
+
         url, source = resolve_url(args.url, environ)
-        target = resolve_topology(parse_target(url, source), args)
+        # The password first: resolving a redis+sentinel:// target connects with it.
+        target = resolve_topology(credentials.resolve(parse_target(url, source), args,
+                                                      environ), args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
     from troubleshooter.ui.terminal import stdin_is_terminal
@@ -188,7 +192,9 @@ def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
     except OSError as exc:
         console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
     if args.json:
-        sys.stdout.write(document + "\n")
+        from troubleshooter.sanitize import json_for_terminal
+
+        sys.stdout.write(json_for_terminal(document) + "\n")
         sys.stdout.flush()
 
 

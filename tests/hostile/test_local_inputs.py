@@ -36,27 +36,30 @@ def flat(size: int) -> str:
     return "id: x\ntitle: x\nsteps:\n" + line * (size // len(line))
 
 
-# A forked child's ru_maxrss starts from its parent's RSS (on Linux the image it was forked
-# from counts until exec): forked straight from the suite, the peak would include all of
-# pytest. A small Python in between forks the command and reports only the command's peak.
-_MEASURE = ("import os, subprocess, sys\n"
-            "p = subprocess.Popen(sys.argv[2:])\n"
-            "_, status, usage = os.wait4(p.pid, 0)\n"
-            "p.returncode = 0\n"
-            "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
-            "sys.exit(os.waitstatus_to_exitcode(status))\n")
-
-
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
+    # Through a small launcher: a child exec'd straight from this (large) test process keeps
+    # the test process's peak as its own ru_maxrss (Linux carries it across a vfork+exec).
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
-            tempfile.NamedTemporaryFile("r") as peak:
-        done = subprocess.run([sys.executable, "-c", _MEASURE, peak.name, TROUBLESHOOTER, *args],
-                              stdout=out, stderr=err, stdin=subprocess.DEVNULL, text=True,
-                              timeout=60)
+            tempfile.TemporaryFile("w+") as peak:
+        launched = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak.fileno()),
+                                     TROUBLESHOOTER, *args], stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, pass_fds=(peak.fileno(),))
+        code = launched.wait()
         out.seek(0)
         err.seek(0)
-        return done.returncode, out.read(), err.read(), int(peak.read() or 0) // 1024
+        peak.seek(0)
+        return code, out.read(), err.read(), int(peak.read() or 0) // 1024
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+fd = int(sys.argv[1])
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+os.write(fd, str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])
@@ -171,3 +174,20 @@ def test_validate_quotes_at_most_80_characters_of_an_offending_value(tmp_path: P
     assert f"unknown check kind '{'z' * 77}…' (known: " in lines[2]
     assert lines[3] == f"{path}:10: steps[s].actions[d].when: bad expression '{'w' * 77}…': " \
                        "invalid syntax"
+
+
+def test_a_usage_error_quotes_at_most_80_characters_of_the_value() -> None:
+    code, out, err, _ = command("--var", f"slow_ping_ms={'x' * 3000}\x1b[2J", "--url",
+                                "redis://127.0.0.1:1/0")
+    assert (code, out) == (2, "")
+    assert err == f"troubleshooter: error: --var slow_ping_ms='{'x' * 77}…': expected a number\n"
+
+
+def test_run_names_what_a_non_regular_playbook_path_is(tmp_path: Path) -> None:
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (Path("/dev/zero"), "a device")):
+        code, out, err, _ = command("run", str(path), "--url", "redis://127.0.0.1:1/0")
+        assert (code, out) == (2, "")
+        assert err == (f"troubleshooter: error: {path}: cannot read playbook: it is {kind}, "
+                       "not a regular file\n")

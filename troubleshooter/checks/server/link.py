@@ -8,11 +8,12 @@ imported lazily: this module is loaded by `validate` and `--help`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
+from troubleshooter.checks.base import MIN_TIMEOUT, Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import classify, error_code, safe_text
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
@@ -28,7 +29,7 @@ CONNECT_CODES = (
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
     "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
-    "server.wrong_mode",
+    "server.wrong_mode", "server.protocol_error",
 )
 
 
@@ -59,8 +60,10 @@ def open_link(
     name, notes = CLIENT_NAME, []
     overrides = {} if db is None else {"db": db}
     while True:
+        # As budget.left(): never less than MIN_TIMEOUT to connect, even on a spent budget.
+        deadline = max(budget.end, time.monotonic() + MIN_TIMEOUT)
         client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
-                             **overrides)
+                             deadline=deadline, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:
@@ -93,6 +96,14 @@ def _decoded(reply: Mapping[Any, Any]) -> dict[str, Any]:
 def command(client: redis.Redis, *args: str | int) -> Any:
     """Run one command by name (redis-py's execute_command is untyped)."""
     return cast(Any, client).execute_command(*args)
+
+
+def unexpected(command_name: str) -> Exception:
+    """The error for a reply whose shape no Redis sends (ACL GETUSER answered with a number):
+    a protocol violation, which every check reports as a finding."""
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    return ProtocolViolation(f"its reply to {command_name} has an unexpected form")
 
 
 def text(value: object) -> str:

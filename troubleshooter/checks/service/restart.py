@@ -140,7 +140,8 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
     when none is named): (ok, seconds waited, what was last seen)."""
     import redis
 
-    from troubleshooter.checks.rq.common import Session, read_workers, registered_workers
+    from troubleshooter.checks.rq.common import Session
+    from troubleshooter.checks.rq.workers import read_registered
     from troubleshooter.checks.server.link import open_link
 
     budget = Budget(deadline_s)
@@ -153,7 +154,8 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
             try:
                 session = Session(link.client, time.monotonic() + budget.left(2.0),
                                   ctx.wall_clock())
-                workers = read_workers(session, registered_workers(session), 480)
+                # rq's grace: 420 + 60 s idle, 30 + 60 s busy (checks/rq/workers.py).
+                workers = read_registered(session, 480, 90)[1]
             finally:
                 link.close()
             fresh = [w for w in workers if w.alive and w.born_at is not None
