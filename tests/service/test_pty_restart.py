@@ -42,7 +42,10 @@ def test_a_person_confirms_the_shown_command_and_sees_redis_back() -> None:
             child.expect("Go ahead?")
             child.send(DOWN + ENTER)
             child.expect(f"workers registered again on {sv.queue}", timeout=60)
-            child.expect("Have you opened a ticket")  # step 5 asked nothing: the worker told
+            # Step 5 asked nothing (the worker told); step 6 asks about a bundle, then a ticket.
+            child.expect("Write a support bundle")
+            child.send(DOWN + ENTER)  # No
+            child.expect("Have you opened a ticket")
             child.send(ENTER)
             child.expect(pexpect.EOF)
         finally:
