@@ -18,7 +18,8 @@ from troubleshooter.target import Target, parse_target, resolve_url
 
 # Flags that set well-known playbook variables.
 FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe",
-                  "cluster": "cluster"}
+                  "cluster": "cluster",
+                  "dry_run": "dry_run", "config": "config_files", "pid": "app_pids"}
 
 
 def resolve_variables(pb: Playbook, args: argparse.Namespace,

@@ -140,6 +140,9 @@ class Renderer:
         for f in record.findings:
             if f.severity != "info" and f.remedy:
                 self.console.print(line((f"      → {f.remedy}", "dim")))
+        from troubleshooter.ui.config import render_extra  # steps 4 and 5: tables, plans
+
+        render_extra(self.console, record)
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":
