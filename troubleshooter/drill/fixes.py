@@ -18,7 +18,7 @@ from troubleshooter.errors import UsageError
 from troubleshooter.sanitize import visible
 
 ENV_FILES = ("app.env", "worker.env")
-KINDS = ("redis", "restart", "stop", "set", "copy", "requeue", "resend_lost")
+KINDS = ("redis", "shell", "restart", "stop", "set", "copy", "requeue", "resend_lost")
 
 
 def parse(fix: Any, where: str) -> tuple[str, Any]:
@@ -30,6 +30,9 @@ def parse(fix: Any, where: str) -> tuple[str, Any]:
         raise UsageError(f"{where}: unknown fix {kind!r} (known: {', '.join(KINDS)})")
     if kind == "redis" and not (isinstance(arg, list) and arg or isinstance(arg, str) and arg):
         raise UsageError(f"{where}: redis takes a command, e.g. [CONFIG, SET, maxmemory, 64mb]")
+    if kind == "shell" and not (isinstance(arg, list) and arg
+                                and all(isinstance(a, str) for a in arg)):
+        raise UsageError(f"{where}: shell takes a command as a list, e.g. [rmdir, '{{dir}}/x']")
     if kind in ("restart", "stop") and not isinstance(arg, str):
         raise UsageError(f"{where}: {kind} takes a program name, 'workers' or 'all'")
     if kind == "set" and not (isinstance(arg, dict) and {"file", "key", "value"} <= set(arg)):
@@ -56,6 +59,17 @@ def _redis(lab: Lab, arg: Any) -> str:
     args = [str(a) for a in arg] if isinstance(arg, list) else str(arg).split()
     reply = cast(Any, lab.admin()).execute_command(*args)
     return f"redis> {' '.join(args)}\n{reply!r}"
+
+
+def _shell(lab: Lab, arg: Any) -> str:
+    """A command of the trainee's own, as in their shell: an argv (never a shell line), with
+    `{dir}` standing for the drill's directory; time-limited, its output capped."""
+    from troubleshooter.cmdrunner import CommandRunner
+
+    argv = [lab.fill(str(a)) for a in arg]
+    result = CommandRunner(redact=lab.mask).run(argv, timeout=10.0, output_cap=4096)
+    output = result.output.strip()
+    return f"$ {' '.join(argv)}\n{result.describe()}" + (f"\n{output}" if output else "")
 
 
 def _programs(lab: Lab, name: str) -> list[str]:
@@ -111,13 +125,15 @@ def _requeue(lab: Lab, arg: Any) -> str:
     `rq requeue` would: out of the started registry, status queued, pushed onto the queue."""
     conn: Any = lab.admin()
     queue = lab.app_queue
-    live = {f"drill-{name}" for name in lab.workers() if lab.sup.programs[name].alive()}
+    live = set(lab.live_worker_names())
     requeued = []
     for member in conn.zrange(f"rq:wip:{queue}", 0, -1):
         job_id = str(member).split(":")[0]
-        worker = conn.hget(f"rq:job:{job_id}", "worker_name")
-        if worker in live:
-            continue
+        # rq 3 records the worker on the execution (member = job:execution), rq 2 on the job.
+        worker = (conn.hget(f"rq:execution:{member}", "worker_name")
+                  or conn.hget(f"rq:job:{job_id}", "worker_name"))
+        if not worker or worker in live:
+            continue  # a live worker's, or one being taken right now
         pipe = conn.pipeline()
         pipe.zrem(f"rq:wip:{queue}", member)
         pipe.hset(f"rq:job:{job_id}", "status", "queued")
@@ -145,6 +161,6 @@ def _resend_lost(lab: Lab, arg: Any) -> str:
 
 
 FIXES: dict[str, Callable[[Lab, Any], str]] = {
-    "redis": _redis, "restart": _restart, "stop": _stop, "set": _set, "copy": _copy,
-    "requeue": _requeue, "resend_lost": _resend_lost,
+    "redis": _redis, "shell": _shell, "restart": _restart, "stop": _stop, "set": _set,
+    "copy": _copy, "requeue": _requeue, "resend_lost": _resend_lost,
 }

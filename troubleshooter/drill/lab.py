@@ -90,6 +90,13 @@ class Lab:
     def workers(self) -> list[str]:
         return [name for name in self.sup.programs if name.startswith("worker-")]
 
+    def live_worker_names(self) -> list[str]:
+        """The rq names of the worker programs running now (drill-worker-1.PID)."""
+        from troubleshooter.drill.worker import worker_name
+
+        return [worker_name(f"drill-{n}", pid) for n in self.workers()
+                if (pid := self.sup.programs[n].pid) is not None and self.sup.programs[n].alive()]
+
     def log(self, which: str, line: str) -> None:
         with open(self.dir / f"{which}.log", "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
@@ -241,7 +248,7 @@ def wait_workers(lab: Lab, timeout: float = 20.0) -> None:
         for program in lab.workers():
             if not lab.sup.programs[program].alive():
                 raise LabError(f"rq worker {program} exited at start: see {lab.dir}/worker.log")
-        return all(client.exists(f"rq:worker:drill-{p}") for p in lab.workers())
+        return all(client.exists(f"rq:worker:{n}") for n in lab.live_worker_names())
 
     wait_until(registered, timeout, "the drill's rq workers to register")
 

@@ -152,8 +152,13 @@ class Supervisor:
         groups = [pid, *child_pids(pid)]
         ticks = {p: start_ticks(p) for p in groups}
         groups = [p for p in groups if ticks[p] is not None]
+        if not grace:
+            # Freeze them all first: a worker that outlives its horse by a moment would handle
+            # the horse's death (fail or requeue the job) instead of leaving it orphaned.
+            for p in groups:
+                _signal_group(p, signal.SIGSTOP)
         for p in groups:
-            _signal_group(p, signal.SIGCONT)
+            _signal_group(p, signal.SIGCONT if grace else signal.SIGKILL)
         if grace:
             _signal_group(pid, signal.SIGTERM)
             end = time.monotonic() + grace

@@ -33,12 +33,22 @@ def verify(lab: Lab, deadline: float = 15.0) -> Verdict:
     return Verdict(True, tuple(checks))
 
 
-def _ping(lab: Lab) -> tuple[bool, str]:
-    try:
-        app_client(lab).ping()
-    except Exception as exc:
-        return False, f"the app cannot use Redis: {error_text(exc)}"
-    return True, "Redis answers the app (REDIS_URL from app.env)"
+def _ping(lab: Lab, settle: float = 2.0) -> tuple[bool, str]:
+    """PING as the app. An error reply (MISCONF until a BGSAVE succeeds, LOADING) is asked
+    again for `settle` seconds: the trainee's fix may still be completing."""
+    import redis
+
+    end = time.monotonic() + settle
+    while True:
+        try:
+            app_client(lab).ping()
+            return True, "Redis answers the app (REDIS_URL from app.env)"
+        except redis.exceptions.ResponseError as exc:
+            if time.monotonic() > end:
+                return False, f"the app cannot use Redis: {error_text(exc)}"
+            time.sleep(0.1)
+        except Exception as exc:
+            return False, f"the app cannot use Redis: {error_text(exc)}"
 
 
 def _config(lab: Lab) -> tuple[bool, str]:
@@ -65,7 +75,7 @@ def _workers(lab: Lab) -> tuple[bool, str]:
                      for m in client.smembers(f"rq:workers:{queue}")}
     except Exception as exc:
         return False, f"cannot read the workers: {error_text(exc)}"
-    alive = [f"rq:worker:drill-{n}" for n in lab.workers() if lab.sup.programs[n].alive()]
+    alive = [f"rq:worker:{name}" for name in lab.live_worker_names()]
     serving = sorted(set(alive) & listening)
     if not serving:
         return False, (f"no live worker listens to the app's queue {queue!r} "

@@ -12,7 +12,6 @@ from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, NEXT, Fix, Step
@@ -26,6 +25,7 @@ from troubleshooter.sanitize import visible
 QUESTION = "What is your diagnosis?"
 FIX_MENU = {
     "Run a Redis command (with the operator's credentials)": "redis",
+    "Run a command as in a shell ({dir} is the drill's directory)": "shell",
     "Restart a program (through the drill's supervisor)": "restart",
     "Stop a program": "stop",
     "Set a value in an env file": "set",
@@ -87,19 +87,20 @@ class ConsoleView:
         a, s, sc = d.attempt, d.score, d.scenario
         self.console.print()
         self.console.rule(Text(f"Debrief · {sc.name} · {a.trainee}", style="bold"), align="left")
-        table = Table(show_header=True, header_style="bold", expand=False)
-        for column in ("", "you", "expected", "points"):
-            table.add_column(column)
         given = CATALOGUE[a.diagnosis].title if a.diagnosis in CATALOGUE else "something else"
-        table.add_row("cause", Text(given), Text(" / ".join(CATALOGUE[c].title
-                                                            for c in sc.diagnosis)),
-                      str(s.cause))
-        table.add_row("remedy", Text(d.remedies.get(a.remedy, a.remedy)),
-                      Text(d.remedies[sc.remedy]), str(s.remedy))
-        table.add_row("fixed", "verified" if a.fixed else "no", "verified", str(s.fixed))
-        table.add_row("hints", str(a.hints), "0", f"-{s.hint_penalty}")
-        table.add_row("score", "", "", Text(f"{s.total}/100", style="bold"))
-        self.console.print(table)
+        expected = " / ".join(CATALOGUE[c].title for c in sc.diagnosis)
+        chosen = d.remedies.get(a.remedy, a.remedy or "none")
+        for label, text, points in (
+            ("Cause", f"you said: {given}. It was: {expected}.", f"{s.cause}/40"),
+            ("Remedy", f"you chose: {chosen}. The remedy: {d.remedies[sc.remedy]}.",
+             f"{s.remedy}/20"),
+            ("Fixed", "verified by the drill." if a.fixed else "not verified.", f"{s.fixed}/40"),
+            ("Hints", f"{a.hints} used.", f"-{s.hint_penalty}"),
+        ):
+            line = Text(f"{label:7} ", style="bold").append(text).append(f"  {points}",
+                                                                         style="cyan")
+            self.console.print(line)
+        self.console.print(Text(f"Score   {s.total}/100", style="bold"))
         recovery = f"{a.time_to_recovery_s:.0f} s" if a.time_to_recovery_s is not None else "-"
         self.console.print(f"Time to diagnosis {a.time_to_diagnosis_s:.0f} s · time to recovery "
                            f"{recovery} · looks {len(a.looks)} · hints {a.hints}")
@@ -182,6 +183,12 @@ class PersonTrainee:
                 return kind, shlex.split(line)
             except ValueError:  # an unbalanced quote: take the words as typed
                 return kind, line.split()
+        if kind == "shell":
+            line = ask("$ ")
+            try:
+                return kind, shlex.split(line) or ["true"]
+            except ValueError:
+                return kind, line.split() or ["true"]
         if kind in ("restart", "stop"):
             return kind, self._select("Which program?", [*programs, "workers", "all"])
         if kind == "set":
