@@ -102,15 +102,15 @@ class ConsoleView:
             self.console.print(line)
         self.console.print(Text(f"Score   {s.total}/100", style="bold"))
         recovery = f"{a.time_to_recovery_s:.0f} s" if a.time_to_recovery_s is not None else "-"
-        self.console.print(f"Time to diagnosis {a.time_to_diagnosis_s:.0f} s · time to recovery "
-                           f"{recovery} · looks {len(a.looks)} · hints {a.hints}")
+        self.console.print(Text(f"Time to diagnosis {a.time_to_diagnosis_s:.0f} s · time to "
+                                f"recovery {recovery} · looks {len(a.looks)} · hints {a.hints}"))
         self.console.print(Text("Where the evidence was:", style="bold"))
         for ev in sc.evidence:
             seen = "you looked" if ev.look in a.looks else "not looked at"
             self.console.print(Text(f"  {ev.look:16} {ev.shows}  ({seen})"))
         self.console.print(Text("What the guide's steps found:", style="bold"))
-        for line in guide_lines(d):
-            self.console.print(Text(f"  {line}"))
+        for found in guide_lines(d):
+            self.console.print(Text(f"  {found}"))
         if a.fixes:
             self.console.print(Text("What you did:", style="bold"))
             for fix in a.fixes:
