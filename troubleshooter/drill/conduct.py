@@ -25,12 +25,12 @@ def run_one(scenario: Scenario, remedies: Mapping[str, str], args: argparse.Name
     from troubleshooter.ui.console import make_console
     from troubleshooter.ui.drill import PersonTrainee
 
+    _refuse_a_second_drill(state)
     answers = _answers(args.answers, remedies)
     interactive = not args.non_interactive and sys.stdin.isatty()
     if answers is None and not interactive and not args.setup_only:
         raise UsageError("a drill needs its trainee: run it in a terminal, or give "
                          "--answers FILE (see the README's Drills section)")
-    _refuse_a_second_drill(state)
     console = make_console(sys.stderr if args.json else sys.stdout)
     person = PersonTrainee(**_prompt_io(args.json)) if answers is None else None
     name = args.trainee or (answers.trainee if answers else None) or (

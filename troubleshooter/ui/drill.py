@@ -145,11 +145,11 @@ class PersonTrainee:
                                 **self.kwargs).unsafe_ask()
         return str(text).strip() or default
 
-    def _select(self, question: str, choices: Sequence[str]) -> str:
+    def _select(self, question: str, choices: Sequence[str], default: str | None = None) -> str:
         import questionary
 
-        return str(questionary.select(question, choices=list(choices), **self.kwargs)
-                   .unsafe_ask())
+        return str(questionary.select(question, choices=list(choices), default=default,
+                                      **self.kwargs).unsafe_ask())
 
     def _text(self, question: str) -> str:
         import questionary
@@ -160,8 +160,9 @@ class PersonTrainee:
         options = {f"Look: {item.title}": item.id for item in looks}
         if hints_left:
             options[f"Hint (costs 10 points; {hints_left} left)"] = HINT
-        options["Next step" if step.id != "support" else "Go to the diagnosis"] = NEXT
-        return options[self._select("What do you do?", list(options))]
+        go_on = "Next step" if step.id != "support" else "Go to the diagnosis"
+        options[go_on] = NEXT
+        return options[self._select("What do you do?", list(options), default=go_on)]
 
     def diagnosis(self, choices: list[tuple[str, str]]) -> str:
         by_title = {title: code for code, title in choices}
