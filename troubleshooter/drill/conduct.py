@@ -86,9 +86,16 @@ def _drill(lab: Lab, remedies: Mapping[str, str], trainee: Any, name: str,
 def _answers(path: str | None, remedies: Mapping[str, str]) -> FromAnswers | None:
     if not path:
         return None
-    from troubleshooter.wizard import load_answers
+    import yaml
 
-    return from_mapping(load_answers(path), path, remedies)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except (UnicodeDecodeError, yaml.YAMLError):
+        raise UsageError(f"{path}: answers file is not valid YAML (UTF-8)") from None
+    return from_mapping(data, path, remedies)
 
 
 def _refuse_a_second_drill(state: Path) -> None:

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from troubleshooter.drill.scenario import PLACEHOLDER_RE, Scenario
 from troubleshooter.drill.supervisor import Supervisor
-from troubleshooter.lab.faults import wait_until
 from troubleshooter.lab.server import LabError, find_redis_server, free_port
 
 if TYPE_CHECKING:
@@ -137,6 +136,18 @@ class Lab:
         probe = RedisServer(port=self.ports[server], directory=self.dir)
         probe.proc, probe.logfile = None, self.dir / f"{server}.log"
         probe.wait_ready()
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll every 20 ms; a LabError after `timeout` seconds."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise LabError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def read_env(path: Path) -> dict[str, str]:

@@ -115,7 +115,8 @@ def _file(name: str) -> Callable[[Lab], str]:
                 data = fh.read().decode("utf-8", "replace")
         except OSError as exc:
             return f"cannot read {name}: {exc.strerror}"
-        lines = data.splitlines()
+        # Only "\n" ends a line: splitlines() would also split at U+2028 and hide it.
+        lines = data.removesuffix("\n").split("\n") if data else []
         head = f"({len(lines) - MAX_LINES} earlier lines not shown)\n" \
             if len(lines) > MAX_LINES else ""
         return head + "\n".join(lines[-MAX_LINES:]) if lines else f"{name} is empty"

@@ -7,12 +7,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter.drill.scenario import Scenario
-from troubleshooter.drill.verify import Verdict
 from troubleshooter.report import state_dir
-from troubleshooter.session import Session, now_iso
+from troubleshooter.session import now_iso
+
+if TYPE_CHECKING:
+    from troubleshooter.drill.verify import Verdict
+    from troubleshooter.session import Session
 
 CAUSE, REMEDY, FIXED, HINT = 40, 20, 40, 10
 SOMETHING_ELSE = "something-else"
