@@ -292,6 +292,25 @@ def test_a_reused_pid_is_never_signalled(tmp_path: Path) -> None:
     assert not (tmp_path / "d").exists()
 
 
+def test_teardown_stops_what_another_shell_restarted(tmp_path: Path) -> None:
+    """`drill --restart` from a second shell starts a new PID: the drill stops that one."""
+    state = tmp_path / "current.json"
+    lab = build(SHIPPED["queue-mismatch"], state)
+    left = Leftovers()
+    try:
+        setup(lab)
+        left.note(state)
+        other = Supervisor.load(state)
+        old = other.programs["worker-1"].pid
+        assert other.restart("worker-1").pid != old
+        left.note(state)
+        assert len(lab.live_worker_names()) == 1 and str(other.programs["worker-1"].pid) in \
+            lab.live_worker_names()[0]
+    finally:
+        assert sorted(lab.sup.teardown()) == ["redis", "worker-1"]
+    assert len(left.pids) == 3 and left.left() == []
+
+
 def test_a_broken_state_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "current.json"
     path.write_text("{not json")

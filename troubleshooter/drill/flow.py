@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from troubleshooter.drill import fixes
@@ -61,7 +62,7 @@ class Trainee(Protocol):
 
 
 class View(Protocol):
-    def story(self, scenario: Scenario, blind: bool) -> None: ...
+    def story(self, scenario: Scenario, blind: bool, directory: Path) -> None: ...
     def step(self, step: Step, total: int) -> None: ...
     def look(self, item: Look, text: str) -> None: ...
     def hint(self, number: int, text: str) -> None: ...
@@ -90,7 +91,7 @@ class Drill:
         guided) and returns their session for the debrief."""
         view = self.view
         session = guide() if blind else None
-        view.story(self.scenario, blind)
+        view.story(self.scenario, blind, self.lab.dir)
         start = self.clock()
         looks: list[str] = []
         hints = 0

@@ -93,6 +93,7 @@ class Lab:
         """The rq names of the worker programs running now (drill-worker-1.PID)."""
         from troubleshooter.drill.worker import worker_name
 
+        self.sup.refresh()
         return [worker_name(f"drill-{n}", pid) for n in self.workers()
                 if (pid := self.sup.programs[n].pid) is not None and self.sup.programs[n].alive()]
 
@@ -179,7 +180,8 @@ def build(scenario: Scenario, state_path: Path) -> Lab:
 
     The caller owns teardown (`lab.sup.teardown()`), also when `setup` fails half-way.
     """
-    directory = Path(tempfile.mkdtemp(prefix=f"ts-drill-{scenario.name}-"))
+    # No scenario name in it: the trainee sees the path, and it would give the cause away.
+    directory = Path(tempfile.mkdtemp(prefix="ts-drill-"))
     sup = Supervisor(state_path, directory, {"scenario": scenario.name})
     lab = Lab(scenario, directory, sup)
     try:

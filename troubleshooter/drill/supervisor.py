@@ -82,6 +82,19 @@ class Supervisor:
                                    "programs": [p.to_dict() for p in self.programs.values()]}))
         tmp.replace(self.state_path)
 
+    def refresh(self) -> None:
+        """Take PIDs from the state file: `drill --restart` in another shell may have started a
+        program anew, and teardown must stop that one, not the one it replaced."""
+        try:
+            data = json.loads(self.state_path.read_text())
+            programs = data["programs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        for p in programs:
+            known = self.programs.get(p.get("name"))
+            if known is not None and isinstance(p.get("pid"), int | None):
+                known.pid, known.ticks = p["pid"], p.get("ticks")
+
     @classmethod
     def load(cls, state_path: Path) -> Supervisor:
         try:
@@ -102,6 +115,7 @@ class Supervisor:
         return program
 
     def start(self, name: str) -> Program:
+        self.refresh()
         program = self._get(name)
         if program.alive():
             return program
@@ -117,6 +131,7 @@ class Supervisor:
     def stop(self, name: str, grace: float = 3.0) -> None:
         """SIGTERM (after SIGCONT: a stopped process cannot act on it), SIGKILL after `grace`
         seconds; the process group and a work horse's group go too."""
+        self.refresh()
         program = self._get(name)
         if program.alive() and program.pid is not None:
             self._terminate(program.pid, grace)
@@ -125,12 +140,14 @@ class Supervisor:
 
     def kill(self, name: str) -> None:
         """SIGKILL, as the OOM killer does: the program stays down until started again."""
+        self.refresh()
         program = self._get(name)
         if program.alive() and program.pid is not None:
             self._terminate(program.pid, 0.0)
         self.save()
 
     def pause(self, name: str) -> None:
+        self.refresh()
         program = self._get(name)
         if program.alive() and program.pid is not None:
             os.kill(program.pid, signal.SIGSTOP)
@@ -140,6 +157,7 @@ class Supervisor:
         return self.start(name)
 
     def status(self) -> list[tuple[Program, str]]:
+        self.refresh()
         return [(p, _state(p)) for p in self.programs.values()]
 
     def _get(self, name: str) -> Program:
@@ -181,6 +199,7 @@ class Supervisor:
     # -- teardown -----------------------------------------------------------------------------
     def teardown(self) -> list[str]:
         """Stop every program, remove the temp directory and the state file. Idempotent."""
+        self.refresh()
         stopped = []
         for program in list(self.programs.values()):
             if program.alive() and program.pid is not None:

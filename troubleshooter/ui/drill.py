@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -47,7 +48,7 @@ class ConsoleView:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def story(self, scenario: Scenario, blind: bool) -> None:
+    def story(self, scenario: Scenario, blind: bool, directory: Path) -> None:
         body = prose(scenario.story)
         if scenario.alert:
             body.append("\n\nAlert: ", style="bold").append(scenario.alert)
@@ -58,6 +59,10 @@ class ConsoleView:
                 "Blind drill: the guide's checks run, their verdicts stay hidden. At each step "
                 "look at the evidence you want; hints cost 10 points each. Then diagnose, fix it "
                 "for real, and say when it is fixed.", style="dim"))
+        self.console.print(Text(
+            f"For your own shell: the app's and worker's files are in {directory}/ (app.env, "
+            "worker.env, app.log, worker.log, redis.log, redis.conf); `troubleshooter drill "
+            "--restart PROGRAM` restarts a program.", style="dim"), soft_wrap=True)
 
     def step(self, step: Step, total: int) -> None:
         self.console.print()
