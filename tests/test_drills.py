@@ -311,6 +311,31 @@ def test_teardown_stops_what_another_shell_restarted(tmp_path: Path) -> None:
     assert len(left.pids) == 3 and left.left() == []
 
 
+def test_verification_catches_a_job_run_twice_and_a_job_lost(tmp_path: Path) -> None:
+    from troubleshooter.drill import fixes
+    from troubleshooter.drill.verify import verify
+
+    lab = build(SHIPPED["queue-mismatch"], tmp_path / "current.json")
+    try:
+        setup(lab)
+        assert not verify(lab, deadline=0.5).ok  # nobody serves the app's queue yet
+        fixes.apply(lab, "copy", {"from": "app.env", "to": "worker.env",
+                                  "key": "RQ_QUEUE_NAME"})
+        fixes.apply(lab, "restart", "workers")
+        lab.enqueue(lab.admin(), lab.app_queue, "job-2")  # a second run of job-2
+        verdict = verify(lab, deadline=5)
+        assert not verdict.ok
+        assert verdict.checks[-1] == (False, "job(s) run more than once: job-2")
+        lab.outbox.write_text(lab.outbox.read_text() + '{"token": "job-9", "job_id": "gone", '
+                              '"queue": "orchestrator"}\n')
+        lab.runs_file.write_text("job-1\njob-2\njob-3\n")
+        verdict = verify(lab, deadline=0.5)
+        assert verdict.checks[-1][0] is False and "job(s) never ran: job-9" in \
+            verdict.checks[-1][1]
+    finally:
+        lab.sup.teardown()
+
+
 def test_a_broken_state_file_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "current.json"
     path.write_text("{not json")

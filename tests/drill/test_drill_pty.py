@@ -43,8 +43,10 @@ def state_file(state: Path) -> Path:
 
 @pytest.mark.parametrize(("name", "giveaways"), [
     ("oom", ("maxmemory", "OOM", "used_memory")),
-    ("wrong-password", ("WRONGPASS", "invalid username-password")),
-    ("worker-killed", ("orphan", "started registry", "requeue")),
+    pytest.param("wrong-password", ("WRONGPASS", "invalid username-password"),
+                 marks=pytest.mark.slow),
+    pytest.param("worker-killed", ("orphan", "started registry", "requeue"),
+                 marks=pytest.mark.slow),
 ])
 def test_nothing_on_screen_names_the_cause_before_the_diagnosis_question(
     name: str, giveaways: tuple[str, ...], tmp_path: Path,
@@ -76,7 +78,8 @@ def test_nothing_on_screen_names_the_cause_before_the_diagnosis_question(
     assert not state_file(tmp_path).exists()
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "sighup"])
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm",
+                                 pytest.param("sighup", marks=pytest.mark.slow)])
 def test_an_interrupted_drill_leaves_nothing_behind(how: str, tmp_path: Path) -> None:
     child = spawn(tmp_path, "worker-killed", "--timeout", "1")
     child.expect("Your name")
