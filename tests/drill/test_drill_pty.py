@@ -9,6 +9,7 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -16,12 +17,22 @@ import pytest
 
 from tests.drill.drillkit import Leftovers
 from troubleshooter.drill import scenario as scenarios
+from troubleshooter.drill.supervisor import Supervisor
 from troubleshooter.findings import CATALOGUE
 
 pytestmark = pytest.mark.timeout(90)
 TROUBLESHOOTER = str(Path(sys.executable).parent / "troubleshooter")
 ENTER, UP, CTRL_C = "\r", "\x1b[A", "\x03"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@pytest.fixture(autouse=True)
+def no_drill_survives_a_failing_test(tmp_path: Path) -> Iterator[None]:
+    """A failed assertion leaves the child to pexpect, which may SIGKILL it before its
+    teardown: then stop what its state file names, as `drill --stop` would."""
+    yield
+    if state_file(tmp_path).exists():
+        Supervisor.load(state_file(tmp_path)).teardown()
 
 
 def spawn(state: Path, *args: str) -> pexpect.spawn:

@@ -134,7 +134,7 @@ class Supervisor:
         self.refresh()
         program = self._get(name)
         if program.alive() and program.pid is not None:
-            self._terminate(program.pid, grace)
+            self._terminate([program.pid], grace)
         program.pid = program.ticks = None
         self.save()
 
@@ -143,7 +143,7 @@ class Supervisor:
         self.refresh()
         program = self._get(name)
         if program.alive() and program.pid is not None:
-            self._terminate(program.pid, 0.0)
+            self._terminate([program.pid], 0.0)
         self.save()
 
     def pause(self, name: str) -> None:
@@ -166,8 +166,10 @@ class Supervisor:
                              f"(programs: {', '.join(self.programs)})")
         return self.programs[name]
 
-    def _terminate(self, pid: int, grace: float) -> None:
-        groups = [pid, *child_pids(pid)]
+    def _terminate(self, pids: list[int], grace: float) -> None:
+        """Stop `pids` and their children's groups: SIGTERM and `grace` seconds to exit, or
+        (grace 0) all frozen at once, then SIGKILL; wait until they are gone."""
+        groups = [g for pid in pids for g in (pid, *child_pids(pid))]
         ticks = {p: start_ticks(p) for p in groups}
         groups = [p for p in groups if ticks[p] is not None]
         if not grace:
@@ -175,12 +177,13 @@ class Supervisor:
             # the horse's death (fail or requeue the job) instead of leaving it orphaned.
             for p in groups:
                 _signal_group(p, signal.SIGSTOP)
-        for p in groups:
-            _signal_group(p, signal.SIGCONT if grace else signal.SIGKILL)
-        if grace:
-            _signal_group(pid, signal.SIGTERM)
+        else:
+            for p in groups:
+                _signal_group(p, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+            for pid in pids:
+                _signal_group(pid, signal.SIGTERM)
             end = time.monotonic() + grace
-            while time.monotonic() < end and self._running(pid, ticks[pid]):
+            while time.monotonic() < end and any(self._running(p, ticks.get(p)) for p in pids):
                 time.sleep(0.02)
         for p in groups:
             if start_ticks(p) == ticks[p]:
@@ -200,11 +203,10 @@ class Supervisor:
     def teardown(self) -> list[str]:
         """Stop every program, remove the temp directory and the state file. Idempotent."""
         self.refresh()
-        stopped = []
-        for program in list(self.programs.values()):
-            if program.alive() and program.pid is not None:
-                stopped.append(program.name)
-                self._terminate(program.pid, 1.0)
+        alive = [p for p in self.programs.values() if p.alive() and p.pid is not None]
+        # Everything is thrown away: all at once, no grace (a drill must end fast on ^C).
+        self._terminate([p.pid for p in alive if p.pid is not None], 0.0)
+        for program in self.programs.values():
             program.pid = program.ticks = None
         for proc in self._children.values():
             try:
@@ -214,7 +216,7 @@ class Supervisor:
         self._children.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
         self.state_path.unlink(missing_ok=True)
-        return stopped
+        return [p.name for p in alive]
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
