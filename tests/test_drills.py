@@ -348,3 +348,11 @@ def test_answers_files_are_validated_from_their_data() -> None:
                             "fix": [{"restart": "workers"}], "hints": 1}, "f", REMEDIES)
     assert (trainee.cause, trainee.fixes, trainee.hints) == ("server.oom",
                                                             [("restart", "workers")], 1)
+
+
+def test_the_schema_names_exactly_what_the_code_implements() -> None:
+    from troubleshooter.drill import fixes, looks, steps
+
+    assert set(scenarios.STEP_KINDS) == set(steps.STEPS)
+    assert list(scenarios.LOOK_IDS) == list(looks.LOOKS)
+    assert list(fixes.KINDS) == list(fixes.FIXES)

@@ -8,10 +8,10 @@ import json
 import secrets
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from troubleshooter.drill.scenario import PLACEHOLDER_RE, Scenario
 from troubleshooter.drill.supervisor import Supervisor
@@ -110,7 +110,7 @@ class Lab:
             job_timeout=120, result_ttl=600, failure_ttl=600)
         with open(self.outbox, "a", encoding="utf-8") as fh:
             fh.write(json.dumps({"token": token, "job_id": job.id, "queue": queue}) + "\n")
-        self.log("app", f"{_stamp()} INFO app.jobs: enqueued job {job.id} "
+        self.log("app", f"{stamp()} INFO app.jobs: enqueued job {job.id} "
                         f"(export_report {token}) on queue {queue}")
         return str(job.id)
 
@@ -169,7 +169,7 @@ def write_env(path: Path, values: Mapping[str, str]) -> None:
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
 
 
-def _stamp(seconds_ago: float = 0) -> str:
+def stamp(seconds_ago: float = 0) -> str:
     when = dt.datetime.now() - dt.timedelta(seconds=seconds_ago)
     return when.strftime("%Y-%m-%d %H:%M:%S,") + f"{when.microsecond // 1000:03d}"
 
@@ -229,30 +229,6 @@ def _spare_port(taken: set[int]) -> int:
             return port
 
 
-def setup(lab: Lab) -> None:
-    """Run the scenario's setup steps in order: start, enqueue, break."""
-    for kind, arg in lab.scenario.setup:
-        STEPS[kind](lab, arg)
-    # What the app and worker logged since the fault, as they would have.
-    for which, lines in lab.scenario.logs.items():
-        for i, line in enumerate(lines):
-            lab.values["time"] = _stamp(len(lines) - i)
-            lab.log(which, lab.fill(line))
-
-
-def _targets(lab: Lab, name: str) -> Iterator[str]:
-    yield from (lab.workers() if name == "workers" else [name])
-
-
-def _start(lab: Lab, name: Any) -> None:
-    for program in _targets(lab, str(name)):
-        lab.sup.start(program)
-        if program in lab.ports:
-            lab.wait_server(program)
-    if name == "workers":
-        wait_workers(lab)
-
-
 def wait_workers(lab: Lab, timeout: float = 20.0) -> None:
     """Until every worker program has registered in Redis (or died: a LabError)."""
     client = lab.admin()
@@ -266,103 +242,8 @@ def wait_workers(lab: Lab, timeout: float = 20.0) -> None:
     wait_until(registered, timeout, "the drill's rq workers to register")
 
 
-def _stop(lab: Lab, name: Any) -> None:
-    for program in _targets(lab, str(name)):
-        lab.sup.stop(program)
+def setup(lab: Lab) -> None:
+    """Run the scenario's setup steps in order (drill.steps): start, enqueue, break."""
+    from troubleshooter.drill.steps import run_setup
 
-
-def _pause(lab: Lab, name: Any) -> None:
-    lab.sup.pause(str(name))
-
-
-def _restart(lab: Lab, name: Any) -> None:
-    _stop(lab, name)
-    _start(lab, name)
-
-
-def _enqueue(lab: Lab, arg: Any) -> None:
-    count = int(arg.get("count", 3) if isinstance(arg, dict) else arg)
-    queue = lab.app_queue
-    conn = lab.admin()
-    start = len(lab.outbox_entries())
-    for i in range(start, start + count):
-        lab.enqueue(conn, queue, f"job-{i + 1}")
-
-
-def _wait_jobs(lab: Lab, arg: Any) -> None:
-    tokens = [e["token"] for e in lab.outbox_entries()]
-    wait_until(lambda: all(lab.run_counts().get(t) for t in tokens), 20,
-               "the drill's jobs to run")
-
-
-def _hold_job(lab: Lab, arg: Any) -> None:
-    """A job that stays in flight until `kill_workers` (which lets it finish)."""
-    lab.hold_file.touch()
-    conn = lab.admin()
-    lab.enqueue(conn, lab.app_queue, f"job-{len(lab.outbox_entries()) + 1}", hold=True)
-    wait_until(lambda: conn.zcard(f"rq:wip:{lab.app_queue}") > 0, 20,
-               "the held job to start")
-
-
-def _kill_workers(lab: Lab, arg: Any) -> None:
-    for program in lab.workers():
-        lab.sup.kill(program)
-    lab.hold_file.unlink(missing_ok=True)
-
-
-def _command(lab: Lab, arg: Any) -> None:
-    args = [lab.fill(str(a)) for a in (arg if isinstance(arg, list) else str(arg).split())]
-    cast(Any, lab.admin()).execute_command(*args)
-
-
-def _fill_memory(lab: Lab, arg: Any) -> None:
-    import redis
-
-    client: Any = lab.admin()
-    value = "x" * 10240
-    limit = int(client.config_get("maxmemory")["maxmemory"]) // 10240 * 2 + 200
-    for i in range(limit):
-        try:
-            client.set(f"cache:report:{i}", value)
-        except redis.exceptions.OutOfMemoryError:
-            return
-
-
-def _misconf(lab: Lab, arg: Any) -> None:
-    """The dump file's path is a directory: BGSAVE fails, writes and PING get MISCONF."""
-    client: Any = lab.admin()
-    conf = client.config_get("dir")
-    (Path(conf["dir"]) / "dump.rdb").mkdir()
-    client.set("app:last_deploy", "ok")
-    client.bgsave()
-
-    def failed() -> bool:
-        info = client.info("persistence")
-        return not info["rdb_bgsave_in_progress"] and info["rdb_last_bgsave_status"] == "err"
-
-    wait_until(failed, 10, "rdb_last_bgsave_status:err")
-
-
-def _leak_connections(lab: Lab, arg: Any) -> None:
-    port = lab.ports["redis"]
-    lab.sup.add("reporting-service", [sys.executable, "-m", "troubleshooter.drill.leaker",
-                                      "127.0.0.1", str(port)])
-    lab.sup.programs["reporting-service"].log = str(lab.dir / "app.log")
-    lab.sup.start("reporting-service")
-
-    def full() -> bool:
-        import socket
-
-        with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(128).startswith(b"-ERR max number of clients")
-
-    wait_until(full, 15, "maxclients to be reached")
-
-
-STEPS: dict[str, Callable[[Lab, Any], None]] = {
-    "start": _start, "stop": _stop, "pause": _pause, "restart": _restart,
-    "enqueue": _enqueue, "wait_jobs": _wait_jobs, "hold_job": _hold_job,
-    "kill_workers": _kill_workers, "command": _command, "fill_memory": _fill_memory,
-    "misconf": _misconf, "leak_connections": _leak_connections,
-}
+    run_setup(lab)
