@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, NEXT, Fix, Step
-from troubleshooter.drill.looks import Look
+from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, NEXT, STEPS, Fix, Step
+from troubleshooter.drill.looks import LOOKS, Look
 from troubleshooter.drill.scenario import Scenario
 from troubleshooter.drill.scoring import SOMETHING_ELSE, Debrief
 from troubleshooter.drill.verify import Verdict
@@ -110,9 +110,11 @@ class ConsoleView:
         self.console.print(Text(f"Time to diagnosis {a.time_to_diagnosis_s:.0f} s · time to "
                                 f"recovery {recovery} · looks {len(a.looks)} · hints {a.hints}"))
         self.console.print(Text("Where the evidence was:", style="bold"))
+        titles = {step_id: title for step_id, title, _ in STEPS}
         for ev in sc.evidence:
             seen = "you looked" if ev.look in a.looks else "not looked at"
-            self.console.print(Text(f"  {ev.look:16} {ev.shows}  ({seen})"))
+            where = titles[LOOKS[ev.look].step]
+            self.console.print(Text(f"  {where} · {ev.look}: {ev.shows}  ({seen})"))
         self.console.print(Text("What the guide's steps found:", style="bold"))
         for found in guide_lines(d):
             self.console.print(Text(f"  {found}"))
