@@ -4,6 +4,7 @@ answered wrongly (the score and the debrief say so)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,15 +44,21 @@ def test_a_right_diagnosis_and_a_real_fix_score_full_marks(
     name: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, leftovers: Leftovers,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    answers = {"trainee": "alice", "looks": ["ping", "app.env"], **RIGHT[name]}
+    made = iter(["Drill-Secret-One", "Drill-Secret-Two"])
+    monkeypatch.setattr("troubleshooter.drill.lab.secrets.token_urlsafe", lambda n: next(made))
+    answers = {"trainee": "alice", "looks": ["ping", "app.env", "processes"], **RIGHT[name]}
     code, out, err = drill(capsys, tmp_path, name, answers)
+    kept = (Path(os.environ["XDG_STATE_HOME"]) / "troubleshooter" / "drills" /
+            "history.jsonl").read_text()
+    for secret in ("Drill-Secret-One", "Drill-Secret-Two"):
+        assert secret not in out + err + kept
     assert "Verified: the system is healthy again." in out, out + err
     assert code == 0, out + err
     assert "Score   100/100" in out
     assert leftovers.pids and leftovers.left() == []
     [entry] = _history()
     assert (entry["trainee"], entry["scenario"], entry["score"]) == ("alice", name, 100)
-    assert entry["fixed"] is True and entry["looks"] == ["ping", "app.env"]
+    assert entry["fixed"] is True and entry["looks"] == ["ping", "processes", "app.env"]
     assert entry["time_to_recovery_s"] is not None
 
 

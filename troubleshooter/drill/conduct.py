@@ -60,7 +60,7 @@ def _drill(lab: Lab, remedies: Mapping[str, str], trainee: Any, name: str,
     from troubleshooter.ui.drill import ConsoleView
     from troubleshooter.ui.prompts import Nobody, Person
 
-    view = ConsoleView(console)
+    view = ConsoleView(console, lab.mask)
     guide: Callable[[], Session | None]
     if args.guided:
         operator = Person(**_prompt_io(args.json)) if interactive else Nobody()

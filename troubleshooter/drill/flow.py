@@ -146,7 +146,7 @@ class Drill:
             if isinstance(choice, tuple):
                 kind, arg = choice
                 result = fixes.apply(self.lab, kind, arg)
-                done.append(f"{kind} {arg}")
+                done.append(self.lab.mask(f"{kind} {arg}"))  # a typed password too
                 self.view.fix_result(result)
 
 

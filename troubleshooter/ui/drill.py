@@ -7,7 +7,7 @@ as `rich.text.Text`, never as markup.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,9 @@ def prose(text: str) -> Text:
 
 
 class ConsoleView:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, mask: Callable[[str], str] = str) -> None:
         self.console = console
+        self.mask = mask  # the drill's passwords, should any message carry one
 
     def story(self, scenario: Scenario, blind: bool, directory: Path) -> None:
         body = prose(scenario.story)
@@ -117,7 +118,7 @@ class ConsoleView:
             self.console.print(Text(f"  {where} · {ev.look}: {ev.shows}  ({seen})"))
         self.console.print(Text("What the guide's steps found:", style="bold"))
         for found in guide_lines(d):
-            self.console.print(Text(f"  {found}"))
+            self.console.print(Text(f"  {self.mask(found)}"))
         if a.fixes:
             self.console.print(Text("What you did:", style="bold"))
             for fix in a.fixes:
