@@ -196,7 +196,8 @@ def _build(lab: Lab) -> Lab:
     lab.ports = {name: free_port() for name in scenario.servers}
     lab.values = {
         "password": secrets.token_urlsafe(12), "old_password": secrets.token_urlsafe(12),
-        "spare.port": str(_spare_port(set(lab.ports.values()))), "dir": str(directory),
+        "spare.port": str(_spare_port(lab.ports["redis"], set(lab.ports.values()))),
+        "dir": str(directory),
         "time": "", "queue": "default",
         **{f"{name}.port": str(port) for name, port in lab.ports.items()},
     }
@@ -222,7 +223,19 @@ def _build(lab: Lab) -> Lab:
     return lab
 
 
-def _spare_port(taken: set[int]) -> int:
+def _spare_port(near: int, taken: set[int]) -> int:
+    """A port nothing listens on, next to `near` if one is free: the typo in a wrong URL."""
+    import socket
+
+    for candidate in (near + 1, near - 1, near + 2, near - 2):
+        if candidate in taken:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+        return candidate
     while True:
         port = free_port()
         if port not in taken:
