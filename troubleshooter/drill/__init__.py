@@ -1,8 +1,9 @@
 """Training drills: a real broken Redis and RQ, diagnosed and fixed by the trainee, scored.
 
-`scenarios/` holds the scenarios as YAML; `lab` sets one up under the drill's `supervisor`;
-`flow` runs the drill (looks, hints, diagnosis, fix, `verify`, `scoring`); `command` wires
-`troubleshooter drill`; the screens are in `troubleshooter.ui.drill`.
+`scenarios/` holds the scenarios as YAML (`scenario` loads them); `lab` builds one under the
+drill's own `supervisor` and `steps` breaks it; `flow` runs the drill (`looks`, hints, the
+diagnosis, `fixes`, `verify`, `scoring`); `walk` is the one adapter to the wizard's engine;
+`command` and `conduct` wire `troubleshooter drill`; the screens are in `ui/drill.py`.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from troubleshooter.drill.answers import FromAnswers, from_mapping
+from troubleshooter.drill.flow import Trainee
 from troubleshooter.drill.lab import Lab, build, setup
 from troubleshooter.drill.scenario import Scenario
 from troubleshooter.drill.supervisor import Supervisor
@@ -44,14 +45,16 @@ def run_one(scenario: Scenario, remedies: Mapping[str, str], args: argparse.Name
             keep = True
             _instructions(lab)
             return EXIT_OK
-        return _drill(lab, remedies, answers or person, name, args, environ, console,
+        trainee: Trainee | None = answers or person
+        assert trainee is not None  # checked above: a file, or a person at a terminal
+        return _drill(lab, remedies, trainee, name, args, environ, console,
                       interactive and answers is None)
     finally:
         if not keep:
             lab.sup.teardown()
 
 
-def _drill(lab: Lab, remedies: Mapping[str, str], trainee: Any, name: str,
+def _drill(lab: Lab, remedies: Mapping[str, str], trainee: Trainee, name: str,
            args: argparse.Namespace, environ: Mapping[str, str], console: Any,
            interactive: bool) -> int:
     from troubleshooter.drill.flow import Drill
