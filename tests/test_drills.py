@@ -194,6 +194,31 @@ def test_a_team_can_add_scenarios_in_a_directory_of_its_own(tmp_path: Path) -> N
     assert list(scenarios.load_all(tmp_path)) == ["our-oom"]
 
 
+def test_a_teams_scenarios_join_the_shipped_ones(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "remedies.yaml").write_text("trim-cache: Trim the reporting cache\n")
+    (tmp_path / "team-oom.yaml").write_text(
+        GOOD.replace("name: oom", "name: team-oom").replace("remedy: free-memory",
+                                                             "remedy: trim-cache"))
+    monkeypatch.setenv("TROUBLESHOOTER_DRILLS", str(tmp_path))
+    code, out, _ = run(capsys, "--list")
+    names = [line.split()[0] for line in out.splitlines()]
+    assert code == 0 and names == sorted([*SHIPPED, "team-oom"])
+    found, remedies = scenarios.catalogue(os.environ)
+    assert found["team-oom"].remedy == "trim-cache" and "free-memory" in remedies
+    (tmp_path / "broken.yaml").write_text(GOOD.replace("name: oom", "name: broken")
+                                          .replace("workers: 1", "").replace(
+                                              "difficulty: medium", "difficulty: 3"))
+    code, out, err = run(capsys, "--list")
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"troubleshooter: error: {tmp_path}/broken.yaml:3: difficulty: "
+                                "expected one of easy, medium, hard, got integer 3"]
+    monkeypatch.setenv("TROUBLESHOOTER_DRILLS", str(tmp_path / "nope"))
+    assert run(capsys, "--list")[2].splitlines() == [
+        f"troubleshooter: error: TROUBLESHOOTER_DRILLS={tmp_path}/nope is not a directory"]
+
+
 def test_pick_by_name_difficulty_or_seed() -> None:
     assert scenarios.pick(SHIPPED, "hung", None, None).name == "hung"
     for seed in range(10):

@@ -18,7 +18,7 @@ from troubleshooter.drill.supervisor import start_ticks
 COPY_URL = {"copy": {"from": "worker.env", "to": "app.env", "key": "REDIS_URL"}}
 RIGHT: dict[str, dict[str, Any]] = {
     "server-down": {"diagnosis": "network.refused", "remedy": "start-redis",
-                    "fix": [{"restart": "all"}]},
+                    "fix": [{"restart": "all"}, {"look": "ping"}]},
     "wrong-password": {"diagnosis": "server.auth_failed", "remedy": "fix-app-url",
                        "fix": [COPY_URL]},
     "password-missing": {"diagnosis": "server.auth_required", "remedy": "fix-app-url",

@@ -71,5 +71,6 @@ def test_the_fix_menu_builds_real_fixes() -> None:
     assert menu("Copy a value from one env file to the other", ENTER + "REDIS_URL" + ENTER) == \
         ("copy", {"from": "worker.env", "to": "app.env", "key": "REDIS_URL"})
     assert menu("Requeue the jobs orphaned by a dead worker") == ("requeue", {})
+    assert menu("Look at the evidence again", ENTER) == ("look", "ping")
     assert menu("Fixed: verify it now") == FIXED
     assert menu("Give up") == GIVE_UP

@@ -8,6 +8,7 @@
     fix:
       - redis: [CONFIG, SET, maxmemory, 64mb]
       - restart: workers
+      - look: ping                 # a look while fixing, to check
     give_up: false                 # true: do not ask for verification
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from troubleshooter.drill import fixes
-from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, NEXT, Fix, Step
+from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, LOOK, NEXT, Fix, Step
 from troubleshooter.drill.looks import LOOKS, Look
 from troubleshooter.drill.scoring import SOMETHING_ELSE
 from troubleshooter.errors import UsageError
@@ -63,6 +64,15 @@ class FromAnswers:
         return FIXED
 
 
+def _fix(item: Any, where: str) -> Fix:
+    """A fix, or `{look: ID}`: a look taken while fixing (to check the fix)."""
+    if isinstance(item, dict) and list(item) == [LOOK]:
+        if item[LOOK] not in LOOKS:
+            raise UsageError(f"{where}: look: {item[LOOK]!r} is not one of: {', '.join(LOOKS)}")
+        return LOOK, item[LOOK]
+    return fixes.parse(item, where)
+
+
 def from_mapping(data: Any, path: str, remedies: Mapping[str, str]) -> FromAnswers:
     """Validate an answers file's content; one UsageError naming the file and the key."""
     if not isinstance(data, dict):
@@ -86,7 +96,7 @@ def from_mapping(data: Any, path: str, remedies: Mapping[str, str]) -> FromAnswe
     items = data.get("fix", [])
     if not isinstance(items, list):
         raise UsageError(f"{path}: fix: expected a list of fixes")
-    parsed = [fixes.parse(item, f"{path}: fix[{i}]") for i, item in enumerate(items)]
+    parsed = [_fix(item, f"{path}: fix[{i}]") for i, item in enumerate(items)]
     trainee = data.get("trainee")
     return FromAnswers(list(looks), hints, str(cause), str(remedy), parsed,
                        bool(data.get("give_up", False)),

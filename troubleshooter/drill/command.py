@@ -23,7 +23,7 @@ def state_path(environ: Mapping[str, str]) -> Path:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.list:
-        return list_scenarios()
+        return list_scenarios(environ)
     if args.history:
         return show_history(environ, args.trainee)
     if args.stop:
@@ -32,17 +32,16 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return restart(environ, args.restart)
     if args.url:
         raise UsageError("a drill makes its own Redis: drop --url")
-    found = scenarios.load_all()
+    found, remedies = scenarios.catalogue(environ)
     chosen = scenarios.pick(found, args.scenario, args.difficulty, args.seed)
     from troubleshooter.drill.conduct import run_one
 
     with _signals_end_the_drill():
-        return run_one(chosen, scenarios.load_remedies(scenarios.shipped_dir()), args,
-                       environ, state_path(environ))
+        return run_one(chosen, remedies, args, environ, state_path(environ))
 
 
-def list_scenarios() -> int:
-    for s in scenarios.load_all().values():
+def list_scenarios(environ: Mapping[str, str]) -> int:
+    for s in scenarios.catalogue(environ)[0].values():
         print(f"{s.name:18} {s.difficulty:7} {s.title}")
     return EXIT_OK
 

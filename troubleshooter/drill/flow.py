@@ -22,7 +22,7 @@ from troubleshooter.drill.verify import Verdict, verify
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.session import Session
 
-NEXT, HINT, FIXED, GIVE_UP = "next", "hint", "fixed", "give up"
+NEXT, HINT, FIXED, GIVE_UP, LOOK = "next", "hint", "fixed", "give up", "look"
 # The guide's six steps, as the trainee walks them, with the question each one asks.
 STEPS = (
     ("network", "Network connectivity", "Can the app reach Redis at all?"),
@@ -58,7 +58,7 @@ class Trainee(Protocol):
         """A remedy id from `choices` (id, text)."""
 
     def fix(self, programs: list[str]) -> Fix | str:
-        """A fix (kind, argument), FIXED (verify now) or GIVE_UP."""
+        """A fix (kind, argument), (LOOK, look id), FIXED (verify now) or GIVE_UP."""
 
 
 class View(Protocol):
@@ -104,7 +104,7 @@ class Drill:
         cause = self.trainee.diagnosis(diagnosis_choices())
         remedy = self.trainee.remedy(sorted(self.remedies.items(), key=lambda r: r[1]))
         diagnosed = self.clock() - start
-        done, verdict = self._fix()
+        done, verdict = self._fix(looks)
         attempt = Attempt(
             trainee=trainee_name, scenario=self.scenario.name,
             mode="blind" if blind else "guided", looks=tuple(looks), hints=hints,
@@ -130,7 +130,7 @@ class Drill:
                 looks.append(choice)
                 self.view.look(LOOKS[choice], look(self.lab, choice))
 
-    def _fix(self) -> tuple[list[str], Verdict | None]:
+    def _fix(self, looks: list[str]) -> tuple[list[str], Verdict | None]:
         done: list[str] = []
         verdict: Verdict | None = None
         while True:
@@ -143,7 +143,10 @@ class Drill:
                 if verdict.ok:
                     return done, verdict
                 continue
-            if isinstance(choice, tuple):
+            if isinstance(choice, tuple) and choice[0] == LOOK and choice[1] in LOOKS:
+                looks.append(choice[1])  # checking one's own fix: a look like any other
+                self.view.look(LOOKS[choice[1]], look(self.lab, choice[1]))
+            elif isinstance(choice, tuple):
                 kind, arg = choice
                 result = fixes.apply(self.lab, kind, arg)
                 done.append(self.lab.mask(f"{kind} {arg}"))  # a typed password too

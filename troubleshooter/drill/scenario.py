@@ -225,26 +225,48 @@ def shipped_dir() -> Path:
     return Path(str(resources.files("troubleshooter.drill") / "scenarios"))
 
 
-def load_remedies(directory: Path) -> dict[str, str]:
+def load_remedies(directory: Path, required: bool = True) -> dict[str, str]:
     path = directory / "remedies.yaml"
-    data, source, problems = _parse(path.read_text(encoding="utf-8"), str(path), REMEDIES,
-                                    "a mapping of remedy ids to texts")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        if not required:
+            return {}
+        raise PlaybookError([f"{path}: cannot read remedies: {exc.strerror or exc}"]) from None
+    data, source, problems = _parse(text, str(path), REMEDIES, "a mapping of remedy ids to texts")
     if problems.errors:
         raise PlaybookError(_format(problems.errors, source, str(path)))
     return dict(data)
 
 
-def load_all(directory: Path | None = None) -> dict[str, Scenario]:
-    """Every scenario in `directory` (default: the shipped ones), by name, in name order."""
+def load_all(directory: Path | None = None,
+             remedies: Mapping[str, str] | None = None) -> dict[str, Scenario]:
+    """Every scenario in `directory` (default: the shipped ones), by name, in name order;
+    remedy ids may come from `remedies` or the directory's own remedies.yaml."""
     directory = directory or shipped_dir()
-    remedies = load_remedies(directory)
+    known = {**(remedies or {}), **load_remedies(directory, required=remedies is None)}
     found: dict[str, Scenario] = {}
     for path in sorted(directory.glob("*.yaml")):
         if path.name == "remedies.yaml":
             continue
-        scenario = loads(path.read_text(encoding="utf-8"), str(path), remedies)
+        scenario = loads(path.read_text(encoding="utf-8"), str(path), known)
         found[scenario.name] = scenario
     return found
+
+
+def catalogue(environ: Mapping[str, str]) -> tuple[dict[str, Scenario], dict[str, str]]:
+    """The shipped scenarios and remedies, then a team's from $TROUBLESHOOTER_DRILLS (a
+    directory of scenario files and an optional remedies.yaml; a same-named scenario wins)."""
+    remedies = load_remedies(shipped_dir())
+    found = load_all(shipped_dir(), remedies)
+    extra = environ.get("TROUBLESHOOTER_DRILLS")
+    if extra:
+        directory = Path(extra)
+        if not directory.is_dir():
+            raise UsageError(f"TROUBLESHOOTER_DRILLS={extra} is not a directory")
+        remedies = {**remedies, **load_remedies(directory, required=False)}
+        found = dict(sorted({**found, **load_all(directory, remedies)}.items()))
+    return found, remedies
 
 
 def pick(scenarios: Mapping[str, Scenario], name: str | None, difficulty: str | None,

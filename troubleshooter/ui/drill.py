@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, NEXT, STEPS, Fix, Step
+from troubleshooter.drill.flow import FIXED, GIVE_UP, HINT, LOOK, NEXT, STEPS, Fix, Step
 from troubleshooter.drill.looks import LOOKS, Look
 from troubleshooter.drill.scenario import Scenario
 from troubleshooter.drill.scoring import SOMETHING_ELSE, Debrief
@@ -33,6 +33,7 @@ FIX_MENU = {
     "Copy a value from one env file to the other": "copy",
     "Requeue the jobs orphaned by a dead worker": "requeue",
     "Resend lost jobs from the app's outbox": "resend_lost",
+    "Look at the evidence again": LOOK,
     "Fixed: verify it now": FIXED,
     "Give up": GIVE_UP,
 }
@@ -185,6 +186,9 @@ class PersonTrainee:
         kind = FIX_MENU[self._select("Fix it for real. What do you do?", list(FIX_MENU))]
         if kind in (FIXED, GIVE_UP):
             return kind
+        if kind == LOOK:
+            by_title = {item.title: item.id for item in LOOKS.values()}
+            return LOOK, by_title[self._select("Look at what?", list(by_title))]
         ask = self._text
         if kind == "redis":
             line = ask("redis> ") or "PING"
