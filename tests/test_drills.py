@@ -381,3 +381,12 @@ def test_the_schema_names_exactly_what_the_code_implements() -> None:
     assert set(scenarios.STEP_KINDS) == set(steps.STEPS)
     assert list(scenarios.LOOK_IDS) == list(looks.LOOKS)
     assert list(fixes.KINDS) == list(fixes.FIXES)
+
+
+def test_the_readme_example_answers_file_is_valid() -> None:
+    import yaml
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    [example] = re.findall(r"```yml\n(.*?)```", readme, re.S)
+    trainee = from_mapping(yaml.safe_load(example), "README", REMEDIES)
+    assert (trainee.trainee, trainee.cause, len(trainee.fixes)) == ("alice", "server.oom", 3)
