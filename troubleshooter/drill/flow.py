@@ -17,7 +17,7 @@ from troubleshooter.drill import fixes
 from troubleshooter.drill.lab import Lab
 from troubleshooter.drill.looks import LOOKS, Look, look
 from troubleshooter.drill.scenario import Scenario
-from troubleshooter.drill.scoring import SOMETHING_ELSE, Attempt, Debrief, score
+from troubleshooter.drill.scoring import Attempt, Debrief, score
 from troubleshooter.drill.verify import Verdict, verify
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.session import Session
@@ -151,7 +151,3 @@ class Drill:
                 result = fixes.apply(self.lab, kind, arg)
                 done.append(self.lab.mask(f"{kind} {arg}"))  # a typed password too
                 self.view.fix_result(result)
-
-
-def is_cause(code: str) -> bool:
-    return code == SOMETHING_ELSE or code.startswith(CAUSE_FAMILIES)
