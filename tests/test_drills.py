@@ -390,3 +390,13 @@ def test_the_readme_example_answers_file_is_valid() -> None:
     [example] = re.findall(r"```yml\n(.*?)```", readme, re.S)
     trainee = from_mapping(yaml.safe_load(example), "README", REMEDIES)
     assert (trainee.trainee, trainee.cause, len(trainee.fixes)) == ("alice", "server.oom", 3)
+
+
+def test_a_fix_reads_as_typed_in_the_debrief() -> None:
+    from troubleshooter.drill.fixes import describe
+
+    assert describe("redis", ["CONFIG", "SET", "maxmemory", "64mb"]) == \
+        "redis CONFIG SET maxmemory 64mb"
+    assert describe("copy", {"from": "worker.env", "to": "app.env", "key": "REDIS_URL"}) == \
+        "copy from=worker.env to=app.env key=REDIS_URL"
+    assert describe("restart", "workers") == "restart workers"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.drill.drillkit import RIGHT, Leftovers, drill, history
+from troubleshooter.drill import fixes
 from troubleshooter.drill import scenario as scenarios
 from troubleshooter.drill.supervisor import Supervisor
 from troubleshooter.findings import CATALOGUE
@@ -62,6 +63,8 @@ def test_a_right_diagnosis_and_a_real_fix_score_full_marks(
     assert entry["fixed"] is True
     assert entry["looks"] == ["ping", "processes", "app.env", *while_fixing]
     assert entry["time_to_recovery_s"] is not None
+    assert entry["fixes"] == [fixes.describe(*fixes.parse(f, "test")) for f in RIGHT[name]["fix"]
+                              if "look" not in f]
 
 
 @pytest.mark.slow

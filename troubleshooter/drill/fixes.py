@@ -45,6 +45,15 @@ def parse(fix: Any, where: str) -> tuple[str, Any]:
     return str(kind), arg
 
 
+def describe(kind: str, arg: Any) -> str:
+    """One line for the debrief: `redis CONFIG SET maxmemory 64mb`, `copy from=... key=...`."""
+    if isinstance(arg, list):
+        return " ".join([kind, *map(str, arg)])
+    if isinstance(arg, dict):
+        return " ".join([kind, *(f"{k}={v}" for k, v in arg.items())])
+    return f"{kind} {arg}"
+
+
 def apply(lab: Lab, kind: str, arg: Any) -> str:
     """Do it; a failure is reported, not raised: the trainee tries something else."""
     try:

@@ -149,5 +149,5 @@ class Drill:
             elif isinstance(choice, tuple):
                 kind, arg = choice
                 result = fixes.apply(self.lab, kind, arg)
-                done.append(self.lab.mask(f"{kind} {arg}"))  # a typed password too
+                done.append(self.lab.mask(fixes.describe(kind, arg)))  # a typed password too
                 self.view.fix_result(result)
