@@ -57,7 +57,7 @@ RIGHT: dict[str, dict[str, Any]] = {
 def drill(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str,
           answers: dict[str, Any], *args: str) -> tuple[int, str, str]:
     path = tmp_path / "answers.yaml"
-    path.write_text(yaml.safe_dump(answers))
+    path.write_text(yaml.safe_dump(answers, sort_keys=False))
     capsys.readouterr()
     code = main(["drill", name, "--answers", str(path), "--timeout", "1", *args])
     out, err = capsys.readouterr()
