@@ -53,7 +53,8 @@ def test_a_right_diagnosis_and_a_real_fix_score_full_marks(
             "history.jsonl").read_text()
     for secret in ("Drill-Secret-One", "Drill-Secret-Two"):
         assert secret not in out + err + kept
-    assert "Verified: the system is healthy again." in out, out + err
+    why = [line for line in out.splitlines() if line.lstrip().startswith(("✗", "failed"))]
+    assert "Verified: the system is healthy again." in out, (why, err)
     assert code == 0, out + err
     assert "Score   100/100" in out
     assert leftovers.pids and leftovers.left() == []

@@ -4,6 +4,7 @@ pause and restart programs, enqueue real RQ jobs, and break things for real."""
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -59,9 +60,23 @@ def _enqueue(lab: Lab, arg: Any) -> None:
 
 
 def _wait_jobs(lab: Lab, arg: Any) -> None:
+    """Until every job ran and rq is done with it: the job records its run before its worker
+    writes the result, and a fault injected in between (a full memory) would crash the
+    worker at random instead of leaving it idle, as the scenario means."""
     tokens = [e["token"] for e in lab.outbox_entries()]
-    wait_until(lambda: all(lab.run_counts().get(t) for t in tokens), 20,
-               "the drill's jobs to run")
+    conn = lab.admin()
+    queue = lab.app_queue
+
+    def settled() -> bool:
+        if not all(lab.run_counts().get(t) for t in tokens):
+            return False
+        if conn.llen(f"rq:queue:{queue}") or conn.zcard(f"rq:wip:{queue}"):
+            return False
+        states = [conn.hget(f"rq:worker:{name}", "state") for name in lab.live_worker_names()]
+        return all(state == "idle" for state in states)
+
+    wait_until(settled, 20, "the drill's jobs to run")
+    time.sleep(0.2)  # the idle worker's heartbeat, then its blocking dequeue
 
 
 def _hold_job(lab: Lab, arg: Any) -> None:
