@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -11,14 +12,22 @@ from typing import Any
 
 from troubleshooter import __version__
 from troubleshooter.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PROBLEMS,
     EXIT_USAGE,
     PlaybookError,
+    Terminated,
     TroubleshooterError,
     UsageError,
 )
+from troubleshooter.sanitize import shorten, visible
+from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
-COMMANDS = ("run", "validate", "playbooks", "checks", "drill")
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -40,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
                                                  "(default: redis-outage)")
     add_run_options(run)
+    add_password_options(run)
 
     validate = sub.add_parser("validate", help="check playbook files and report every problem")
     validate.add_argument("files", nargs="+", metavar="FILE")
@@ -68,6 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="restart a program of the running drill (redis, worker-1...)")
     add_run_options(drill)
     drill.set_defaults(playbook=None)
+
+    watch = sub.add_parser("watch", help="re-run the automated checks until the diagnosis "
+                                         "clears (after a fix, during a failover)")
+    watch.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
+                                                   "(default: redis-outage)")
+    add_run_options(watch)
+    add_password_options(watch)
+    watch.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS",
+                       help="seconds between rounds (default 5)")
+    watch.add_argument("--max-time", type=_seconds, default=600.0, metavar="SECONDS",
+                       help="give up after this many seconds (default 600): exit 1")
     return parser
 
 
@@ -92,6 +113,11 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                           "(human output on stderr)")
     run.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                      help="time limit of each network check (default 3)")
+    run.add_argument("--sentinel-password", metavar="PASSWORD",
+                     help="the Sentinels' own password for a redis+sentinel:// URL (or "
+                          "?sentinel_password= in the URL)")
+    run.add_argument("--cluster", action="store_true",
+                     help="the target is a Redis Cluster node: check the whole cluster")
     run.add_argument("--write-probe", action="store_true",
                      help="prove writes work: set and delete one short-lived key")
     run.add_argument("--explain", action="store_true",
@@ -99,6 +125,15 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--save", metavar="PATH",
                      help="where to write the transcript (default: "
                           "$XDG_STATE_HOME/troubleshooter/sessions/)")
+
+
+def add_password_options(run: argparse.ArgumentParser) -> None:
+    """The password without the command line: `ps` shows every process's arguments."""
+    given = run.add_mutually_exclusive_group()
+    given.add_argument("--password-file", metavar="FILE",
+                       help="read the Redis password from FILE (or a pipe) instead of the URL")
+    given.add_argument("--ask-password", action="store_true",
+                       help="prompt for the Redis password (not echoed)")
 
 
 def _seconds(text: str) -> float:
@@ -117,33 +152,85 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in
                          ("-h", "--help", "--version")):
         args_list.insert(0, "run")
+    streams = _guard_streams()
+    try:
+        code = _handled(args_list)
+    finally:
+        sys.stdout, sys.stderr = (s.stream for s in streams)
+    return _output_failed(streams, code)
+
+
+def _handled(args_list: list[str]) -> int:
+    """Run the command; every way it can end becomes one line (at most) and an exit code."""
+    from troubleshooter.ui import terminal
+
+    terminal.install()
     try:
         args = build_parser().parse_args(args_list)
         return int(_dispatch(args, os.environ))
     except TroubleshooterError as exc:
-        print(f"troubleshooter: error: {exc}", file=sys.stderr)
+        _say(f"troubleshooter: error: {exc}")
+        return exc.exit_code
+    except Terminated as exc:  # SIGTERM / SIGHUP outside a run (a run saves and returns)
+        terminal.restore()
+        _say(f"\ntroubleshooter: terminated by {signal.Signals(exc.signum).name}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\ntroubleshooter: interrupted", file=sys.stderr)
+        terminal.restore()
+        _say("\ntroubleshooter: interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return 1
     except Exception as exc:  # anything else is our bug: one line, the traceback in a file
+        terminal.restore()
         return _crash(exc)
+    finally:
+        terminal.uninstall()
+
+
+def _say(line: str) -> None:
+    """One line for the person, made safe: it may quote a file name or a value from outside."""
+    print(visible(line, multiline=True), file=sys.stderr)
+
+
+def _guard_streams() -> tuple[Guarded, Guarded]:
+    if sys.stdin is None:  # `<&-`: nobody to ask
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
+    out = Guarded(sys.stdout, "standard output")
+    err = Guarded(sys.stderr, "standard error")
+    sys.stdout, sys.stderr = out, err
+    return out, err
+
+
+def _output_failed(streams: tuple[Guarded, Guarded], code: int) -> int:
+    """A stream that could not be written: say so on the other one, and exit 5 unless the
+    run ended for a reason that says more (usage, crash, signal)."""
+    failed = [s for s in streams if s.error is not None]
+    for stream in failed:
+        line = f"troubleshooter: error: cannot write to {stream.name}: {stream.error}\n"
+        for other in streams:
+            if other.error is None and other.stream is not None:
+                other.write(line)
+                other.flush()
+                break
+    if failed and code in (EXIT_OK, EXIT_PROBLEMS, EXIT_INCOMPLETE):
+        return EXIT_OUTPUT
+    return code
 
 
 def entry() -> None:
     """The console script: `main`, then a fast exit.
 
     Tearing down an interpreter with redis, rq and rich loaded takes ~100 ms, a fifth of a
-    healthy triage; by now everything is written and saved, so flush and leave.
+    healthy triage; by now everything is written and saved, so flush and leave (without the
+    interpreter's own last flush, which would print a traceback for a broken pipe).
     """
+    reopen_closed_descriptors()
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        code = code or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            code = code if code not in (EXIT_OK, EXIT_PROBLEMS, EXIT_INCOMPLETE) else EXIT_OUTPUT
     os._exit(code)
 
 
@@ -158,6 +245,10 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.drill import run_drill
 
         return run_drill(args, environ)
+    if args.command == "watch":
+        from troubleshooter.watchcmd import run_watch
+
+        return run_watch(args, environ)
     from troubleshooter.wizard import run_wizard
 
     return run_wizard(args, environ)
@@ -173,12 +264,12 @@ def validate(files: Sequence[str]) -> int:
         except PlaybookError as exc:
             failed = True
             for line in exc.problems:
-                print(line, file=sys.stderr)
+                print(visible(line), file=sys.stderr)
             continue
         for line in pb.warnings:
-            print(line, file=sys.stderr)
-        print(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
-              f"{sum(len(s.actions) for s in pb.steps)} actions)")
+            print(visible(line), file=sys.stderr)
+        print(visible(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
+                      f"{sum(len(s.actions) for s in pb.steps)} actions)"))
     return EXIT_USAGE if failed else 0
 
 
@@ -192,7 +283,8 @@ def list_playbooks(environ: Mapping[str, str]) -> int:
                 else pb.title
         except PlaybookError as exc:
             about = f"INVALID: {exc.problems[0]}"
-        print(f"{path.stem:24} {origin:8} {about}\n{'':33} {path}")
+        print(visible(f"{path.stem:24} {origin:8} {shorten(about, 200)}"))
+        print(visible(f"{'':33} {path}"))
     return 0
 
 
@@ -210,19 +302,13 @@ def list_checks() -> int:
 
 
 def _crash(exc: BaseException) -> int:
-    from troubleshooter.report import state_dir
+    from troubleshooter import crashlog
+    from troubleshooter.target import redact_url
 
-    log = state_dir(os.environ) / "crash.log"
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("".join(traceback.format_exception(exc)))
+        log = crashlog.write("".join(traceback.format_exception(exc)), os.environ)
         where = f"; details in {log}"
     except OSError:
         where = ""
-    from troubleshooter.target import redact_url
-
-    print(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}",
-          file=sys.stderr)
-    return 3
-
-
+    _say(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}")
+    return EXIT_INTERNAL

@@ -9,14 +9,16 @@ from typing import Any
 
 from troubleshooter import library, playbook, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
-from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, UsageError
+from troubleshooter.errors import UsageError
+from troubleshooter.exitcodes import TERMINATED, exit_code
 from troubleshooter.playbook import Playbook
 from troubleshooter.runner import coerce
 from troubleshooter.session import Session
 from troubleshooter.target import Target, parse_target, resolve_url
 
 # Flags that set well-known playbook variables.
-FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe"}
+FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe",
+                  "cluster": "cluster"}
 
 
 def resolve_variables(pb: Playbook, args: argparse.Namespace,
@@ -60,26 +62,29 @@ def _typed(name: str, text: str, default: Any, where: str) -> Any:
 
 
 def load_answers(path: str | None) -> dict[str, Any]:
+    """The `--answers` file: a regular file of at most 1 MB, YAML within the playbook's limits
+    (no alias bombs), mapping action ids to answers."""
     if not path:
         return {}
-    import yaml
+    from troubleshooter import inputfiles, yamlsrc
+    from troubleshooter.sanitize import shorten, visible
 
+    text = inputfiles.read_text(path, inputfiles.ANSWERS_MAX, "answers file")
+    name = visible(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: answers file is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}{where}: answers file is not valid YAML") from None
-    if data is None:
+        source = yamlsrc.load(text)
+    except yamlsrc.YamlSyntaxError as exc:
+        raise UsageError(f"{name}:{exc.line}:{exc.column}: answers file is not valid YAML: "
+                         f"{visible(str(exc))}") from None
+    if source.duplicates:
+        key, line, first = source.duplicates[0]
+        raise UsageError(f"{name}:{line}: {shorten(str(key[-1]))}: duplicate key "
+                         f"(first at line {first})")
+    if source.data is None:
         return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: an answers file maps action ids to answers")
-    return {str(k): v for k, v in data.items()}
+    if not isinstance(source.data, dict):
+        raise UsageError(f"{name}: an answers file maps action ids to answers")
+    return dict(source.data)
 
 
 def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
@@ -88,11 +93,17 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     """Run the playbook named by `args`; `on_session` sees the finished session (drills)."""
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
+        from troubleshooter import credentials
+
         url, source = resolve_url(args.url, environ)
-        target = parse_target(url, source)
+        # The password first: resolving a redis+sentinel:// target connects with it.
+        target = resolve_topology(credentials.resolve(parse_target(url, source), args,
+                                                      environ), args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
-    interactive = not args.non_interactive and sys.stdin.isatty()
+    from troubleshooter.ui.terminal import stdin_is_terminal
+
+    interactive = not args.non_interactive and stdin_is_terminal()
     from troubleshooter.ui.prompts import FromFile, Nobody, check_answers
 
     check_answers(answers, pb, args.answers or "")
@@ -103,17 +114,31 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
                    on_session)
 
 
+def resolve_topology(target: Target, args: argparse.Namespace) -> Target:
+    """A redis+sentinel:// target pointed at the master its sentinels name (every server and RQ
+    check then runs against it); any other target unchanged."""
+    if target.sentinel is None:
+        return target
+    from dataclasses import replace
+
+    from troubleshooter.topology.sentinels import resolve
+
+    if getattr(args, "sentinel_password", None):
+        target = replace(target, sentinel=replace(target.sentinel,
+                                                  sentinel_password=args.sentinel_password))
+    return resolve(target, args.timeout or DEFAULT_TIMEOUT)
+
+
 def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
             args: argparse.Namespace, environ: Mapping[str, str], interactive: bool,
             intro: str = "", on_session: Callable[[Session], None] | None = None) -> int:
     from troubleshooter.checks import CHECKS
     from troubleshooter.ui.console import make_console
-    from troubleshooter.ui.render import Renderer, render_summary
+    from troubleshooter.ui.render import Renderer, render_summary, render_warnings
 
     console = make_console(sys.stderr if args.json else sys.stdout)
     renderer = Renderer(console, guidance=interactive, explain=args.explain)
-    for warning in pb.warnings:
-        console.print(f"[yellow]{warning}[/]", markup=True, highlight=False)
+    render_warnings(console, pb.warnings)
     options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
                          assume_yes=args.yes, variables=variables,
                          allow_write=bool(getattr(args, "write_probe", False)))
@@ -124,11 +149,17 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
         console.print(intro)
     try:
         session = engine.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # ^C, or SIGTERM / SIGHUP (Terminated)
+        from troubleshooter.ui.terminal import restore
+
         renderer.close()
+        restore()
+        signum = getattr(exc, "signum", None)
+        if signum is not None:
+            engine.session.ended_by = TERMINATED
         console.print("\n[magenta]Interrupted; what was done is kept.[/]")
         _conclude(engine.session, engine, args, environ, console)
-        return EXIT_INTERRUPTED
+        return exit_code(engine.session, signum)
     render_summary(console, session)
     if target.source == "default" and session.diagnosis and \
             session.diagnosis.code == "network.refused":
@@ -138,7 +169,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
     if on_session:
         on_session(session)
     _conclude(session, engine, args, environ, console)
-    return EXIT_PROBLEMS if session.has_errors else EXIT_OK
+    return exit_code(session)
 
 
 def template_filler(engine: Engine) -> Callable[[str], str]:
@@ -150,13 +181,15 @@ def template_filler(engine: Engine) -> Callable[[str], str]:
 
 def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
               environ: Mapping[str, str], console: Any) -> None:
+    from troubleshooter.ui.safe import line
+
     document = report.to_json(session, engine.redactor)
     try:
         path = report.save(session, document, environ, args.save)
         # A path people copy: never wrapped.
-        console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
+        console.print(line((f"Session saved: {path}", "dim")), soft_wrap=True)
     except OSError as exc:
-        console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
+        console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
     if args.json:
         sys.stdout.write(document + "\n")
         sys.stdout.flush()

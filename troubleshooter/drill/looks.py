@@ -151,6 +151,14 @@ LOOKS: dict[str, Look] = {look.id: look for look in (
 )}
 
 
+def reveal(text: str) -> str:
+    """Format characters (zero-width space, BOM, word joiner...) as escapes too: a look is a
+    forensic view, like `cat -A`; an invisible character is exactly what it must show."""
+    import unicodedata
+
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c) == "Cf" else c for c in text)
+
+
 def look(lab: Lab, look_id: str) -> str:
     """The look's text: masked and made safe for a terminal."""
-    return visible(lab.mask(LOOKS[look_id].run(lab)), multiline=True)
+    return reveal(visible(lab.mask(LOOKS[look_id].run(lab)), multiline=True))

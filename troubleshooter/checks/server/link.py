@@ -28,7 +28,7 @@ CONNECT_CODES = (
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
     "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
-    "server.wrong_mode",
+    "server.wrong_mode", "server.protocol_error",
 )
 
 
@@ -60,7 +60,7 @@ def open_link(
     overrides = {} if db is None else {"db": db}
     while True:
         client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
-                             **overrides)
+                             deadline=budget.end, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:
@@ -93,6 +93,14 @@ def _decoded(reply: Mapping[Any, Any]) -> dict[str, Any]:
 def command(client: redis.Redis, *args: str | int) -> Any:
     """Run one command by name (redis-py's execute_command is untyped)."""
     return cast(Any, client).execute_command(*args)
+
+
+def unexpected(command_name: str) -> Exception:
+    """The error for a reply whose shape no Redis sends (ACL GETUSER answered with a number):
+    a protocol violation, which every check reports as a finding."""
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    return ProtocolViolation(f"its reply to {command_name} has an unexpected form")
 
 
 def text(value: object) -> str:
