@@ -89,7 +89,7 @@ def test_nothing_on_screen_names_the_cause_before_the_diagnosis_question(
     assert not state_file(tmp_path).exists()
 
 
-@pytest.mark.parametrize("how", ["ctrl-c", "sigterm",
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "ctrl-d",
                                  pytest.param("sighup", marks=pytest.mark.slow)])
 def test_an_interrupted_drill_leaves_nothing_behind(how: str, tmp_path: Path) -> None:
     child = spawn(tmp_path, "worker-killed", "--timeout", "1")
@@ -100,13 +100,14 @@ def test_an_interrupted_drill_leaves_nothing_behind(how: str, tmp_path: Path) ->
     left.note(state_file(tmp_path))
     assert len(left.pids) == 2 and left.ports and left.dirs  # redis and a (killed) worker
     assert any(d.exists() for d in left.dirs)
-    if how == "ctrl-c":
-        child.send(CTRL_C)
+    if how in ("ctrl-c", "ctrl-d"):
+        child.send(CTRL_C if how == "ctrl-c" else "\x04")
     else:
         child.kill(signal.SIGTERM if how == "sigterm" else signal.SIGHUP)
     child.expect(pexpect.EOF)
     child.close()
-    expected = {"ctrl-c": 130, "sigterm": 128 + signal.SIGTERM, "sighup": 128 + signal.SIGHUP}
+    expected = {"ctrl-c": 130, "ctrl-d": 4, "sigterm": 128 + signal.SIGTERM,
+                "sighup": 128 + signal.SIGHUP}
     assert (child.exitstatus or child.signalstatus and 128 + child.signalstatus) == \
         expected[how], screen(child)[-2000:]
     assert left.left() == []

@@ -16,7 +16,13 @@ from troubleshooter.drill.flow import Trainee
 from troubleshooter.drill.lab import Lab, build, setup
 from troubleshooter.drill.scenario import Scenario
 from troubleshooter.drill.supervisor import Supervisor
-from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
+from troubleshooter.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    QuitRequested,
+    UsageError,
+)
 from troubleshooter.session import Session
 
 
@@ -47,8 +53,13 @@ def run_one(scenario: Scenario, remedies: Mapping[str, str], args: argparse.Name
             return EXIT_OK
         trainee: Trainee | None = answers or person
         assert trainee is not None  # checked above: a file, or a person at a terminal
-        return _drill(lab, remedies, trainee, name, args, environ, console,
-                      interactive and answers is None)
+        try:
+            return _drill(lab, remedies, trainee, name, args, environ, console,
+                          interactive and answers is None)
+        except QuitRequested:
+            console.print("Drill ended by the trainee (^D): not scored; everything it started "
+                          "is stopped.")
+            return EXIT_INCOMPLETE
     finally:
         if not keep:
             lab.sup.teardown()

@@ -22,6 +22,7 @@ from troubleshooter.drill.scoring import SOMETHING_ELSE, Debrief
 from troubleshooter.drill.verify import Verdict
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.sanitize import visible
+from troubleshooter.ui.prompts import _ask as ask_or_quit  # ^D quits, as at every prompt
 
 QUESTION = "What is your diagnosis?"
 FIX_MENU = {
@@ -142,7 +143,7 @@ def guide_lines(d: Debrief) -> list[str]:
 
 
 class PersonTrainee:
-    """The trainee at the terminal (questionary); ^C propagates (unsafe_ask)."""
+    """The trainee at the terminal (questionary); ^C propagates, ^D quits (QuitRequested)."""
 
     def __init__(self, **prompt_kwargs: Any) -> None:
         self.kwargs = prompt_kwargs
@@ -150,20 +151,20 @@ class PersonTrainee:
     def name(self, default: str) -> str:
         import questionary
 
-        text = questionary.text("Your name (for the scores):", default=default,
-                                **self.kwargs).unsafe_ask()
+        text = ask_or_quit(questionary.text("Your name (for the scores):", default=default,
+                                            **self.kwargs))
         return str(text).strip() or default
 
     def _select(self, question: str, choices: Sequence[str], default: str | None = None) -> str:
         import questionary
 
-        return str(questionary.select(question, choices=list(choices), default=default,
-                                      **self.kwargs).unsafe_ask())
+        return str(ask_or_quit(questionary.select(question, choices=list(choices),
+                                                  default=default, **self.kwargs)))
 
     def _text(self, question: str) -> str:
         import questionary
 
-        return str(questionary.text(question, **self.kwargs).unsafe_ask()).strip()
+        return str(ask_or_quit(questionary.text(question, **self.kwargs))).strip()
 
     def step(self, step: Step, looks: list[Look], hints_left: int) -> str:
         options = {f"Look: {item.title}": item.id for item in looks}
