@@ -62,6 +62,13 @@ def test_list_prints_one_scenario_a_line_name_first(capsys: pytest.CaptureFixtur
     assert len(lines) >= 13
 
 
+def test_list_by_difficulty(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--list", "--difficulty", "hard")
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == sorted(
+        s.name for s in SHIPPED.values() if s.difficulty == "hard")
+
+
 def test_list_and_help_import_neither_redis_nor_rq() -> None:
     code = ("import sys; from troubleshooter.cli import main; main(['drill', '--list']); "
             "print(sorted(m for m in ('redis', 'rq', 'questionary', 'rich.markdown') "

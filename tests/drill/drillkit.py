@@ -20,7 +20,9 @@ RIGHT: dict[str, dict[str, Any]] = {
     "server-down": {"diagnosis": "network.refused", "remedy": "start-redis",
                     "fix": [{"restart": "all"}, {"look": "ping"}]},
     "wrong-password": {"diagnosis": "server.auth_failed", "remedy": "fix-app-url",
-                       "fix": [COPY_URL]},
+                       "fix": [{"set": {"file": "app.env", "key": "REDIS_URL",
+                                        "value": "redis://:{password}@127.0.0.1:{redis.port}/0"}}
+                               ]},
     "password-missing": {"diagnosis": "server.auth_required", "remedy": "fix-app-url",
                          "fix": [COPY_URL]},
     "oom": {"diagnosis": "server.oom", "remedy": "free-memory",

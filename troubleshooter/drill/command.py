@@ -23,7 +23,7 @@ def state_path(environ: Mapping[str, str]) -> Path:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.list:
-        return list_scenarios(environ)
+        return list_scenarios(environ, args.difficulty)
     if args.history:
         return show_history(environ, args.trainee)
     if args.stop:
@@ -40,8 +40,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return run_one(chosen, remedies, args, environ, state_path(environ))
 
 
-def list_scenarios(environ: Mapping[str, str]) -> int:
+def list_scenarios(environ: Mapping[str, str], difficulty: str | None = None) -> int:
     for s in scenarios.catalogue(environ)[0].values():
+        if difficulty not in (None, s.difficulty):
+            continue
         print(f"{s.name:18} {s.difficulty:7} {s.title}")
     return EXIT_OK
 

@@ -115,7 +115,8 @@ def _stop(lab: Lab, arg: Any) -> str:
 def _set(lab: Lab, arg: Mapping[str, Any]) -> str:
     which = str(arg["file"]).removesuffix(".env")
     values = lab.env(which)
-    values[str(arg["key"])] = str(arg["value"])
+    # {password}: the current Redis password, as a secrets vault would fill it in.
+    values[str(arg["key"])] = lab.fill(str(arg["value"]))
     lab_mod.write_env(lab.dir / f"{which}.env", values)
     return f"{arg['file']}: {arg['key']} set"
 

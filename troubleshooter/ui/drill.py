@@ -207,7 +207,9 @@ class PersonTrainee:
             return kind, self._select("Which program?", [*programs, "workers", "all"])
         if kind == "set":
             return kind, {"file": self._select("Which file?", ["app.env", "worker.env"]),
-                          "key": ask("Key:"), "value": ask("Value:")}
+                          "key": ask("Key:"),
+                          "value": ask("Value ({password} is the current Redis password, as "
+                                       "your secrets vault fills it in):")}
         if kind == "copy":
             source = self._select("From which file?", ["worker.env", "app.env"])
             other = "app.env" if source == "worker.env" else "worker.env"
