@@ -191,7 +191,9 @@ def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
     except OSError as exc:
         console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
     if args.json:
-        sys.stdout.write(document + "\n")
+        from troubleshooter.sanitize import json_for_terminal
+
+        sys.stdout.write(json_for_terminal(document) + "\n")
         sys.stdout.flush()
 
 

@@ -8,11 +8,12 @@ imported lazily: this module is loaded by `validate` and `--help`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
+from troubleshooter.checks.base import MIN_TIMEOUT, Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import classify, error_code, safe_text
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
@@ -59,8 +60,10 @@ def open_link(
     name, notes = CLIENT_NAME, []
     overrides = {} if db is None else {"db": db}
     while True:
+        # As budget.left(): never less than MIN_TIMEOUT to connect, even on a spent budget.
+        deadline = max(budget.end, time.monotonic() + MIN_TIMEOUT)
         client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
-                             deadline=budget.end, **overrides)
+                             deadline=deadline, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:
