@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import getpass
-import signal
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +34,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     chosen = scenarios.pick(found, args.scenario, args.difficulty, args.seed)
     from troubleshooter.drill.conduct import run_one
 
-    with _signals_end_the_drill():
-        return run_one(chosen, remedies, args, environ, state_path(environ))
+    # SIGTERM and SIGHUP unwind like ^C (ui.terminal, installed by cli): the teardown runs.
+    return run_one(chosen, remedies, args, environ, state_path(environ))
 
 
 def list_scenarios(environ: Mapping[str, str], difficulty: str | None = None) -> int:
@@ -97,20 +95,3 @@ def login_name() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no passwd entry and no $USER in a container
         return "trainee"
-
-
-class DrillTerminated(SystemExit):
-    """SIGTERM or SIGHUP: end the drill like ^C does, through its teardown."""
-
-
-@contextlib.contextmanager
-def _signals_end_the_drill() -> Iterator[None]:
-    def handler(signum: int, frame: Any) -> None:
-        raise DrillTerminated(128 + signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
