@@ -119,6 +119,7 @@ class Engine:
         listener: Listener = lambda event: None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        prior: Session | None = None,
     ) -> None:
         self.playbook, self.target, self.operator = playbook, target, operator
         self.options, self.checks, self.listener = options, checks, listener
@@ -139,6 +140,11 @@ class Engine:
             mode="interactive" if options.interactive else "non-interactive",
             variables=self.redactor.value(dict(options.variables)),
         )
+        # `resume`: the steps the prior run finished are kept; the one it stopped in runs again.
+        self._kept = _finished_prefix(prior) if prior is not None else {}
+        if prior is not None:
+            self.session.trace_id, self.session.started_at = prior.trace_id, prior.started_at
+            self.session.resumed = [*prior.resumed, _resume_note(prior, playbook)]
         if playbook.support is not None:
             sup = playbook.support
             self.session.support = {
@@ -152,7 +158,11 @@ class Engine:
         total = len(self.playbook.steps)
         try:
             for index, step in enumerate(self.playbook.steps):
-                self._run_step(step, index, total)
+                kept = self._kept.get(step.id)
+                if kept is not None:
+                    self._restore(kept)
+                else:
+                    self._run_step(step, index, total)
         except QuitRequested:
             self._finish("quit")
             return self.session
@@ -175,6 +185,7 @@ class Engine:
                 _playbook_order(step, record)  # the status below reads the checks in order
                 record.status = "skipped" if skipped else _step_status(record)
                 record.reason = skipped or ""
+            record.finished_at = now_iso()
         except (QuitRequested, KeyboardInterrupt):
             record.status, record.reason = "incomplete", "stopped by the operator"
             raise
@@ -250,7 +261,12 @@ class Engine:
             target=self.target, params=job.params, timeout=job.timeout,
             earlier=dict(self.outcomes), environ=self.environ, clock=self.clock,
             allow_write=self.options.allow_write, runner=self.commands,
+            session=self._transcript,
         )
+
+    def _transcript(self) -> dict[str, Any]:
+        """The session so far with the redaction audit: what a support bundle puts in."""
+        return {**self.session.to_dict(), "redactions": self.redactor.audit()}
 
     def _record_check(self, step: Step, action: Action, check: CheckRecord,
                       record: StepRecord) -> None:
@@ -264,6 +280,10 @@ class Engine:
         self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
                                            check.data, check.details)
         self.statuses[action.id] = check.status
+        if check.data.get("corroborates"):  # e.g. log lines confirming a step-2 finding
+            from troubleshooter import corroboration
+
+            corroboration.attach(self.session.steps, self.outcomes, check.data["corroborates"])
         record.checks.append(check)
         record.findings.extend(check.findings)
         self.listener(CheckFinished(step, check))
@@ -327,6 +347,19 @@ class Engine:
 
         return self.redactor.text(str(templating.render(text, self.names)))
 
+    def _restore(self, kept: StepRecord) -> None:
+        """A step a prior run finished: its record, and what conditions read from it."""
+        self.session.steps.append(kept)
+        self.statuses[kept.id] = kept.status
+        for check in kept.checks:
+            self.outcomes[check.id] = Outcome(check.status, check.summary, check.findings,
+                                              check.data, check.details)
+            self.statuses[check.id] = check.status
+        for answer in kept.answers:
+            self.statuses[answer.id] = answer.status
+            if answer.status == "answered":
+                self.answers[answer.id] = answer.answer
+
     # -- conditions and the end -----------------------------------------------------------------
     def scope(self) -> conditions.Scope:
         findings = [f for step in self.session.steps for f in step.findings]
@@ -352,6 +385,27 @@ class Engine:
         incomplete = ended_by != "finished" or any(
             c.status in ("error", "timeout") for step in s.steps for c in step.checks)
         s.status = "problems" if s.has_errors else ("incomplete" if incomplete else "healthy")
+
+
+def _finished_prefix(prior: Session) -> dict[str, StepRecord]:
+    """The steps of `prior` up to the first one it did not finish."""
+    kept: dict[str, StepRecord] = {}
+    for record in prior.steps:
+        if record.finished_at is None:
+            break
+        kept[record.id] = record
+    return kept
+
+
+def _resume_note(prior: Session, playbook: Playbook) -> dict[str, Any]:
+    """What the transcript says about a resume: when, what was kept, what runs again."""
+    kept = _finished_prefix(prior)
+    cut = next((s for s in prior.steps if s.id not in kept), None)
+    rerun = cut.id if cut else next((s.id for s in playbook.steps if s.id not in kept), None)
+    return {"at": now_iso(), "after": prior.ended_by, "kept_steps": list(kept),
+            "rerun_step": rerun,
+            "discarded": {"checks": len(cut.checks), "answers": len(cut.answers)} if cut
+            else {"checks": 0, "answers": 0}}
 
 
 def _next_batch(actions: list[Action]) -> list[Action]:

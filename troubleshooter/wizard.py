@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from troubleshooter import library, playbook, report
@@ -100,6 +100,14 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
         target = resolve_topology(credentials.resolve(parse_target(url, source), args,
                                                       environ), args)
     variables = resolve_variables(pb, args, environ)
+    operator, interactive = choose_operator(args, pb, environ)
+    return execute(pb, target, variables, operator, args, environ, interactive, intro,
+                   on_session)
+
+
+def choose_operator(args: argparse.Namespace, pb: Playbook,
+                    environ: Mapping[str, str]) -> tuple[Any, bool]:
+    """Who answers the prompts (a person, the answers file, nobody) and whether interactive."""
     answers = load_answers(args.answers)
     from troubleshooter.ui.terminal import stdin_is_terminal
 
@@ -110,8 +118,7 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     operator: Any = _person(args.json, environ) if interactive else Nobody()
     if answers:
         operator = FromFile(answers, operator)
-    return execute(pb, target, variables, operator, args, environ, interactive, intro,
-                   on_session)
+    return operator, interactive
 
 
 def resolve_topology(target: Target, args: argparse.Namespace) -> Target:
@@ -131,7 +138,9 @@ def resolve_topology(target: Target, args: argparse.Namespace) -> Target:
 
 def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
             args: argparse.Namespace, environ: Mapping[str, str], interactive: bool,
-            intro: str = "", on_session: Callable[[Session], None] | None = None) -> int:
+            intro: str = "", on_session: Callable[[Session], None] | None = None,
+            prior: Session | None = None, prior_redactions: Sequence[Any] = ()) -> int:
+    from troubleshooter.autosave import Autosave
     from troubleshooter.checks import CHECKS
     from troubleshooter.ui.console import make_console
     from troubleshooter.ui.render import Renderer, render_summary, render_warnings
@@ -142,7 +151,14 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
     options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
                          assume_yes=args.yes, variables=variables,
                          allow_write=bool(getattr(args, "write_probe", False)))
-    engine = Engine(pb, target, operator, options, CHECKS, renderer, environ)
+    autosave = Autosave(environ, prior_redactions)
+
+    def listener(event: Any) -> None:
+        renderer(event)
+        autosave(event)
+
+    engine = Engine(pb, target, operator, options, CHECKS, listener, environ, prior=prior)
+    autosave.attach(engine.session, engine.redactor)
     renderer.fill = template_filler(engine)
     renderer.header(pb, target, engine.session.mode)
     if intro:
@@ -158,7 +174,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
         if signum is not None:
             engine.session.ended_by = TERMINATED
         console.print("\n[magenta]Interrupted; what was done is kept.[/]")
-        _conclude(engine.session, engine, args, environ, console)
+        _conclude(engine.session, autosave, args, environ, console)
         return exit_code(engine.session, signum)
     render_summary(console, session)
     if target.source == "default" and session.diagnosis and \
@@ -168,7 +184,7 @@ def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator
                       "`troubleshooter drill`.[/]")
     if on_session:
         on_session(session)
-    _conclude(session, engine, args, environ, console)
+    _conclude(session, autosave, args, environ, console)
     return exit_code(session)
 
 
@@ -179,15 +195,23 @@ def template_filler(engine: Engine) -> Callable[[str], str]:
     return lambda text: engine.redactor.text(str(templating.render(text, engine.names)))
 
 
-def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
+def _conclude(session: Session, autosave: Any, args: argparse.Namespace,
               environ: Mapping[str, str], console: Any) -> None:
+    from troubleshooter import store
     from troubleshooter.ui.safe import line
 
-    document = report.to_json(session, engine.redactor)
+    doc = autosave.document()
+    document = report.render(doc, "json")
     try:
-        path = report.save(session, document, environ, args.save)
+        path = store.save_document(doc, environ)  # the state directory: `sessions`, `resume`
+        if args.save:
+            path = store.save_document(doc, environ, args.save)
         # A path people copy: never wrapped.
         console.print(line((f"Session saved: {path}", "dim")), soft_wrap=True)
+        if session.ended_by != "finished":
+            console.print(f"[dim]Continue it later: troubleshooter resume "
+                          f"{session.trace_id[:8]}[/]", soft_wrap=True)
+        store.prune(environ, keep=store.file_name(session.trace_id, session.started_at))
     except OSError as exc:
         console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
     if args.json:

@@ -16,6 +16,7 @@ from troubleshooter.target import Target
 
 if TYPE_CHECKING:
     from troubleshooter.cmdrunner import CommandRunner
+    from troubleshooter.schema import Loc, Problems
 
 # A check's status. "error" means the check itself could not run (a bug, a missing tool) - not
 # that it found a problem; "fail" carries error findings, "warn" warning findings.
@@ -87,6 +88,8 @@ class CheckContext:
     runner: CommandRunner | None = None
     # Epoch seconds, for comparing with timestamps stored in Redis or written in logs.
     wall_clock: Callable[[], float] = time.time
+    # The session so far, as its transcript document (the support bundle puts it in).
+    session: Callable[[], Mapping[str, Any]] | None = None
 
     def param(self, name: str) -> Any:
         return self.params[name]
@@ -117,6 +120,9 @@ class CheckKind:
     # its own limit unless the playbook's `timeout:` sets another.
     time_limit: float | None = None
     capped_by_timeout: bool = True
+    # Load-time checks of parameters beyond their types (e.g. log_scan's signatures), reported
+    # like every playbook problem: called with the action's `with:`, its location, problems.
+    check_params: Callable[[Mapping[str, Any], Loc, Problems], None] | None = None
 
 
 def outcome_from(findings: list[Finding], ok_summary: str, **data: Any) -> Outcome:
