@@ -65,6 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a scenario from `drill --list` (default: a random fault)")
     drill.add_argument("--list", action="store_true", help="list the scenarios")
     drill.add_argument("--seed", type=int, help="pick the random scenario reproducibly")
+    drill.add_argument("--difficulty", choices=("easy", "medium", "hard"),
+                       help="pick the random scenario among these")
+    drill.add_argument("--guided", action="store_true",
+                       help="show the checks' verdicts as they run (a first walk-through)")
+    drill.add_argument("--trainee", metavar="NAME", help="whose score (default: login name)")
+    drill.add_argument("--history", action="store_true", help="show the trainees' scores")
+    drill.add_argument("--setup-only", action="store_true",
+                       help="set the fault up, leave it running, print its URL last")
+    drill.add_argument("--stop", action="store_true",
+                       help="tear down what `drill --setup-only` left running")
+    drill.add_argument("--restart", metavar="PROGRAM",
+                       help="restart a program of the running drill (redis, worker-1...)")
     add_run_options(drill)
     drill.set_defaults(playbook=None)
 
