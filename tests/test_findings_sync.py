@@ -12,8 +12,6 @@ from troubleshooter.findings import CATALOGUE, FAMILIES, SEVERITIES, finding, st
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "FINDINGS.md"
-# The shared original: /work/shared on a developer's machine, ../shared beside CI's clone.
-SHARED = [ROOT.parent / "shared" / "FINDINGS.md", Path("/work/shared/FINDINGS.md")]
 TABLE_ROW = re.compile(r"^\| ([a-z]+\.[a-z_]+) \|", re.MULTILINE)
 
 
