@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -80,6 +81,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                           "(human output on stderr)")
     run.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                      help="time limit of each network check (default 3)")
+    run.add_argument("--deadline", type=_seconds, default=None, metavar="SECONDS",
+                     help="time limit of the whole automated part of the run: checks still "
+                          "running then are stopped, the rest skipped (default: none "
+                          "interactively, 30 with --non-interactive)")
     run.add_argument("--write-probe", action="store_true",
                      help="prove writes work: set and delete one short-lived key")
     run.add_argument("--explain", action="store_true",
@@ -101,13 +106,14 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()  # a run's --deadline counts from here
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in
                          ("-h", "--help", "--version")):
         args_list.insert(0, "run")
     try:
         args = build_parser().parse_args(args_list)
-        return int(_dispatch(args, os.environ))
+        return int(_dispatch(args, os.environ, started))
     except TroubleshooterError as exc:
         print(f"troubleshooter: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -135,7 +141,7 @@ def entry() -> None:
     os._exit(code)
 
 
-def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], started: float) -> int:
     if args.command == "validate":
         return validate(args.files)
     if args.command == "playbooks":
@@ -146,9 +152,18 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.drill import run_drill
 
         return run_drill(args, environ)
-    from troubleshooter.wizard import run_wizard
+    return run_command(args, environ, started)
 
-    return run_wizard(args, environ)
+
+def run_command(args: argparse.Namespace, environ: Mapping[str, str], started: float) -> int:
+    """`troubleshooter run`: the config from the arguments, shown on this terminal, and the
+    session it returns as the exit code."""
+    from troubleshooter import runconfig, wizard
+    from troubleshooter.ui.terminal import Output
+
+    config = runconfig.from_args(args, environ, started=started)
+    session = wizard.run_in_terminal(config, Output.from_args(args))
+    return wizard.exit_code(session)
 
 
 def validate(files: Sequence[str]) -> int:

@@ -1,182 +1,92 @@
-"""`troubleshooter run`: wires the playbook, the target, the operator and the UI to the engine."""
+"""`troubleshooter run`: one entry point, `run(config, operator, listener) -> Session`.
+
+`cli.py` builds the `RunConfig` (runconfig.from_args), picks where the run is shown
+(`run_in_terminal` hands a terminal view from ui/), and turns the returned Session into the exit
+code (`exit_code`). Nothing here prints: the view does.
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
-from troubleshooter import library, playbook, report
-from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
-from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, UsageError
-from troubleshooter.playbook import Playbook
-from troubleshooter.runner import coerce
+from troubleshooter.engine import Engine, Listener, Operator
+from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS
+from troubleshooter.runconfig import RunConfig, from_args
 from troubleshooter.session import Session
-from troubleshooter.target import Target, parse_target, resolve_url
+from troubleshooter.target import Target
 
-# Flags that set well-known playbook variables.
-FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe"}
-
-
-def resolve_variables(pb: Playbook, args: argparse.Namespace,
-                      environ: Mapping[str, str]) -> dict[str, Any]:
-    """Each variable: --var, then its flag (--log, --queue...), then its env var, then default."""
-    values: dict[str, Any] = {}
-    for name, var in pb.variables.items():
-        values[name] = var.default
-        if var.env and environ.get(var.env):
-            values[name] = _typed(name, environ[var.env], var.default, f"${var.env}")
-    for flag, name in FLAG_VARIABLES.items():
-        given = getattr(args, flag, None)
-        if given and name in values:
-            values[name] = given
-    for item in args.var:
-        name, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"--var takes NAME=VALUE, got {item!r}")
-        if name not in values:
-            known = ", ".join(values) or "none"
-            raise UsageError(f"--var {name}: {pb.id} has no such variable (variables: {known})")
-        values[name] = _typed(name, value, pb.variables[name].default, "--var")
-    return values
+if TYPE_CHECKING:
+    from troubleshooter.checks.base import CheckKind
+    from troubleshooter.ui.terminal import Output
 
 
-def _typed(name: str, text: str, default: Any, where: str) -> Any:
-    """Text as the type of the variable's default: in conditions `vars.x` must be False for
-    `--var x=false`, and a threshold a number."""
-    if default is None or isinstance(default, str):
-        return text
-    # A numeric default takes any number: a threshold of 100 ms may well be set to 1.5.
-    numeric = type(default) in (int, float)
-    wanted: type | tuple[type, ...] = (int, float) if numeric else type(default)
-    value = coerce(text, wanted)
-    if not isinstance(value, wanted) or (isinstance(value, bool) and not isinstance(default, bool)):
-        kind = "a number" if numeric else {bool: "true or false",
-                                            list: "a comma-separated list"}.get(
-            type(default), type(default).__name__)
-        raise UsageError(f"{where} {name}={text!r}: expected {kind}")
-    return value
+def run(config: RunConfig, operator: Operator, listener: Listener = lambda event: None,
+        checks: Mapping[str, CheckKind] | None = None) -> Session:
+    """Run the playbook of `config`; the session comes back finished, also after ^C (then
+    `ended_by` is "interrupted") or a quit. `checks` is the registry (default: every family)."""
+    if checks is None:
+        from troubleshooter.checks import CHECKS
 
-
-def load_answers(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    import yaml
-
+        checks = CHECKS
+    _warm_imports()
+    engine = Engine(config.playbook, config.target, operator, config.options, checks, listener,
+                    config.environ, started=config.started)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: answers file is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}{where}: answers file is not valid YAML") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: an answers file maps action ids to answers")
-    return {str(k): v for k, v in data.items()}
+        return engine.run()
+    except KeyboardInterrupt:
+        return engine.session
+
+
+def exit_code(session: Session) -> int:
+    """The exit code a finished session stands for."""
+    if session.ended_by == "interrupted":
+        return EXIT_INTERRUPTED
+    return EXIT_PROBLEMS if session.has_errors else EXIT_OK
+
+
+def run_in_terminal(config: RunConfig, output: Output,
+                    operator: Operator | None = None) -> Session:
+    """Run `config` shown on the terminal (or, with --json, the document on stdout); the
+    operator is the view's (an answers file, the person, or nobody) unless one is given."""
+    from troubleshooter.ui.terminal import TerminalView
+
+    view = TerminalView(config, output)
+    view.begin()
+    session = run(config, operator or view.operator(), view)
+    view.end(session)
+    return session
 
 
 def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
                target: Target | None = None, intro: str = "",
                on_session: Callable[[Session], None] | None = None) -> int:
-    """Run the playbook named by `args`; `on_session` sees the finished session (drills)."""
-    pb = playbook.load(library.resolve(args.playbook, environ))
-    if target is None:
-        url, source = resolve_url(args.url, environ)
-        target = parse_target(url, source)
-    variables = resolve_variables(pb, args, environ)
-    answers = load_answers(args.answers)
-    interactive = not args.non_interactive and sys.stdin.isatty()
-    from troubleshooter.ui.prompts import FromFile, Nobody, check_answers
+    """The command line's run, as an exit code (kept for callers that have a Namespace;
+    new code builds a RunConfig and calls `run_in_terminal` or `run`)."""
+    from troubleshooter.ui.terminal import Output
 
-    check_answers(answers, pb, args.answers or "")
-    operator: Any = _person(args.json, environ) if interactive else Nobody()
-    if answers:
-        operator = FromFile(answers, operator)
-    return execute(pb, target, variables, operator, args, environ, interactive, intro,
-                   on_session)
-
-
-def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
-            args: argparse.Namespace, environ: Mapping[str, str], interactive: bool,
-            intro: str = "", on_session: Callable[[Session], None] | None = None) -> int:
-    from troubleshooter.checks import CHECKS
-    from troubleshooter.ui.console import make_console
-    from troubleshooter.ui.render import Renderer, render_summary
-
-    console = make_console(sys.stderr if args.json else sys.stdout)
-    renderer = Renderer(console, guidance=interactive, explain=args.explain)
-    for warning in pb.warnings:
-        console.print(f"[yellow]{warning}[/]", markup=True, highlight=False)
-    options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
-                         assume_yes=args.yes, variables=variables,
-                         allow_write=bool(getattr(args, "write_probe", False)))
-    engine = Engine(pb, target, operator, options, CHECKS, renderer, environ)
-    renderer.fill = template_filler(engine)
-    renderer.header(pb, target, engine.session.mode)
-    if intro:
-        console.print(intro)
-    try:
-        session = engine.run()
-    except KeyboardInterrupt:
-        renderer.close()
-        console.print("\n[magenta]Interrupted; what was done is kept.[/]")
-        _conclude(engine.session, engine, args, environ, console)
-        return EXIT_INTERRUPTED
-    render_summary(console, session)
-    if target.source == "default" and session.diagnosis and \
-            session.diagnosis.code == "network.refused":
-        console.print("[dim]Nothing answers at the default redis://localhost:6379/0: give the "
-                      "app's URL with --url (or REDIS_URL), or train on a real fault with "
-                      "`troubleshooter drill`.[/]")
-    if on_session:
+    config = from_args(args, environ, target)
+    session = run_in_terminal(config, Output.from_args(args, intro))
+    if on_session and session.ended_by != "interrupted":
         on_session(session)
-    _conclude(session, engine, args, environ, console)
-    return EXIT_PROBLEMS if session.has_errors else EXIT_OK
+    return exit_code(session)
 
 
-def template_filler(engine: Engine) -> Callable[[str], str]:
-    """Fills guidance templates as the engine fills questions: same names, same redaction."""
-    from troubleshooter import templating
+def _warm_imports() -> None:
+    """Import redis and rq on a thread while the network checks (plain sockets) run: the
+    first Redis check then finds them loaded instead of paying ~150 ms on the critical path."""
+    import sys
+    import threading
 
-    return lambda text: engine.redactor.text(str(templating.render(text, engine.names)))
+    if "rq" in sys.modules:
+        return
 
+    def load() -> None:
+        try:
+            import redis  # noqa: F401
+            import rq.job  # noqa: F401
+        except ImportError:  # the check that needs them says so
+            pass
 
-def _conclude(session: Session, engine: Engine, args: argparse.Namespace,
-              environ: Mapping[str, str], console: Any) -> None:
-    document = report.to_json(session, engine.redactor)
-    try:
-        path = report.save(session, document, environ, args.save)
-        # A path people copy: never wrapped.
-        console.print(f"[dim]Session saved: {path}[/]", soft_wrap=True)
-    except OSError as exc:
-        console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
-    if args.json:
-        sys.stdout.write(document + "\n")
-        sys.stdout.flush()
-
-
-def _person(json_mode: bool, environ: Mapping[str, str]) -> Any:
-    """questionary's prompts, or numbered ones where the terminal cannot redraw (TERM=dumb)."""
-    if environ.get("TERM") == "dumb":
-        from troubleshooter.ui.plain import Plain
-
-        return Plain(sys.stdin, sys.stderr if json_mode or not sys.stdout.isatty() else sys.stdout)
-    from troubleshooter.ui.prompts import Person
-
-    return Person(**_prompt_io(json_mode))
-
-
-def _prompt_io(json_mode: bool) -> dict[str, Any]:
-    """Prompts go where the person looks: stderr when stdout is the JSON document or a file."""
-    if not json_mode and sys.stdout.isatty():
-        return {}
-    from prompt_toolkit.output import create_output
-
-    return {"output": create_output(stdout=sys.stderr)}
+    threading.Thread(target=load, daemon=True, name="warm-imports").start()

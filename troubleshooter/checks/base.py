@@ -16,6 +16,7 @@ from troubleshooter.target import Target
 
 if TYPE_CHECKING:
     from troubleshooter.cmdrunner import CommandRunner
+    from troubleshooter.connector import Connector
 
 # A check's status. "error" means the check itself could not run (a bug, a missing tool) - not
 # that it found a problem; "fail" carries error findings, "warn" warning findings.
@@ -30,14 +31,15 @@ MIN_TIMEOUT = 0.05
 class Budget:
     """One check's time budget (ctx.timeout), shared by every step the check takes."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
-        self.start = time.monotonic()
+        self.clock = clock
+        self.start = clock()
         self.end = self.start + seconds
 
     def remaining(self) -> float:
         """Seconds left, 0 once spent."""
-        return max(self.end - time.monotonic(), 0.0)
+        return max(self.end - self.clock(), 0.0)
 
     def left(self, cap: float | None = None) -> float:
         """A usable socket timeout: what is left, at most `cap`, never zero."""
@@ -45,10 +47,10 @@ class Budget:
         return max(left, MIN_TIMEOUT)
 
     def spent(self) -> bool:
-        return time.monotonic() >= self.end
+        return self.clock() >= self.end
 
     def elapsed_ms(self) -> float:
-        return (time.monotonic() - self.start) * 1000
+        return (self.clock() - self.start) * 1000
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,16 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Resolved:
+    """An endpoint a check found the target really is (Sentinel's current master, the node
+    that owns a slot): the checks after it run against `target`; the session records it."""
+
+    target: Target
+    role: str  # what the endpoint is: "master", "slot owner"...
+    evidence: str = ""  # how the check knows: "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one check run found. `data` holds facts later conditions and checks may use."""
 
@@ -69,6 +81,8 @@ class Outcome:
     findings: tuple[Finding, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
     details: tuple[str, ...] = ()
+    # The endpoint this check resolved the target to, if any (see Resolved).
+    resolved: Resolved | None = None
 
 
 @dataclass(frozen=True)
@@ -81,15 +95,26 @@ class CheckContext:
     # Results of the checks that ran before this one, by action id (their Outcome).
     earlier: Mapping[str, Outcome] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict)
-    clock: Callable[[], float] = field(default=lambda: 0.0)
+    # Monotonic seconds: for durations and budgets (`ctx.budget()`).
+    clock: Callable[[], float] = time.monotonic
     allow_write: bool = False
     # Runs other programs (restarts, journalctl, docker logs): argv, time limit, output cap.
+    # Its time limits never reach past the check's own.
     runner: CommandRunner | None = None
     # Epoch seconds, for comparing with timestamps stored in Redis or written in logs.
     wall_clock: Callable[[], float] = time.time
+    # The run's Redis connections, shared by its checks (checks/server/link.open_link).
+    connector: Connector | None = None
+    # The target the run was given; `target` is the endpoint resolved from it so far (the same
+    # one until a check publishes a Resolved endpoint).
+    given: Target | None = None
 
     def param(self, name: str) -> Any:
         return self.params[name]
+
+    def budget(self) -> Budget:
+        """This check's time budget, on the injected clock."""
+        return Budget(self.timeout, self.clock)
 
 
 CheckFn = Callable[[CheckContext], Outcome]

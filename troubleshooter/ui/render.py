@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from troubleshooter import engine
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
@@ -33,19 +35,18 @@ class Renderer:
     """Listens to the engine and prints as things happen."""
 
     def __init__(self, console: Console, *, guidance: bool, explain: bool = False,
-                 fill: Callable[[str], str] = str) -> None:
+                 plain: bool | None = None) -> None:
         self.console = console
         self.guidance = guidance
         self.explain = explain
-        # Fills the `{{ target.url }}` templates of guidance texts (the wizard hands one in).
-        self.fill = fill
-        self.plain = plain_symbols(console)
+        self.plain = plain_symbols(console) if plain is None else plain
         self._status: Status | None = None
         # The running batch, in playbook order: lines are printed in that order, each as soon
         # as it and every check before it have finished.
         self._order: list[str] = []
         self._done: dict[str, CheckRecord] = {}
         self._notes: dict[str, str] = {}  # the batch's skip notes, by action id
+        self._skips: dict[str, engine.Skip | None] = {}  # why each finished check was skipped
 
     def header(self, playbook: Playbook, target: Target, mode: str) -> None:
         body = (f"[bold]{escape(playbook.title)}[/]\n"
@@ -62,13 +63,14 @@ class Renderer:
             if event.running:
                 self._spin(", ".join(event.running))
         elif isinstance(event, engine.CheckFinished):
+            self._skips[event.record.id] = event.skip
             self._finished(event.record)
         elif isinstance(event, engine.PromptFinished):
             self._prompt(event.record)
         elif isinstance(event, engine.StepFinished):
             self._stop_spinner()
             if event.record.status == "skipped":
-                reason = self._reason(event.record.reason,
+                reason = self._reason(event.skip, event.record.reason,
                                       event.step.skip_note or "not needed here")
                 self.console.print(f"  [dim]– step skipped: {escape(reason)}[/]")
 
@@ -91,12 +93,14 @@ class Renderer:
         self.console.print()
         self.console.rule(f"[bold]Step {event.index + 1}/{event.total} · {escape(step.title)}",
                           align="left")
-        if self.guidance and step.guidance.strip():
+        if event.skip is not None:
+            return  # its guidance would describe checks that are not going to run
+        if self.guidance and event.guidance.strip():
             from rich.markdown import Markdown
 
-            self.console.print(Markdown(self.fill(step.guidance).strip()))
-        if self.explain and step.why.strip():
-            why = escape(self.fill(step.why).strip())
+            self.console.print(Markdown(event.guidance.strip()))
+        if self.explain and event.why.strip():
+            why = Text(event.why.strip())
             self.console.print(Panel(why, title="why this matters", style="dim", expand=False))
 
     def _spin(self, what: str) -> None:
@@ -110,24 +114,34 @@ class Renderer:
             self._status.stop()
             self._status = None
 
-    def _reason(self, reason: str, short: str) -> str:
+    def _reason(self, skip: engine.Skip | None, reason: str, short: str) -> str:
         """A false `when:` is plumbing to an on-call engineer; trainees (--explain) see it."""
-        return short if reason.startswith(engine.NOT_MET) and not self.explain else reason
+        hidden = skip is not None and skip.kind == "condition" and not self.explain
+        return short if hidden else reason
 
     def _check(self, record: CheckRecord) -> None:
         mark, word, style = MARKS.get(record.status, ("?", "??", "white"))
         shown = word if self.plain else mark
         if record.status == "skipped":
-            summary = self._reason(record.summary,
+            summary = self._reason(self._skips.pop(record.id, None), record.summary,
                                    self._notes.get(record.id) or "not needed here")
-            self.console.print(f"  [dim]{shown} {escape(record.id)}  {escape(summary)}[/]")
+            self._hanging(Text(f"  {shown}", style="dim"),
+                          Text(f"{record.id}  {summary}", style="dim"))
             return
-        timing = f" [dim]({record.duration_ms:.0f} ms)[/]"
-        self.console.print(f"  [{style}]{shown}[/] [bold]{escape(record.id)}[/]  "
-                           f"{escape(record.summary)}{timing}")
+        self._hanging(Text(f"  {shown}", style=style),
+                      Text.assemble((record.id, "bold"), "  ", record.summary,
+                                    (f" ({record.duration_ms:.0f} ms)", "dim")))
         for f in record.findings:
             if f.severity != "info" and f.remedy:
-                self.console.print(f"      [dim]→ {escape(f.remedy)}[/]")
+                self.console.print(Padding(Text(f"→ {f.remedy}", style="dim"), (0, 0, 0, 6)))
+
+    def _hanging(self, mark: Text, body: Text) -> None:
+        """`mark body`, the body's wrapped lines under its first character, not at column 0."""
+        line = Table.grid(padding=(0, 1))
+        line.add_column(no_wrap=True)
+        line.add_column()
+        line.add_row(mark, body)
+        self.console.print(line)
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":

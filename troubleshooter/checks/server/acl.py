@@ -75,7 +75,7 @@ def run_acl_probe(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     user, prefix = ctx.target.username or "default", rq_prefix(ctx)
     try:
-        link = open_link(ctx.target, budget)
+        link = open_link(ctx, budget)
     except redis.exceptions.RedisError as exc:
         return failure(ctx, exc, "connect/AUTH/SELECT", budget)
     with closing(link):

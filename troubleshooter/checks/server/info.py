@@ -41,7 +41,7 @@ def run_redis_info(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     try:
         # db=0: INFO is server-wide, and a bad db in the URL is one of the things to report.
-        link = open_link(ctx.target, budget, db=0)
+        link = open_link(ctx, budget, db=0)
     except redis.exceptions.RedisError as exc:
         return failure(ctx, exc, "connect/AUTH", budget)
     with closing(link):

@@ -8,7 +8,7 @@ imported lazily: this module is loaded by `validate` and `--help`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -19,6 +19,8 @@ from troubleshooter.target import Target
 
 if TYPE_CHECKING:
     import redis
+
+    from troubleshooter.connector import Connector
 
 CLIENT_NAME = "troubleshooter"
 # Every code a failed connection can be classified as (redis_errors.classify).
@@ -41,26 +43,73 @@ class Link:
     protocol: int
     hello: Mapping[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # A leased link gives its connection back to the run's connector instead of closing it.
+    release: Callable[[], None] | None = None
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # a leased client does not own its pool: this closes nothing shared
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
 
 def open_link(
-    target: Target, budget: Budget, *, protocol: int = 3, db: int | None = None
+    source: CheckContext | Target, budget: Budget, *, protocol: int = 3, db: int | None = None
 ) -> Link:
     """Connect, authenticate and select the db; raise the redis error that stopped it.
 
+    Given the check's context, the connection is the run's (`ctx.connector`): the first check
+    to reach an endpoint does the handshake, the checks after and beside it reuse it. Given a
+    bare Target (or a context without a connector), a connection of its own.
     `db` overrides the URL's database (redis_info reads INFO even when the URL's db is bad).
     """
+    if isinstance(source, Target) or source.connector is None:
+        target = source if isinstance(source, Target) else source.target
+        return _handshake(target, budget, protocol, db, make_client)
+    return _lease(source.connector, source.target, budget, protocol, db)
+
+
+def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
+           db: int | None) -> Link:
+    import redis
+
+    key = (target.scheme, target.host, target.port, target.path, target.username,
+           target.password, tuple(sorted(target.query.items())),
+           target.db if db is None else db, protocol)
+    entry = connector.shared(key)
+    if entry is None:
+        opening = connector.opening(key)
+        if not opening.acquire(timeout=budget.left()):
+            raise redis.exceptions.TimeoutError(
+                f"no connection to {target.address} within {budget.seconds:g} s "
+                "(another check was still connecting)")
+        try:
+            entry = connector.shared(key)
+            if entry is None:
+                first = _handshake(target, budget, protocol, db, connector.make)
+                entry = connector.share(key, first.client, first.protocol, first.hello,
+                                        tuple(first.notes))
+        finally:
+            opening.release()
+    if not entry.slots.acquire(timeout=budget.left()):
+        raise redis.exceptions.TimeoutError(
+            f"no free connection to {target.address} within {budget.seconds:g} s "
+            "(the other checks held them)")
+    # A client of its own over the shared pool: closing it leaves the pool open.
+    client = redis.Redis(connection_pool=entry.client.connection_pool)
+    return Link(client, entry.protocol, entry.hello, list(entry.notes), entry.slots.release)
+
+
+def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
+               make: Callable[..., redis.Redis]) -> Link:
     import redis
 
     protocols = [3, 2] if protocol == 3 else [protocol]
     name, notes = CLIENT_NAME, []
     overrides = {} if db is None else {"db": db}
     while True:
-        client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
-                             **overrides)
+        client = make(target, budget.left(), protocol=protocols[0], client_name=name,
+                      **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:

@@ -1,0 +1,158 @@
+"""One Redis connection per endpoint and credentials for the whole run.
+
+Each check used to open its own connection: HELLO and CLIENT SETNAME were half the commands of a
+healthy triage. The run's `Connector` (in `CheckContext.connector`) keeps, per endpoint +
+credentials + db + protocol, the client the first check opened, what its handshake learned (the
+protocol spoken, HELLO's reply, the workarounds it needed), and at most `per_endpoint`
+connections that the checks lease in turn: parallel checks share a small pool, later checks
+reuse what earlier ones opened.
+
+It also knows which thread holds which connection, so the engine can stop a check past its time
+limit by closing the sockets it waits on (`abort`). Clients come from `redisclient.make_client`
+(its timeouts, no retries, and whatever bounds it puts on reading), so redis is imported only
+when a check connects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from troubleshooter.redisclient import make_client
+
+if TYPE_CHECKING:
+    import redis
+
+    from troubleshooter.target import Target
+
+# Connections per endpoint that parallel checks may hold at once: two keep a healthy triage's
+# handshakes to four commands and still let a slow check run beside a fast one.
+PER_ENDPOINT = 2
+
+Factory = Callable[..., "redis.Redis"]
+
+
+@dataclass
+class Shared:
+    """An endpoint's open client and what its handshake learned, shared by the run's checks."""
+
+    client: redis.Redis
+    protocol: int
+    hello: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(PER_ENDPOINT))
+
+
+class Connector:
+    """The run's Redis connections: shared per endpoint, leased per check, stoppable per thread."""
+
+    def __init__(self, factory: Factory = make_client, per_endpoint: int = PER_ENDPOINT) -> None:
+        self.factory = factory
+        self.per_endpoint = per_endpoint
+        self._lock = threading.Lock()
+        self._shared: dict[Hashable, Shared] = {}
+        self._opening: dict[Hashable, threading.Lock] = {}
+        self._clients: list[redis.Redis] = []
+        # Which thread took each connection that is out of its pool right now.
+        self._holders: dict[Any, int] = {}
+        self.opened = 0  # clients made: what a test of the sharing counts
+
+    # -- making and sharing ---------------------------------------------------------------------
+    def make(self, target: Target, timeout: float, **kwargs: Any) -> redis.Redis:
+        """A new client from the factory, its connections tracked by thread for `abort`."""
+        client = self.factory(target, timeout, **kwargs)
+        self._track(client.connection_pool)
+        with self._lock:
+            self._clients.append(client)
+            self.opened += 1
+        return client
+
+    def opening(self, key: Hashable) -> threading.Lock:
+        """The lock a check holds while it opens `key`'s first connection: the checks that
+        start beside it wait for that handshake and reuse it instead of repeating it."""
+        with self._lock:
+            return self._opening.setdefault(key, threading.Lock())
+
+    def shared(self, key: Hashable) -> Shared | None:
+        with self._lock:
+            return self._shared.get(key)
+
+    def share(self, key: Hashable, client: redis.Redis, protocol: int,
+              hello: Mapping[str, Any], notes: tuple[str, ...]) -> Shared:
+        """Keep `client` (freshly handshaken) for the checks that follow."""
+        entry = Shared(client, protocol, dict(hello), notes,
+                       threading.BoundedSemaphore(self.per_endpoint))
+        with self._lock:
+            self._shared[key] = entry
+        return entry
+
+    def forget(self, key: Hashable) -> None:
+        """Drop `key`'s client (its connection broke): the next check opens a new one."""
+        with self._lock:
+            entry = self._shared.pop(key, None)
+        if entry is not None:
+            entry.client.connection_pool.disconnect()
+
+    # -- stopping -------------------------------------------------------------------------------
+    def abort(self, thread_id: int) -> int:
+        """Close every connection thread `thread_id` holds (a check past its limit): whatever
+        it waits on fails at once. Returns how many were closed."""
+        with self._lock:
+            held = [conn for conn, owner in self._holders.items() if owner == thread_id]
+        for conn in held:
+            _hard_close(conn)
+        return len(held)
+
+    def close(self) -> None:
+        """Close every client of the run (the run is over)."""
+        with self._lock:
+            clients, self._clients = self._clients, []
+            self._shared.clear()
+        for client in clients:
+            try:
+                client.connection_pool.disconnect()
+            except Exception:  # closing what may already be broken: nothing to report
+                pass
+
+    def _track(self, pool: Any) -> None:
+        # The pool hands a connection to whichever thread asks; remember which one, so that
+        # abort() can find the sockets of a stuck check. Wrapped on the instance, not
+        # subclassed: make_client chooses the pool and connection classes.
+        make, get, put = pool.make_connection, pool.get_connection, pool.release
+        holders, lock = self._holders, self._lock
+
+        def hold(conn: Any) -> Any:
+            with lock:
+                holders[conn] = threading.get_ident()
+            return conn
+
+        def make_connection() -> Any:
+            return hold(make())  # before it connects: a hung handshake is abortable too
+
+        def get_connection(*args: Any, **kwargs: Any) -> Any:
+            return hold(get(*args, **kwargs))
+
+        def release(conn: Any) -> None:
+            with lock:
+                holders.pop(conn, None)
+            put(conn)
+
+        pool.make_connection = make_connection
+        pool.get_connection = get_connection
+        pool.release = release
+
+
+def _hard_close(conn: Any) -> None:
+    """Shut the socket down: the thread blocked in recv() on it wakes with a closed connection
+    and cleans up itself (closing it from here would pull the socket from under its feet)."""
+    import socket
+
+    sock = getattr(conn, "_sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -1,0 +1,155 @@
+"""What one run is, decided before it starts: `RunConfig`, built from the command line.
+
+`from_args` is the only place the argparse Namespace is read: the playbook, the target, the
+variables (--var, then --log/--queue/--write-probe, then the environment, then the defaults),
+the answers file and the options. A flag the playbook cannot use is refused here, in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from troubleshooter.errors import UsageError
+from troubleshooter.events import DEFAULT_TIMEOUT, RunOptions
+from troubleshooter.playbook import Playbook
+from troubleshooter.runner import coerce
+from troubleshooter.target import Target
+
+# Flags that set well-known playbook variables.
+FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe"}
+# --deadline when nobody is at the terminal to notice a run that does not end.
+NON_INTERACTIVE_DEADLINE = 30.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs, fixed before it starts. `started` (monotonic) is when the
+    command began: the deadline counts from there."""
+
+    playbook: Playbook
+    target: Target
+    options: RunOptions
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    answers_path: str = ""
+    environ: Mapping[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def variables(self) -> Mapping[str, Any]:
+        return self.options.variables
+
+    @property
+    def interactive(self) -> bool:
+        return self.options.interactive
+
+
+def from_args(args: argparse.Namespace, environ: Mapping[str, str],
+              target: Target | None = None, started: float | None = None) -> RunConfig:
+    """The run the command line asks for; UsageError (one line) when it cannot be run."""
+    from troubleshooter import library, playbook
+    from troubleshooter.target import parse_target, resolve_url
+
+    pb = playbook.load(library.resolve(args.playbook, environ))
+    if target is None:
+        url, source = resolve_url(args.url, environ)
+        target = parse_target(url, source)
+    refuse_unusable_flags(pb, args)
+    variables = resolve_variables(pb, args, environ)
+    answers = load_answers(args.answers)
+    if answers:
+        from troubleshooter.ui.prompts import check_answers
+
+        check_answers(answers, pb, args.answers or "")
+    interactive = not args.non_interactive and sys.stdin.isatty()
+    deadline = getattr(args, "deadline", None)
+    if deadline is None and not interactive:
+        deadline = NON_INTERACTIVE_DEADLINE
+    options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
+                         assume_yes=args.yes, variables=variables,
+                         allow_write=bool(getattr(args, "write_probe", False)),
+                         deadline=deadline)
+    return RunConfig(pb, target, options, answers, args.answers or "", dict(environ),
+                     time.monotonic() if started is None else started)
+
+
+def refuse_unusable_flags(pb: Playbook, args: argparse.Namespace) -> None:
+    """--log / --queue set a playbook variable: without it they would be silently dropped."""
+    for flag, name in FLAG_VARIABLES.items():
+        if flag == "write_probe":
+            continue  # it also unlocks any write_probe check, variable or not
+        if getattr(args, flag, None) and name not in pb.variables:
+            shown = "--" + flag.replace("_", "-")
+            raise UsageError(f"{shown}: playbook {pb.id} has no `{name}` variable, so it cannot "
+                             f"use {shown} (drop it, or run a playbook that declares `{name}`)")
+    uses_write = "write_probe" in pb.variables or any(
+        a.check == "write_probe" for s in pb.steps for a in s.actions)
+    if getattr(args, "write_probe", False) and not uses_write:
+        raise UsageError(f"--write-probe: playbook {pb.id} has no write probe (drop the flag)")
+
+
+def resolve_variables(pb: Playbook, args: argparse.Namespace,
+                      environ: Mapping[str, str]) -> dict[str, Any]:
+    """Each variable: --var, then its flag (--log, --queue...), then its env var, then default."""
+    values: dict[str, Any] = {}
+    for name, var in pb.variables.items():
+        values[name] = var.default
+        if var.env and environ.get(var.env):
+            values[name] = _typed(name, environ[var.env], var.default, f"${var.env}")
+    for flag, name in FLAG_VARIABLES.items():
+        given = getattr(args, flag, None)
+        if given and name in values:
+            values[name] = given
+    for item in args.var:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--var takes NAME=VALUE, got {item!r}")
+        if name not in values:
+            known = ", ".join(values) or "none"
+            raise UsageError(f"--var {name}: {pb.id} has no such variable (variables: {known})")
+        values[name] = _typed(name, value, pb.variables[name].default, "--var")
+    return values
+
+
+def _typed(name: str, text: str, default: Any, where: str) -> Any:
+    """Text as the type of the variable's default: in conditions `vars.x` must be False for
+    `--var x=false`, and a threshold a number."""
+    if default is None or isinstance(default, str):
+        return text
+    # A numeric default takes any number: a threshold of 100 ms may well be set to 1.5.
+    numeric = type(default) in (int, float)
+    wanted: type | tuple[type, ...] = (int, float) if numeric else type(default)
+    value = coerce(text, wanted)
+    if not isinstance(value, wanted) or (isinstance(value, bool) and not isinstance(default, bool)):
+        kind = "a number" if numeric else {bool: "true or false",
+                                            list: "a comma-separated list"}.get(
+            type(default), type(default).__name__)
+        raise UsageError(f"{where} {name}={text!r}: expected {kind}")
+    return value
+
+
+def load_answers(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: answers file is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise UsageError(f"{path}{where}: answers file is not valid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: an answers file maps action ids to answers")
+    return {str(k): v for k, v in data.items()}

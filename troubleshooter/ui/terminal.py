@@ -1,0 +1,123 @@
+"""A run on the terminal: where it is shown, who answers, and what is said at the end.
+
+Human output goes to stdout, or to stderr when stdout carries the --json document; prompts go
+where the person looks. The session is saved and the JSON document written here, after the
+summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from troubleshooter import events, report
+from troubleshooter.redaction import Redactor
+
+if TYPE_CHECKING:
+    from troubleshooter.runconfig import RunConfig
+    from troubleshooter.session import Session
+
+
+@dataclass(frozen=True)
+class Output:
+    """How a run is shown: --json, --explain, --save, and a drill's briefing."""
+
+    json: bool = False
+    explain: bool = False
+    save: str | None = None
+    intro: str = ""
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, intro: str = "") -> Output:
+        return cls(json=bool(args.json), explain=bool(getattr(args, "explain", False)),
+                   save=getattr(args, "save", None), intro=intro)
+
+
+class TerminalView:
+    """Listens to the engine (as the Renderer), then shows the summary and saves the session."""
+
+    def __init__(self, config: RunConfig, output: Output, stdout: TextIO | None = None,
+                 stdin: TextIO | None = None) -> None:
+        from troubleshooter.ui.console import make_console, plain_symbols
+        from troubleshooter.ui.render import Renderer
+
+        self.config, self.output = config, output
+        self.stdout = stdout or sys.stdout
+        self.stdin = stdin or sys.stdin
+        self.console = make_console(sys.stderr if output.json else self.stdout,
+                                    environ=config.environ)
+        self.renderer = Renderer(self.console, guidance=config.interactive,
+                                 explain=output.explain,
+                                 plain=plain_symbols(self.console, config.environ))
+
+    def operator(self) -> events.Operator:
+        """Who answers: an answers file first, then the person (or nobody)."""
+        from troubleshooter.ui.prompts import FromFile, Nobody
+
+        fallback: Any = self._person() if self.config.interactive else Nobody()
+        return FromFile(self.config.answers, fallback) if self.config.answers else fallback
+
+    def __call__(self, event: events.Event) -> None:
+        self.renderer(event)
+
+    def begin(self) -> None:
+        for warning in self.config.playbook.warnings:
+            self.console.print(f"[yellow]{_escape(warning)}[/]", markup=True, highlight=False)
+        self.renderer.header(self.config.playbook, self.config.target,
+                             "interactive" if self.config.interactive else "non-interactive")
+        if self.output.intro:
+            self.console.print(self.output.intro)
+
+    def end(self, session: Session) -> None:
+        from troubleshooter.ui.render import render_summary
+
+        if session.ended_by == "interrupted":
+            self.renderer.close()
+            self.console.print("\n[magenta]Interrupted; what was done is kept.[/]")
+        else:
+            render_summary(self.console, session)
+            target = self.config.target
+            if target.source == "default" and session.diagnosis and \
+                    session.diagnosis.code == "network.refused":
+                self.console.print(
+                    "[dim]Nothing answers at the default redis://localhost:6379/0: give the "
+                    "app's URL with --url (or REDIS_URL), or train on a real fault with "
+                    "`troubleshooter drill`.[/]")
+        self._conclude(session)
+
+    def _conclude(self, session: Session) -> None:
+        redactor = Redactor.for_run(self.config.target.secrets, self.config.environ)
+        document = report.to_json(session, redactor)
+        try:
+            path = report.save(session, document, self.config.environ, self.output.save)
+            # A path people copy: never wrapped.
+            self.console.print(f"[dim]Session saved: {_escape(str(path))}[/]", soft_wrap=True)
+        except OSError as exc:
+            self.console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
+        if self.output.json:
+            self.stdout.write(document + "\n")
+            self.stdout.flush()
+
+    def _person(self) -> Any:
+        """questionary's prompts, or numbered ones where the terminal cannot redraw."""
+        if self.config.environ.get("TERM") == "dumb":
+            from troubleshooter.ui.plain import Plain
+
+            shown = sys.stderr if self.output.json or not self.stdout.isatty() else self.stdout
+            return Plain(self.stdin, shown)
+        from troubleshooter.ui.prompts import Person
+
+        if not self.output.json and self.stdout.isatty():
+            return Person()
+        # Prompts go where the person looks: stderr when stdout is the document or a file.
+        from prompt_toolkit.output import create_output
+
+        return Person(output=create_output(stdout=sys.stderr))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
