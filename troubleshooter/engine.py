@@ -185,12 +185,13 @@ class Engine:
                          deadline=self.deadline, stop=self.connector.abort)
 
     def _why_not_run(self, step: Step, action: Action) -> Skip | None:
-        if action.when is not None and not conditions.evaluate(action.when, self.scope()):
-            return Skip("condition", f"{NOT_MET}{action.when.source}")
+        # The deadline first: a condition on a check the deadline stopped would only blame it.
         if self.deadline is not None and self.clock() >= self.deadline:
             self.cut.add(action.id)
             return Skip("deadline", f"deadline: the run's {self.options.deadline:g} s "
                                     "deadline passed before it could run")
+        if action.when is not None and not conditions.evaluate(action.when, self.scope()):
+            return Skip("condition", f"{NOT_MET}{action.when.source}")
         kind = self.checks[str(action.check)]
         if kind.needs_target and self.target.problem is not None:
             return Skip("target", "the Redis URL cannot be used (see the URL check)")

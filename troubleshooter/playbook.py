@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter import conditions, crosscheck, yamlsrc
 from troubleshooter.errors import PlaybookError
@@ -31,6 +31,9 @@ from troubleshooter.schema import (
     labels_by_id,
     one_of,
 )
+
+if TYPE_CHECKING:
+    from troubleshooter.checks.base import CheckKind
 
 PROMPT_KINDS = ("confirm", "select", "text", "checklist")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -234,8 +237,10 @@ class Playbook:
     warnings: tuple[str, ...] = ()
 
 
-def load(path: str | Path) -> Playbook:
-    """Load and validate a playbook file; raise PlaybookError listing every problem."""
+def load(path: str | Path, checks: Mapping[str, CheckKind] | None = None) -> Playbook:
+    """Load and validate a playbook file; raise PlaybookError listing every problem.
+
+    `checks` is the registry its check kinds are checked against (default: every family)."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -247,10 +252,11 @@ def load(path: str | Path) -> Playbook:
         line = data[:exc.start].count(b"\n") + 1
         raise PlaybookError([f"{path}:{line}: cannot read playbook: byte 0x{data[exc.start]:02x} "
                              "is not UTF-8 text; save the file as UTF-8"]) from None
-    return loads(text, str(path))
+    return loads(text, str(path), checks)
 
 
-def loads(text: str, name: str = "<playbook>") -> Playbook:
+def loads(text: str, name: str = "<playbook>",
+          checks: Mapping[str, CheckKind] | None = None) -> Playbook:
     """Validate playbook text; `name` is what messages call the file."""
     try:
         source = yamlsrc.load(text)
@@ -267,7 +273,7 @@ def loads(text: str, name: str = "<playbook>") -> Playbook:
         raise PlaybookError(_format(problems.errors, source, name))
     clean = PLAYBOOK.check(source.data, Loc(), problems)
     if clean is not INVALID:
-        crosscheck.check(clean, problems)
+        crosscheck.check(clean, problems, checks)
     warnings = [(loc, f"warning: {message}") for loc, message in problems.warnings]
     if problems.errors:
         raise PlaybookError(_format(problems.errors + warnings, source, name))

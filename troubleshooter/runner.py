@@ -26,7 +26,7 @@ from troubleshooter.session import CheckRecord, now_iso
 # How long past its own timeout a check may take before the engine stops it.
 GRACE_S = 0.5
 # How long a stopped check may take to return what it found so far.
-STOP_WAIT_S = 0.1
+STOP_WAIT_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ def run_batch(
     stopped: `stop(thread id)` closes what it waits on (its connections; its commands are cut
     by their own limit, see `limited_runner`), and it is recorded as `timeout` with the data
     and details it returns once stopped, if it does so within STOP_WAIT_S.
-    `make_context(job, until)` builds the check's context; `until` is when it will be stopped.
+    `make_context(job, until)` builds the check's context; `until` is where its limit ends.
     """
     results: queue.Queue[tuple[int, Outcome, float]] = queue.Queue()
     starts: dict[int, tuple[float, str]] = {}
@@ -131,7 +131,8 @@ def run_batch(
         if job.problem:
             results.put((i, Outcome("error", f"cannot run: {job.problem}"), 0.0))
             continue
-        ctx = make_context(job, end(i))
+        # Its commands end with its own limit (or the deadline): it then has the grace to say so.
+        ctx = make_context(job, min(starts[i][0] + job.timeout, end(i)))
         threads[i] = threading.Thread(target=_work, args=(i, job, ctx, results, clock),
                                       daemon=True, name=f"check-{job.action.id}")
         threads[i].start()
