@@ -11,8 +11,8 @@ import argparse
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from troubleshooter.errors import UsageError
 from troubleshooter.events import DEFAULT_TIMEOUT, RunOptions
@@ -26,18 +26,20 @@ FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_pro
 NON_INTERACTIVE_DEADLINE = 30.0
 
 
-@dataclass(frozen=True)
-class RunConfig:
+class RunConfig(NamedTuple):
     """Everything a run needs, fixed before it starts. `started` (monotonic) is when the
-    command began: the deadline counts from there."""
+    command began: the deadline counts from there (None: from when the run starts).
+
+    A NamedTuple, like the engine's events and options: cheaper to create at start-up than a
+    frozen dataclass, and as immutable."""
 
     playbook: Playbook
     target: Target
     options: RunOptions
-    answers: Mapping[str, Any] = field(default_factory=dict)
+    answers: Mapping[str, Any] = MappingProxyType({})
     answers_path: str = ""
-    environ: Mapping[str, str] = field(default_factory=dict)
-    started: float = field(default_factory=time.monotonic)
+    environ: Mapping[str, str] = MappingProxyType({})
+    started: float | None = None
 
     @property
     def variables(self) -> Mapping[str, Any]:

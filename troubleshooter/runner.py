@@ -12,8 +12,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from troubleshooter import conditions, templating
 from troubleshooter.checks.base import MIN_TIMEOUT, REQUIRED, CheckContext, CheckKind, Outcome
@@ -29,8 +29,7 @@ GRACE_S = 0.5
 STOP_WAIT_S = 0.2
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One check, ready to run: its action, kind, rendered parameters and time budget."""
 
     action: Action

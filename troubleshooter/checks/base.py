@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from troubleshooter.findings import Finding
 from troubleshooter.target import Target
@@ -53,8 +54,7 @@ class Budget:
         return (self.clock() - self.start) * 1000
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One check parameter: its type(s), default (or REQUIRED) and a one-line description."""
 
     type: type | tuple[type, ...]
@@ -62,8 +62,7 @@ class Param:
     help: str = ""
 
 
-@dataclass(frozen=True)
-class Resolved:
+class Resolved(NamedTuple):
     """An endpoint a check found the target really is (Sentinel's current master, the node
     that owns a slot): the checks after it run against `target`; the session records it."""
 
@@ -120,14 +119,13 @@ class CheckContext:
 CheckFn = Callable[[CheckContext], Outcome]
 
 
-@dataclass(frozen=True)
-class CheckKind:
+class CheckKind(NamedTuple):
     """A registered kind of automated check."""
 
     name: str
     run: CheckFn
     help: str
-    params: Mapping[str, Param] = field(default_factory=dict)
+    params: Mapping[str, Param] = MappingProxyType({})
     # Finding codes this kind can emit (validated against the catalogue by the tests).
     codes: tuple[str, ...] = ()
     # Changes something on the target (requeue, restart): must be marked destructive.

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from troubleshooter import events, report
 from troubleshooter.redaction import Redactor
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
     from troubleshooter.session import Session
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """How a run is shown: --json, --explain, --save, and a drill's briefing."""
 
     json: bool = False
