@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
-from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -125,23 +124,23 @@ class Renderer:
         if record.status == "skipped":
             summary = self._reason(self._skips.pop(record.id, None), record.summary,
                                    self._notes.get(record.id) or "not needed here")
-            self._hanging(Text(f"  {shown}", style="dim"),
+            self._hanging(Text(f"  {shown} ", style="dim"),
                           Text(f"{record.id}  {summary}", style="dim"))
             return
-        self._hanging(Text(f"  {shown}", style=style),
+        self._hanging(Text(f"  {shown} ", style=style),
                       Text.assemble((record.id, "bold"), "  ", record.summary,
                                     (f" ({record.duration_ms:.0f} ms)", "dim")))
         for f in record.findings:
             if f.severity != "info" and f.remedy:
-                self.console.print(Padding(Text(f"→ {f.remedy}", style="dim"), (0, 0, 0, 6)))
+                self._hanging(Text("      → ", style="dim"), Text(f.remedy, style="dim"))
 
     def _hanging(self, mark: Text, body: Text) -> None:
-        """`mark body`, the body's wrapped lines under its first character, not at column 0."""
-        line = Table.grid(padding=(0, 1))
-        line.add_column(no_wrap=True)
-        line.add_column()
-        line.add_row(mark, body)
-        self.console.print(line)
+        """`mark` then `body`, the body's wrapped lines under its first character (not at
+        column 0, where they would read as lines of their own)."""
+        indent = mark.cell_len
+        for i, line in enumerate(body.wrap(self.console, max(self.console.width - indent, 20))):
+            line.rstrip()
+            self.console.print(Text.assemble(mark if i == 0 else " " * indent, line))
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":
