@@ -238,3 +238,38 @@ steps:
     assert doc["resolved_targets"] == [{
         "by": "master", "role": "master", "evidence": "SENTINEL GET-MASTER-ADDR-BY-NAME x",
         "target": parse_target(redis_server.url, "sentinel").to_dict()}]
+
+
+def test_checks_after_the_deadline_are_skipped_and_the_run_is_incomplete() -> None:
+    # The clock jumps while the operator answers: nothing is running when the deadline passes.
+    now = [0.0]
+
+    class Slow:
+        def ask(self, step: Any, action: Any, question: str) -> Any:
+            from troubleshooter.engine import Answered
+
+            now[0] += 10
+            return Answered(True)
+
+        def confirm(self, step: Any, action: Any, question: str) -> bool:
+            return False
+
+    text = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: before, check: redis_url}
+      - {id: slow, prompt: confirm, question: Ready?}
+      - {id: after, check: redis_url}
+"""
+    pb = playbook.loads(text, "t.yaml")
+    session = Engine(pb, parse_target("redis://127.0.0.1:1/0"), Slow(),
+                     RunOptions(timeout=1.0, deadline=5.0), CHECKS, environ={},
+                     clock=lambda: now[0]).run()
+    before, after = session.steps[0].checks
+    assert (before.status, after.status) == ("pass", "skipped")
+    assert after.summary == "deadline: the run's 5 s deadline passed before it could run"
+    assert (session.steps[0].status, session.status) == ("incomplete", "incomplete")
