@@ -29,8 +29,8 @@ CONNECT_CODES = (
     "network.tls_mismatch", "network.tls_failed", "network.not_redis",
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
-    "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
-    "server.wrong_mode",
+    "server.persistence_failed", "server.replica_link_down", "server.not_enough_replicas",
+    "server.db_out_of_range", "server.wrong_mode",
 )
 
 
