@@ -89,13 +89,6 @@ class Connector:
             self._shared[key] = entry
         return entry
 
-    def forget(self, key: Hashable) -> None:
-        """Drop `key`'s client (its connection broke): the next check opens a new one."""
-        with self._lock:
-            entry = self._shared.pop(key, None)
-        if entry is not None:
-            entry.client.connection_pool.disconnect()
-
     # -- stopping -------------------------------------------------------------------------------
     def abort(self, thread_id: int) -> int:
         """Close every connection thread `thread_id` holds (a check past its limit): whatever

@@ -147,9 +147,9 @@ def run_batch(
             continue
         overdue = [i for i in pending if clock() >= end(i) and i not in arrived]
         for i in overdue:
-            ident = threads[i].ident
-            if ident is not None:
-                stop(ident)
+            thread = threads.get(i)  # none for a job that could not start
+            if thread is not None and thread.ident is not None:
+                stop(thread.ident)
         settle = clock() + STOP_WAIT_S
         while any(i not in arrived for i in overdue) and clock() < settle:
             pull(settle - clock())
