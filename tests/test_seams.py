@@ -273,3 +273,14 @@ steps:
     assert (before.status, after.status) == ("pass", "skipped")
     assert after.summary == "deadline: the run's 5 s deadline passed before it could run"
     assert (session.steps[0].status, session.status) == ("incomplete", "incomplete")
+
+
+def test_a_budget_runs_on_the_injected_clock() -> None:
+    now = [100.0]
+    budget = CheckContext(parse_target("redis://127.0.0.1:1/0"), {}, 2.0,
+                          clock=lambda: now[0]).budget()
+    assert (budget.remaining(), budget.spent()) == (2.0, False)
+    now[0] += 1.5
+    assert (budget.remaining(), budget.elapsed_ms()) == (0.5, 1500.0)
+    now[0] += 1.0
+    assert budget.spent() and budget.left() == 0.05  # never a zero socket timeout
