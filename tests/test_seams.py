@@ -284,3 +284,26 @@ def test_a_budget_runs_on_the_injected_clock() -> None:
     assert (budget.remaining(), budget.elapsed_ms()) == (0.5, 1500.0)
     now[0] += 1.0
     assert budget.spent() and budget.left() == 0.05  # never a zero socket timeout
+
+
+def test_what_a_kind_imports_is_loaded_before_its_clock_starts() -> None:
+    sys.modules.pop("colorsys", None)
+
+    def loaded(ctx: CheckContext) -> Outcome:
+        return Outcome("pass", "ran", data={"loaded": "colorsys" in sys.modules})
+
+    kinds = {"early": CheckKind("early", loaded, "imports", imports=("colorsys",)),
+             "broken": CheckKind("broken", loaded, "imports", imports=("no_such_module_xyz",))}
+    text = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: early, check: early}
+      - {id: broken, check: broken}
+"""
+    early, broken = run(text, "redis://127.0.0.1:1/0", kinds).steps[0].checks
+    assert early.data == {"loaded": True}
+    assert broken.status == "pass"  # a missing module is the check's to report, not the run's

@@ -125,6 +125,7 @@ def run_batch(
         records[i] = _record(jobs[i], starts[i], outcome, elapsed, redactor)
         on_done(records[i])
 
+    _import_for(jobs)
     for i, job in enumerate(jobs):
         starts[i] = (clock(), now_iso())
         if job.problem:
@@ -159,6 +160,17 @@ def run_batch(
             finish(i, _overrun(jobs[i], clock() - starts[i][0], cut, late[0] if late else None),
                    clock() - starts[i][0])
     return [records[i] for i in range(len(jobs))]
+
+
+def _import_for(jobs: Sequence[Job]) -> None:
+    """Import what the kinds about to run need (CheckKind.imports) before their clocks start."""
+    import importlib
+
+    for module in dict.fromkeys(m for job in jobs if not job.problem for m in job.kind.imports):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # the check that needs it says so, in its own words
 
 
 def limited_runner(base: CommandRunner, until: float,

@@ -30,7 +30,6 @@ def run(config: RunConfig, operator: Operator, listener: Listener = lambda event
         from troubleshooter.checks import CHECKS
 
         checks = CHECKS
-    _warm_imports()
     engine = Engine(config.playbook, config.target, operator, config.options, checks, listener,
                     config.environ, started=config.started)
     try:
@@ -71,22 +70,3 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
     if on_session and session.ended_by != "interrupted":
         on_session(session)
     return exit_code(session)
-
-
-def _warm_imports() -> None:
-    """Import redis and rq on a thread while the network checks (plain sockets) run: the
-    first Redis check then finds them loaded instead of paying ~150 ms on the critical path."""
-    import sys
-    import threading
-
-    if "rq" in sys.modules:
-        return
-
-    def load() -> None:
-        try:
-            import redis  # noqa: F401
-            import rq.job  # noqa: F401
-        except ImportError:  # the check that needs them says so
-            pass
-
-    threading.Thread(target=load, daemon=True, name="warm-imports").start()

@@ -22,6 +22,7 @@ _SAMPLE = Param(int, 200, "how many of each queue's newest failed jobs to classi
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_queues",
         run=run_rq_queues,
         help="Each RQ queue's length and the age of its next job; flags backed-up queues. "
@@ -36,6 +37,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.backlog",),
     ),
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_workers",
         run=run_rq_workers,
         help="Registered RQ workers and whether they live (key, process on this host, "
@@ -45,6 +47,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.dead_workers", "rq.no_workers", "rq.queue_mismatch"),
     ),
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_registries",
         run=run_rq_registries,
         help="Read-only: started jobs whose worker is dead or whose entry expired (orphans), "
@@ -55,6 +58,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.orphaned_jobs", "rq.failed_jobs"),
     ),
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_requeue",
         run=run_rq_requeue,
         help="Requeue the orphaned jobs and the jobs failed on Redis errors that the last "

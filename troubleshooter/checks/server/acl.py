@@ -289,6 +289,7 @@ def _password_note(ctx: CheckContext, user: str, probe: Probe) -> list[Finding]:
 
 
 ACL_PROBE = CheckKind(
+    imports=("redis",),
     name="acl_probe",
     run=run_acl_probe,
     help=(

@@ -213,6 +213,7 @@ def _healthy_summary(f: Facts) -> str:
 
 
 REDIS_INFO = CheckKind(
+    imports=("redis",),
     name="redis_info",
     run=run_redis_info,
     help=(

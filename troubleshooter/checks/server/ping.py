@@ -111,6 +111,7 @@ def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float],
 
 
 REDIS_PING = CheckKind(
+    imports=("redis",),
     name="redis_ping",
     run=run_redis_ping,
     help=(
@@ -160,6 +161,7 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
 
 
 WRITE_PROBE = CheckKind(
+    imports=("redis",),
     name="write_probe",
     run=run_write_probe,
     help=(
