@@ -1,5 +1,4 @@
-"""docs/FINDINGS.md and findings.CATALOGUE name the same codes; the doc is the project's own,
-authoritative list."""
+"""docs/FINDINGS.md (the project's own vocabulary) and findings.CATALOGUE name the same codes."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -353,8 +353,9 @@ def sentinel(lab: Lab) -> Iterator[Setup]:
 @contextmanager
 def cluster(lab: Lab) -> Iterator[Setup]:
     """A plain redis:// URL to one node of a healthy 3-node cluster."""
-    with faults.cluster(3) as nodes, \
-            faults.acl_user(nodes[0], APP_USER, PASSWORD, "~*", "&*", "+@all"):
+    with faults.cluster(3) as nodes, ExitStack() as users:
+        for node in nodes:  # ACL users are per node in a cluster
+            users.enter_context(faults.acl_user(node, APP_USER, PASSWORD, "~*", "&*", "+@all"))
         yield Setup(server_url(nodes[0]))
 
 
@@ -459,7 +460,7 @@ SCENARIOS = (
     Scenario("loading", loading, "server.loading", marks=(pytest.mark.slow,)),
     Scenario("db-out-of-range", db_out_of_range, "server.db_out_of_range"),
     Scenario("sentinel", sentinel, "server.wrong_mode"),
-    Scenario("cluster", cluster, "server.wrong_mode", marks=(pytest.mark.slow,)),
+    Scenario("cluster", cluster, "rq.cluster_unsupported", marks=(pytest.mark.slow,)),
     # Redis < 6 has no HELLO: every check falls back to RESP2.
     Scenario("redis-without-hello", without_hello, None),
     Scenario("rq-jobs-no-worker", jobs_without_worker, "rq.no_workers"),

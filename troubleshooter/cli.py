@@ -19,7 +19,7 @@ from troubleshooter.errors import (
     UsageError,
 )
 
-COMMANDS = ("run", "validate", "playbooks", "checks", "drill")
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--seed", type=int, help="pick the random scenario reproducibly")
     add_run_options(drill)
     drill.set_defaults(playbook=None)
+
+    watch = sub.add_parser("watch", help="re-run the automated checks until the diagnosis "
+                                         "clears (after a fix, during a failover)")
+    watch.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
+                                                   "(default: redis-outage)")
+    add_run_options(watch)
+    watch.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS",
+                       help="seconds between rounds (default 5)")
+    watch.add_argument("--max-time", type=_seconds, default=600.0, metavar="SECONDS",
+                       help="give up after this many seconds (default 600): exit 1")
     return parser
 
 
@@ -85,6 +95,11 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      help="time limit of the whole automated part of the run: checks still "
                           "running then are stopped, the rest skipped (default: none "
                           "interactively, 30 with --non-interactive)")
+    run.add_argument("--sentinel-password", metavar="PASSWORD",
+                     help="the Sentinels' own password for a redis+sentinel:// URL (or "
+                          "?sentinel_password= in the URL)")
+    run.add_argument("--cluster", action="store_true",
+                     help="the target is a Redis Cluster node: check the whole cluster")
     run.add_argument("--write-probe", action="store_true",
                      help="prove writes work: set and delete one short-lived key")
     run.add_argument("--explain", action="store_true",
@@ -152,6 +167,10 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], started: flo
         from troubleshooter.drill import run_drill
 
         return run_drill(args, environ)
+    if args.command == "watch":
+        from troubleshooter.watchcmd import run_watch
+
+        return run_watch(args, environ)
     return run_command(args, environ, started)
 
 

@@ -21,7 +21,8 @@ from troubleshooter.runner import coerce
 from troubleshooter.target import Target
 
 # Flags that set well-known playbook variables.
-FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe"}
+FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe",
+                  "cluster": "cluster"}
 # --deadline when nobody is at the terminal to notice a run that does not end.
 NON_INTERACTIVE_DEADLINE = 30.0
 
@@ -59,7 +60,7 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
         url, source = resolve_url(args.url, environ)
-        target = parse_target(url, source)
+        target = resolve_topology(parse_target(url, source), args)
     refuse_unusable_flags(pb, args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
@@ -77,6 +78,21 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
                          deadline=deadline)
     return RunConfig(pb, target, options, answers, args.answers or "", dict(environ),
                      time.monotonic() if started is None else started)
+
+
+def resolve_topology(target: Target, args: argparse.Namespace) -> Target:
+    """A redis+sentinel:// target pointed at the master its sentinels name (every server and RQ
+    check then runs against it); any other target unchanged."""
+    if target.sentinel is None:
+        return target
+    from dataclasses import replace
+
+    from troubleshooter.topology.sentinels import resolve
+
+    if getattr(args, "sentinel_password", None):
+        target = replace(target, sentinel=replace(target.sentinel,
+                                                  sentinel_password=args.sentinel_password))
+    return resolve(target, args.timeout or DEFAULT_TIMEOUT)
 
 
 def refuse_unusable_flags(pb: Playbook, args: argparse.Namespace) -> None:

@@ -13,6 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+from troubleshooter.topology.sentinel_url import (
+    SentinelSpec,
+    SentinelUrlError,
+    is_sentinel_url,
+    parse_sentinel_url,
+)
+
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
 URL_SOURCES = ("RQ_REDIS_URL", "REDIS_URL")
@@ -40,8 +47,12 @@ class Target:
     db: int = 0
     username: str | None = None
     password: str | None = field(default=None, repr=False)
-    query: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict, repr=False)
     problem: UrlProblem | None = None
+    # A redis+sentinel:// target: the sentinels and the master's name. Once the sentinels are
+    # asked (topology.resolve), host and port are the master's and `resolved_by` says who said so.
+    sentinel: SentinelSpec | None = None
+    resolved_by: tuple[str, ...] = ()
 
     @property
     def tls(self) -> bool:
@@ -64,7 +75,9 @@ class Target:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Everything in the URL that may be a password, even when the URL does not parse."""
-        return tuple(dict.fromkeys(s for s in (self.password, *url_secrets(self.url)) if s))
+        sentinel_pw = self.sentinel.sentinel_password if self.sentinel else None
+        return tuple(dict.fromkeys(
+            s for s in (self.password, sentinel_pw, *url_secrets(self.url)) if s))
 
     @property
     def redacted(self) -> str:
@@ -84,7 +97,15 @@ class Target:
             "db": self.db,
             "username": self.username,
             "password_set": bool(self.password),
+            # Only for a Sentinel URL: `when: "target.sentinel"` is false on any other.
+            **({"sentinel": self._sentinel_dict()} if self.sentinel else {}),
         }
+
+    def _sentinel_dict(self) -> dict[str, object]:
+        assert self.sentinel is not None
+        return {"sentinels": self.sentinel.addresses, "master_name": self.sentinel.master_name,
+                "master": self.address if self.resolved_by else None,
+                "resolved_by": list(self.resolved_by)}
 
 
 # The password runs to the last `@` of the URL's authority: an unencoded `@` or `#` in it must
@@ -237,6 +258,8 @@ def parse_target(url: str, source: str = "--url") -> Target:
     problem = _text_problem(url)
     if problem:
         return bad(problem)
+    if is_sentinel_url(url):
+        return _sentinel_target(url, source)
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -269,3 +292,15 @@ def parse_target(url: str, source: str = "--url") -> Target:
         password=unquote(parts.password) if parts.password else None,
         query=query,
     )
+
+
+def _sentinel_target(url: str, source: str) -> Target:
+    """A Sentinel URL, not yet resolved: host and port are the first sentinel's."""
+    try:
+        spec, username, password, query = parse_sentinel_url(url)
+    except SentinelUrlError as exc:
+        return Target(url=url, source=source,
+                      problem=UrlProblem("config.malformed_url", str(exc)))
+    host, port = spec.sentinels[0]
+    return Target(url=url, source=source, scheme=url.split("://", 1)[0], host=host, port=port,
+                  db=spec.db, username=username, password=password, query=query, sentinel=spec)

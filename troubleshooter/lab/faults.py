@@ -339,9 +339,9 @@ def latency(server: RedisServer, delay_ms: float) -> Iterator[str]:
 class SentinelServer(RedisServer):
     """`redis-server sentinel.conf --sentinel` monitoring `master` as `name`."""
 
-    def __init__(self, master: RedisServer, name: str = "mymaster") -> None:
+    def __init__(self, master: RedisServer, name: str = "mymaster", quorum: int = 1) -> None:
         super().__init__()
-        self.master, self.name = master, name
+        self.master, self.name, self.quorum = master, name, quorum
         self.conf = self.dir / "sentinel.conf"
 
     def command(self) -> list[str]:
@@ -350,7 +350,7 @@ class SentinelServer(RedisServer):
 
     def start(self) -> SentinelServer:
         self.conf.write_text(
-            f"sentinel monitor {self.name} {self.master.host} {self.master.port} 1\n"
+            f"sentinel monitor {self.name} {self.master.host} {self.master.port} {self.quorum}\n"
             f"sentinel down-after-milliseconds {self.name} 1000\n"
         )
         super().start()

@@ -38,7 +38,8 @@ class Facts:
 
 
 def _role(f: Facts) -> list[Finding]:
-    if f.info.get("role") != "slave":
+    # A cluster replica is normal: cluster clients are redirected to its master (MOVED).
+    if f.info.get("role") != "slave" or f.info.get("cluster_enabled") == 1:
         return []
     master = f"{f.info.get('master_host')}:{f.info.get('master_port')}"
     found = [finding(
@@ -192,10 +193,7 @@ def _mode(f: Facts) -> list[Finding]:
         return [finding("server.wrong_mode", f"{f.where} is a Redis Sentinel, not a Redis "
                         "server: RQ needs the master it monitors", "redis_mode:sentinel",
                         *evidence)]
-    if f.info.get("cluster_enabled") == 1:
-        state = [f"cluster_state:{f.cluster_state}"] if f.cluster_state else []
-        return [finding("server.wrong_mode", f"{f.where} is a Redis Cluster node: RQ needs a "
-                        "standalone Redis", "cluster_enabled:1", *state)]
+    # A cluster node is triaged as a cluster (the cluster_status check), not as a wrong mode.
     return []
 
 

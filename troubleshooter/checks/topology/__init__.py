@@ -1,0 +1,8 @@
+"""Beyond one node: Sentinel (the sentinels themselves) and Cluster (every node)."""
+
+from __future__ import annotations
+
+from troubleshooter.checks.base import CheckKind
+from troubleshooter.checks.topology import cluster, sentinel, stale
+
+KINDS: tuple[CheckKind, ...] = (*sentinel.KINDS, *cluster.KINDS, *stale.KINDS)
