@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.redisclient import make_client
@@ -34,16 +33,14 @@ PER_ENDPOINT = 2
 Factory = Callable[..., "redis.Redis"]
 
 
-@dataclass
 class Shared:
-    """An endpoint's open client and what its handshake learned, shared by the run's checks."""
+    """An endpoint's open client and what its handshake learned, shared by the run's checks;
+    `slots` bounds how many of its connections the checks hold at once."""
 
-    client: redis.Redis
-    protocol: int
-    hello: Mapping[str, Any] = field(default_factory=dict)
-    notes: tuple[str, ...] = ()
-    slots: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(PER_ENDPOINT))
+    def __init__(self, client: redis.Redis, protocol: int, hello: Mapping[str, Any],
+                 notes: tuple[str, ...], slots: int = PER_ENDPOINT) -> None:
+        self.client, self.protocol, self.hello, self.notes = client, protocol, hello, notes
+        self.slots = threading.BoundedSemaphore(slots)
 
 
 class Connector:
@@ -83,8 +80,7 @@ class Connector:
     def share(self, key: Hashable, client: redis.Redis, protocol: int,
               hello: Mapping[str, Any], notes: tuple[str, ...]) -> Shared:
         """Keep `client` (freshly handshaken) for the checks that follow."""
-        entry = Shared(client, protocol, dict(hello), notes,
-                       threading.BoundedSemaphore(self.per_endpoint))
+        entry = Shared(client, protocol, dict(hello), notes, self.per_endpoint)
         with self._lock:
             self._shared[key] = entry
         return entry
