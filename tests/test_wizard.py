@@ -27,7 +27,7 @@ from troubleshooter.session import Session
 from troubleshooter.target import parse_target
 from troubleshooter.ui.prompts import Person
 from troubleshooter.ui.render import Renderer, render_summary
-from troubleshooter.ui.terminal import Output
+from troubleshooter.ui.view import Output
 
 pytestmark = pytest.mark.timeout(30)
 

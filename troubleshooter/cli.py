@@ -178,7 +178,7 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str], started: f
     """`troubleshooter run`: the config from the arguments, shown on this terminal, and the
     session it returns as the exit code."""
     from troubleshooter import runconfig, wizard
-    from troubleshooter.ui.terminal import Output
+    from troubleshooter.ui.view import Output
 
     config = runconfig.from_args(args, environ, started=started)
     session = wizard.run_in_terminal(config, Output.from_args(args))

@@ -19,7 +19,7 @@ from troubleshooter.target import Target
 
 if TYPE_CHECKING:
     from troubleshooter.checks.base import CheckKind
-    from troubleshooter.ui.terminal import Output
+    from troubleshooter.ui.view import Output
 
 
 def run(config: RunConfig, operator: Operator, listener: Listener = lambda event: None,
@@ -49,7 +49,7 @@ def run_in_terminal(config: RunConfig, output: Output,
                     operator: Operator | None = None) -> Session:
     """Run `config` shown on the terminal (or, with --json, the document on stdout); the
     operator is the view's (an answers file, the person, or nobody) unless one is given."""
-    from troubleshooter.ui.terminal import TerminalView
+    from troubleshooter.ui.view import TerminalView
 
     view = TerminalView(config, output)
     view.begin()
@@ -63,7 +63,7 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
                on_session: Callable[[Session], None] | None = None) -> int:
     """The command line's run, as an exit code (kept for callers that have a Namespace;
     new code builds a RunConfig and calls `run_in_terminal` or `run`)."""
-    from troubleshooter.ui.terminal import Output
+    from troubleshooter.ui.view import Output
 
     config = from_args(args, environ, target)
     session = run_in_terminal(config, Output.from_args(args, intro))
