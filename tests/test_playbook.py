@@ -527,7 +527,7 @@ def test_validate_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_validate_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate(capsys, tmp_path) == (2, [], [f"{tmp_path}: cannot read playbook: "
-                                                  "Is a directory"])
+                                                  "it is a directory, not a regular file"])
 
 
 def test_validate_non_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

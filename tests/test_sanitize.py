@@ -30,3 +30,12 @@ def test_no_control_character_survives(text: str) -> None:
     out = visible(text)
     assert not any(ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f for c in out)
     assert not any(c in out for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def test_shorten_quoted_cuts_only_long_quoted_values() -> None:
+    from troubleshooter.sanitize import shorten_quoted
+
+    long = repr("y" * 300)
+    assert shorten_quoted(f"default {long} is not one") == f"default '{'y' * 77}…' is not one"
+    assert shorten_quoted("got 'short' and \"also\"") == "got 'short' and \"also\""
+    assert shorten_quoted(repr("it's " * 40)) == '"' + ("it's " * 40)[:77] + '…"'

@@ -255,10 +255,13 @@ def test_answers_file_skips_a_step(redis_server: RedisServer, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("text", "message"), [
-    ("seen: [unclosed\n", "answers.yaml:2: answers file is not valid YAML"),
+    ("seen: [unclosed\n", "answers.yaml:2:1: answers file is not valid YAML: expected ',' or "
+                         "']', but got '<stream end>' (while parsing a flow sequence at line 1, "
+                         "column 7)"),
     ("- seen\n", "answers.yaml: an answers file maps action ids to answers"),
     ("seen: maybe\n", "answers.yaml: seen: expected true or false, got 'maybe'"),
-    (b"seen: \xff\n", "answers.yaml: answers file is not UTF-8 text"),
+    (b"seen: \xff\n", "answers.yaml:1: cannot read answers file: byte 0xff is not UTF-8 text; "
+                      "save the file as UTF-8"),
 ])
 def test_broken_answers_file_is_a_usage_error(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str | bytes, message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -12,12 +13,20 @@ from typing import Any
 
 from troubleshooter import __version__
 from troubleshooter.errors import (
+    EXIT_INCOMPLETE,
+    EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_PROBLEMS,
     EXIT_USAGE,
     PlaybookError,
+    Terminated,
     TroubleshooterError,
     UsageError,
 )
+from troubleshooter.sanitize import shorten, visible
+from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
 COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch")
 
@@ -121,42 +130,95 @@ def _seconds(text: str) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    started = time.monotonic()  # a run's --deadline counts from here
+    started = time.monotonic()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in
                          ("-h", "--help", "--version")):
         args_list.insert(0, "run")
+    streams = _guard_streams()
+    try:
+        code = _handled(args_list, started)
+    finally:
+        sys.stdout, sys.stderr = (s.stream for s in streams)
+    return _output_failed(streams, code)
+
+
+def _handled(args_list: list[str], started: float) -> int:
+    """Run the command; every way it can end becomes one line (at most) and an exit code."""
+    from troubleshooter.ui import terminal
+
+    terminal.install()
     try:
         args = build_parser().parse_args(args_list)
-        return int(_dispatch(args, os.environ, started))
+        args.started = started  # when the command began: a run's --deadline counts from here
+        return int(_dispatch(args, os.environ))
     except TroubleshooterError as exc:
-        print(f"troubleshooter: error: {exc}", file=sys.stderr)
+        _say(f"troubleshooter: error: {exc}")
+        return exc.exit_code
+    except Terminated as exc:  # SIGTERM / SIGHUP outside a run (a run saves and returns)
+        terminal.restore()
+        _say(f"\ntroubleshooter: terminated by {signal.Signals(exc.signum).name}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\ntroubleshooter: interrupted", file=sys.stderr)
+        terminal.restore()
+        _say("\ntroubleshooter: interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        return 1
     except Exception as exc:  # anything else is our bug: one line, the traceback in a file
+        terminal.restore()
         return _crash(exc)
+    finally:
+        terminal.uninstall()
+
+
+def _say(line: str) -> None:
+    """One line for the person, made safe: it may quote a file name or a value from outside."""
+    print(visible(line, multiline=True), file=sys.stderr)
+
+
+def _guard_streams() -> tuple[Guarded, Guarded]:
+    if sys.stdin is None:  # `<&-`: nobody to ask
+        sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
+    out = Guarded(sys.stdout, "standard output")
+    err = Guarded(sys.stderr, "standard error")
+    sys.stdout, sys.stderr = out, err
+    return out, err
+
+
+def _output_failed(streams: tuple[Guarded, Guarded], code: int) -> int:
+    """A stream that could not be written: say so on the other one, and exit 5 unless the
+    run ended for a reason that says more (usage, crash, signal)."""
+    failed = [s for s in streams if s.error is not None]
+    for stream in failed:
+        line = f"troubleshooter: error: cannot write to {stream.name}: {stream.error}\n"
+        for other in streams:
+            if other.error is None and other.stream is not None:
+                other.write(line)
+                other.flush()
+                break
+    if failed and code in (EXIT_OK, EXIT_PROBLEMS, EXIT_INCOMPLETE):
+        return EXIT_OUTPUT
+    return code
 
 
 def entry() -> None:
     """The console script: `main`, then a fast exit.
 
     Tearing down an interpreter with redis, rq and rich loaded takes ~100 ms, a fifth of a
-    healthy triage; by now everything is written and saved, so flush and leave.
+    healthy triage; by now everything is written and saved, so flush and leave (without the
+    interpreter's own last flush, which would print a traceback for a broken pipe).
     """
+    reopen_closed_descriptors()
     code = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        code = code or 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            code = code if code not in (EXIT_OK, EXIT_PROBLEMS, EXIT_INCOMPLETE) else EXIT_OUTPUT
     os._exit(code)
 
 
-def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], started: float) -> int:
+def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.command == "validate":
         return validate(args.files)
     if args.command == "playbooks":
@@ -171,16 +233,16 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str], started: flo
         from troubleshooter.watchcmd import run_watch
 
         return run_watch(args, environ)
-    return run_command(args, environ, started)
+    return run_command(args, environ)
 
 
-def run_command(args: argparse.Namespace, environ: Mapping[str, str], started: float) -> int:
+def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`troubleshooter run`: the config from the arguments, shown on this terminal, and the
     session it returns as the exit code."""
     from troubleshooter import runconfig, wizard
     from troubleshooter.ui.view import Output
 
-    config = runconfig.from_args(args, environ, started=started)
+    config = runconfig.from_args(args, environ, started=getattr(args, "started", None))
     session = wizard.run_in_terminal(config, Output.from_args(args))
     return wizard.exit_code(session)
 
@@ -195,12 +257,12 @@ def validate(files: Sequence[str]) -> int:
         except PlaybookError as exc:
             failed = True
             for line in exc.problems:
-                print(line, file=sys.stderr)
+                print(visible(line), file=sys.stderr)
             continue
         for line in pb.warnings:
-            print(line, file=sys.stderr)
-        print(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
-              f"{sum(len(s.actions) for s in pb.steps)} actions)")
+            print(visible(line), file=sys.stderr)
+        print(visible(f"{name}: ok ({pb.id}: {len(pb.steps)} steps, "
+                      f"{sum(len(s.actions) for s in pb.steps)} actions)"))
     return EXIT_USAGE if failed else 0
 
 
@@ -214,7 +276,8 @@ def list_playbooks(environ: Mapping[str, str]) -> int:
                 else pb.title
         except PlaybookError as exc:
             about = f"INVALID: {exc.problems[0]}"
-        print(f"{path.stem:24} {origin:8} {about}\n{'':33} {path}")
+        print(visible(f"{path.stem:24} {origin:8} {shorten(about, 200)}"))
+        print(visible(f"{'':33} {path}"))
     return 0
 
 
@@ -232,19 +295,13 @@ def list_checks() -> int:
 
 
 def _crash(exc: BaseException) -> int:
-    from troubleshooter.report import state_dir
+    from troubleshooter import crashlog
+    from troubleshooter.target import redact_url
 
-    log = state_dir(os.environ) / "crash.log"
     try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("".join(traceback.format_exception(exc)))
+        log = crashlog.write("".join(traceback.format_exception(exc)), os.environ)
         where = f"; details in {log}"
     except OSError:
         where = ""
-    from troubleshooter.target import redact_url
-
-    print(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}",
-          file=sys.stderr)
-    return 3
-
-
+    _say(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}")
+    return EXIT_INTERNAL

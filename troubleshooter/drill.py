@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
-from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS, UsageError
+from troubleshooter.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_PROBLEMS, UsageError
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.lab.server import RedisServer, free_port
 from troubleshooter.session import Session
@@ -126,7 +126,7 @@ def run_drill(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         code = run_wizard(args, {**environ, "RQ_REDIS_URL": url, "REDIS_URL": url},
                           target=parse_target(url, "drill"), intro=intro,
                           on_session=sessions.append)
-    if code not in (EXIT_OK, EXIT_PROBLEMS) or not sessions:
+    if code not in (EXIT_OK, EXIT_PROBLEMS, EXIT_INCOMPLETE) or not sessions:
         return code
     return score(scenario, sessions[0], sys.stderr if args.json else sys.stdout)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INCOMPLETE = 4
+EXIT_OUTPUT = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -35,3 +38,16 @@ class PlaybookError(TroubleshooterError):
 
 class QuitRequested(Exception):
     """The operator chose to quit the wizard; the run ends as `incomplete`."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: unwinds like ^C (prompts restore the terminal, the session is kept),
+    then the process exits 128 + `signum`, as a shell reports a process killed by it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter import conditions, crosscheck, yamlsrc
+from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
 from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.sanitize import shorten, shorten_quoted
 from troubleshooter.schema import (
     ANY,
     BOOL,
@@ -241,17 +242,10 @@ def load(path: str | Path, checks: Mapping[str, CheckKind] | None = None) -> Pla
     """Load and validate a playbook file; raise PlaybookError listing every problem.
 
     `checks` is the registry its check kinds are checked against (default: every family)."""
-    path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise PlaybookError([f"{path}: cannot read playbook: {exc.strerror or exc}"]) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise PlaybookError([f"{path}:{line}: cannot read playbook: byte 0x{data[exc.start]:02x} "
-                             "is not UTF-8 text; save the file as UTF-8"]) from None
+        text = inputfiles.read_text(path, inputfiles.PLAYBOOK_MAX, "playbook")
+    except inputfiles.InputFileError as exc:
+        raise PlaybookError([str(exc)]) from None
     return loads(text, str(path), checks)
 
 
@@ -300,7 +294,9 @@ def _format(items: list[tuple[Loc, str]], source: yamlsrc.Source, name: str) -> 
         return loc.line or source.line(loc.raw)
 
     ordered = sorted(items, key=lambda item: line(item[0]))
-    return [f"{name}:{line(loc)}: {loc.shown or '(top)'}: {msg}" for loc, msg in ordered]
+    # A value of any length may be quoted: a message shows at most ~80 characters of it.
+    return [f"{name}:{line(loc)}: {shorten(loc.shown or '(top)', 120)}: {shorten_quoted(msg)}"
+            for loc, msg in ordered]
 
 
 def _build(pb: dict[str, Any], path: str, warnings: tuple[str, ...]) -> Playbook:

@@ -8,7 +8,6 @@ the answers file and the options. A flag the playbook cannot use is refused here
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -68,7 +67,9 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
         from troubleshooter.ui.prompts import check_answers
 
         check_answers(answers, pb, args.answers or "")
-    interactive = not args.non_interactive and sys.stdin.isatty()
+    from troubleshooter.ui.terminal import stdin_is_terminal
+
+    interactive = not args.non_interactive and stdin_is_terminal()
     deadline = getattr(args, "deadline", None)
     if deadline is None and not interactive:
         deadline = NON_INTERACTIVE_DEADLINE
@@ -151,23 +152,26 @@ def _typed(name: str, text: str, default: Any, where: str) -> Any:
 
 
 def load_answers(path: str | None) -> dict[str, Any]:
+    """The `--answers` file: a regular file of at most 1 MB, YAML within the playbook's limits
+    (no alias bombs), mapping action ids to answers."""
     if not path:
         return {}
-    import yaml
+    from troubleshooter import inputfiles, yamlsrc
+    from troubleshooter.sanitize import shorten, visible
 
+    text = inputfiles.read_text(path, inputfiles.ANSWERS_MAX, "answers file")
+    name = visible(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise UsageError(f"cannot read answers file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: answers file is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise UsageError(f"{path}{where}: answers file is not valid YAML") from None
-    if data is None:
+        source = yamlsrc.load(text)
+    except yamlsrc.YamlSyntaxError as exc:
+        raise UsageError(f"{name}:{exc.line}:{exc.column}: answers file is not valid YAML: "
+                         f"{visible(str(exc))}") from None
+    if source.duplicates:
+        key, line, first = source.duplicates[0]
+        raise UsageError(f"{name}:{line}: {shorten(str(key[-1]))}: duplicate key "
+                         f"(first at line {first})")
+    if source.data is None:
         return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: an answers file maps action ids to answers")
-    return {str(k): v for k, v in data.items()}
+    if not isinstance(source.data, dict):
+        raise UsageError(f"{name}: an answers file maps action ids to answers")
+    return dict(source.data)

@@ -40,3 +40,19 @@ def shorten(text: str, limit: int = 80) -> str:
     quoting an offending value in a one-line error."""
     shown = visible(text)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+# A quoted value in a message: 'single' or "double", with backslash escapes as repr() makes them.
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'" "|" r'"(?:[^"\\\n]|\\.)*"')
+
+
+def shorten_quoted(message: str, limit: int = 80) -> str:
+    """`message` with every quoted value longer than `limit` cut to `limit` (quotes kept): for
+    messages built around `repr()` of a value of any length."""
+    def cut(match: re.Match[str]) -> str:
+        quoted = match.group()
+        if len(quoted) <= limit:
+            return quoted
+        return quoted[: limit - 2] + "…" + quoted[-1]
+
+    return _QUOTED.sub(cut, message)

@@ -118,6 +118,8 @@ class Session:
     # Every endpoint a check resolved the given target to, in order (`target` stays the given
     # one): {"by": action id, "role": "master", "evidence": ..., "target": {...}}.
     resolved_targets: list[Mapping[str, Any]] = field(default_factory=list)
+    # The signal (SIGTERM, SIGHUP) that ended the run, for the exit code; not in the document.
+    signum: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:

@@ -13,6 +13,7 @@ from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS
 from troubleshooter.redaction import Redactor
 from troubleshooter.runconfig import resolve_topology, resolve_variables
+from troubleshooter.sanitize import visible
 from troubleshooter.session import Session
 from troubleshooter.target import parse_target, resolve_url
 from troubleshooter.watch import Round, watch
@@ -47,8 +48,8 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         _save(session, rounds, redactor, environ, args.save)
 
     if not args.json:
-        console.print(f"Watching {redactor.text(url)} every {args.interval:g} s for at most "
-                      f"{args.max_time:g} s (^C to stop)", markup=False, highlight=False)
+        console.print(f"Watching {visible(redactor.text(url))} every {args.interval:g} s for at "
+                      f"most {args.max_time:g} s (^C to stop)", markup=False, highlight=False)
     result = watch(run_once, args.interval, args.max_time, on_round)
     if not args.json:
         console.print(closing_line(result, args.max_time))

@@ -11,8 +11,9 @@ import argparse
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
+from troubleshooter import exitcodes
 from troubleshooter.engine import Engine, Listener, Operator
-from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS
+from troubleshooter.exitcodes import TERMINATED
 from troubleshooter.runconfig import RunConfig, from_args
 from troubleshooter.session import Session
 from troubleshooter.target import Target
@@ -34,15 +35,16 @@ def run(config: RunConfig, operator: Operator, listener: Listener = lambda event
                     config.environ, started=config.started)
     try:
         return engine.run()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # ^C, or SIGTERM / SIGHUP (errors.Terminated)
+        signum = getattr(exc, "signum", None)
+        if signum is not None:
+            engine.session.ended_by, engine.session.signum = TERMINATED, signum
         return engine.session
 
 
 def exit_code(session: Session) -> int:
-    """The exit code a finished session stands for."""
-    if session.ended_by == "interrupted":
-        return EXIT_INTERRUPTED
-    return EXIT_PROBLEMS if session.has_errors else EXIT_OK
+    """The exit code a finished session stands for (exitcodes.exit_code)."""
+    return exitcodes.exit_code(session, session.signum)
 
 
 def run_in_terminal(config: RunConfig, output: Output,
@@ -67,6 +69,6 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
 
     config = from_args(args, environ, target)
     session = run_in_terminal(config, Output.from_args(args, intro))
-    if on_session and session.ended_by != "interrupted":
+    if on_session and session.ended_by not in ("interrupted", TERMINATED):
         on_session(session)
     return exit_code(session)

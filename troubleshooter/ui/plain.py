@@ -8,6 +8,7 @@ from typing import TextIO
 from troubleshooter.engine import Answered, Reply, SkipStep
 from troubleshooter.errors import QuitRequested
 from troubleshooter.playbook import Action, Step
+from troubleshooter.sanitize import visible
 
 HINT = "s = skip this step, q = quit"
 
@@ -21,8 +22,10 @@ class Plain:
     def ask(self, step: Step, action: Action, question: str) -> Reply:
         if action.help:
             question = f"{question} ({action.help})"
+        question = visible(question, multiline=True)
         if action.prompt == "text":
-            line = self._line(f"? {question} [{action.default or ''}] ({HINT}): ")
+            shown = visible(str(action.default or ""))
+            line = self._line(f"? {question} [{shown}] ({HINT}): ")
             return self._special(line) or Answered(line or str(action.default or ""))
         if action.prompt == "confirm":
             choices, default = ["Yes", "No"], [1 if action.default is False else 0]
@@ -43,6 +46,7 @@ class Plain:
 
     def confirm(self, step: Step, action: Action, question: str) -> bool:
         sep = "\n" if "\n" in question else ": "
+        question = visible(question, multiline=True)
         line = self._line(f"! {question}{sep}This changes the target. Type yes to go ahead "
                           "(q quits) [no]: ")
         if line == "q":
@@ -53,7 +57,7 @@ class Plain:
               many: bool) -> list[int] | SkipStep:
         self.write.write(f"? {question}\n")
         for i, choice in enumerate(choices, 1):
-            self.write.write(f"  {i}) {choice}\n")
+            self.write.write(f"  {i}) {visible(choice)}\n")
         shown = ",".join(str(i + 1) for i in default) or "none"
         ask = "numbers, comma-separated" if many else "a number"
         while True:

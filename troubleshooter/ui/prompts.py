@@ -8,6 +8,7 @@ from typing import Any
 from troubleshooter.engine import Answered, Pending, Reply, SkipStep
 from troubleshooter.errors import QuitRequested, UsageError
 from troubleshooter.playbook import Action, Playbook, Step
+from troubleshooter.sanitize import shorten, visible
 
 SKIP = "Skip this step…"
 QUIT = "Quit the wizard"
@@ -37,6 +38,7 @@ class Person:
 
         if action.help:
             question = f"{question}\n  ({action.help})"
+        question = visible(question, multiline=True)
         kind = action.prompt
         if kind == "confirm":
             default = "No" if action.default is False else "Yes"
@@ -48,22 +50,23 @@ class Person:
             return choice if isinstance(choice, SkipStep) else Answered(choice)
         if kind == "checklist":
             defaults = set(action.default or [])
-            choices = [questionary.Choice(c, checked=c in defaults) for c in action.choices]
+            choices = [questionary.Choice(visible(c), value=c, checked=c in defaults)
+                       for c in action.choices]
             choices += [questionary.Separator(), questionary.Choice(SKIP), questionary.Choice(QUIT)]
             # Enter submits the ticked boxes, not the highlighted one: say so, or a person
             # pressing Enter on "Skip" would answer "none of these" instead.
-            picked = questionary.checkbox(question, choices=choices, instruction=CHECKLIST_HELP,
-                                          **self.kwargs).unsafe_ask()
+            picked = _ask(questionary.checkbox(question, choices=choices,
+                                               instruction=CHECKLIST_HELP, **self.kwargs))
             if QUIT in picked:
                 raise QuitRequested
             if SKIP in picked:
                 return self._skip()
             return Answered(list(picked))
-        text = questionary.text(
+        text = _ask(questionary.text(
             question, default=str(action.default or ""),
             instruction=f"(Enter accepts; {TEXT_SKIP} skips the step, {TEXT_QUIT} quits)",
             **self.kwargs,
-        ).unsafe_ask()
+        ))
         if text.strip() == TEXT_QUIT:
             raise QuitRequested
         if text.strip() == TEXT_SKIP:
@@ -73,8 +76,9 @@ class Person:
     def _select(self, question: str, choices: list[str], default: str) -> str | SkipStep:
         import questionary
 
-        picked = questionary.select(question, choices=[*choices, SKIP, QUIT], default=default,
-                                    **self.kwargs).unsafe_ask()
+        options = [questionary.Choice(visible(c), value=c) for c in choices]
+        picked = _ask(questionary.select(question, choices=[*options, SKIP, QUIT],
+                                         default=default, **self.kwargs))
         if picked == QUIT:
             raise QuitRequested
         if picked == SKIP:
@@ -85,8 +89,8 @@ class Person:
         import questionary
 
         # No pre-filled default: what the person types would be appended to it.
-        reason = questionary.text("Why skip this step?", instruction="(Enter: not applicable)",
-                                  **self.kwargs).unsafe_ask()
+        reason = _ask(questionary.text("Why skip this step?",
+                                       instruction="(Enter: not applicable)", **self.kwargs))
         return SkipStep(reason.strip() or "not applicable")
 
     def confirm(self, step: Step, action: Action, question: str) -> bool:
@@ -94,12 +98,36 @@ class Person:
 
         # A preview (the job ids...) makes the question several lines: ask on a line of its own.
         sep = "\n" if "\n" in question else " — "
-        picked = questionary.select(f"{question}{sep}This changes the target. Go ahead?",
-                                    choices=["No", "Yes", QUIT], default="No",
-                                    **self.kwargs).unsafe_ask()
+        question = visible(question, multiline=True)
+        picked = _ask(questionary.select(f"{question}{sep}This changes the target. Go ahead?",
+                                         choices=["No", "Yes", QUIT], default="No",
+                                         **self.kwargs))
         if picked == QUIT:
             raise QuitRequested
         return bool(picked == "Yes")
+
+
+def _ask(prompt: Any) -> Any:
+    """The prompt's answer; ^D (end of input) is "Quit", as choosing it. ^C propagates.
+
+    prompt_toolkit ends a text prompt on ^D only while it is empty, and a select or checkbox
+    not at all: bind it on every prompt, so ^D means the same wherever it is pressed.
+    """
+    from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+    keys = KeyBindings()
+
+    @keys.add("c-d", eager=True)
+    def _end_of_input(event: Any) -> None:
+        event.app.exit(exception=EOFError(), style="class:aborting")
+
+    app = prompt.application
+    app.key_bindings = merge_key_bindings([app.key_bindings, keys]) if app.key_bindings \
+        else keys
+    try:
+        return prompt.unsafe_ask()
+    except EOFError:
+        raise QuitRequested from None
 
 
 class FromFile:
@@ -128,13 +156,13 @@ def check_answers(answers: Mapping[str, Any], playbook: Playbook, path: str) -> 
         action = actions.get(str(key))
         if action is None:
             known = ", ".join(a.id for a in actions.values() if not a.is_check)
-            raise UsageError(f"{path}: {key!r} is not a manual action of {playbook.id} "
-                             f"(known: {known})")
+            raise UsageError(f"{path}: {shorten(repr(key))} is not a manual action of "
+                             f"{playbook.id} (known: {known})")
         if isinstance(value, str) and value.startswith(TEXT_SKIP):
             continue
         problem = _answer_problem(action, value)
         if problem:
-            raise UsageError(f"{path}: {key}: {problem}")
+            raise UsageError(f"{path}: {shorten(str(key))}: {problem}")
 
 
 def _answer_problem(action: Action, value: Any) -> str | None:
@@ -144,9 +172,9 @@ def _answer_problem(action: Action, value: Any) -> str | None:
     if action.is_check:
         return "an automated check takes no answer"
     if action.prompt == "confirm" and not isinstance(value, bool):
-        return f"expected true or false, got {value!r}"
+        return f"expected true or false, got {shorten(repr(value))}"
     if action.prompt == "select" and value not in action.choices:
-        return f"{value!r} is not one of: {', '.join(action.choices)}"
+        return f"{shorten(repr(value))} is not one of: {', '.join(action.choices)}"
     if action.prompt == "checklist" and not (
         isinstance(value, list) and all(v in action.choices for v in value)
     ):

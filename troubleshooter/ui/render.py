@@ -1,18 +1,23 @@
-"""Turns engine events and the finished session into terminal output."""
+"""Turns engine events and the finished session into terminal output.
+
+Every value shown here may come from outside (Redis, a server, a playbook, an answers file, a
+URL): it reaches rich only through `ui.safe` (made visible, as `Text`, never as markup).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from troubleshooter import engine
+from troubleshooter.sanitize import visible
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
 from troubleshooter.ui.console import plain_symbols
+from troubleshooter.ui.safe import block, line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,9 +53,10 @@ class Renderer:
         self._skips: dict[str, engine.Skip | None] = {}  # why each finished check was skipped
 
     def header(self, playbook: Playbook, target: Target, mode: str) -> None:
-        body = (f"[bold]{escape(playbook.title)}[/]\n"
-                f"target  {escape(target.redacted)}  [dim](from {escape(target.source)})[/]\n"
-                f"mode    {mode}")
+        body = Text("\n").join([
+            line((playbook.title, "bold")),
+            line("target  ", target.redacted, "  ", (f"(from {target.source})", "dim")),
+            line("mode    ", mode)])
         self.console.print(Panel(body, title="troubleshooter", expand=False))
 
     def __call__(self, event: engine.Event) -> None:
@@ -71,7 +77,7 @@ class Renderer:
             if event.record.status == "skipped":
                 reason = self._reason(event.skip, event.record.reason,
                                       event.step.skip_note or "not needed here")
-                self.console.print(f"  [dim]– step skipped: {escape(reason)}[/]")
+                self.console.print(line((f"  – step skipped: {reason}", "dim")))
 
     def close(self) -> None:
         """Stop a running spinner (after ^C)."""
@@ -90,22 +96,24 @@ class Renderer:
     def _step_started(self, event: engine.StepStarted) -> None:
         step = event.step
         self.console.print()
-        self.console.rule(f"[bold]Step {event.index + 1}/{event.total} · {escape(step.title)}",
+        self.console.rule(line((f"Step {event.index + 1}/{event.total} · {step.title}", "bold")),
                           align="left")
         if event.skip is not None:
             return  # its guidance would describe checks that are not going to run
         if self.guidance and event.guidance.strip():
             from rich.markdown import Markdown
 
-            self.console.print(Markdown(event.guidance.strip()))
+            # Markdown, not rich markup; links are shown as text, never as terminal hyperlinks.
+            guidance = visible(event.guidance.strip(), multiline=True)
+            self.console.print(Markdown(guidance, hyperlinks=False))
         if self.explain and event.why.strip():
-            why = Text(event.why.strip())
+            why = block(event.why.strip())
             self.console.print(Panel(why, title="why this matters", style="dim", expand=False))
 
     def _spin(self, what: str) -> None:
         self._stop_spinner()
         if self.console.is_terminal:
-            self._status = self.console.status(f"checking {what}…")
+            self._status = self.console.status(line(f"checking {what}…"))
             self._status.start()
 
     def _stop_spinner(self) -> None:
@@ -124,35 +132,35 @@ class Renderer:
         if record.status == "skipped":
             summary = self._reason(self._skips.pop(record.id, None), record.summary,
                                    self._notes.get(record.id) or "not needed here")
-            self._hanging(Text(f"  {shown} ", style="dim"),
-                          Text(f"{record.id}  {summary}", style="dim"))
+            self._hanging(line((f"  {shown} ", "dim")), line((f"{record.id}  {summary}", "dim")))
             return
-        self._hanging(Text(f"  {shown} ", style=style),
-                      Text.assemble((record.id, "bold"), "  ", record.summary,
-                                    (f" ({record.duration_ms:.0f} ms)", "dim")))
+        self._hanging(line((f"  {shown} ", style)),
+                      line((record.id, "bold"), "  ", record.summary,
+                           (f" ({record.duration_ms:.0f} ms)", "dim")))
         for f in record.findings:
             if f.severity != "info" and f.remedy:
-                self._hanging(Text("      → ", style="dim"), Text(f.remedy, style="dim"))
+                self._hanging(line(("      → ", "dim")), line((f.remedy, "dim")))
 
     def _hanging(self, mark: Text, body: Text) -> None:
         """`mark` then `body`, the body's wrapped lines under its first character (not at
         column 0, where they would read as lines of their own)."""
         indent = mark.cell_len
-        for i, line in enumerate(body.wrap(self.console, max(self.console.width - indent, 20))):
-            line.rstrip()
-            self.console.print(Text.assemble(mark if i == 0 else " " * indent, line))
+        width = max(self.console.width - indent, 20)
+        for i, wrapped in enumerate(body.wrap(self.console, width)):
+            wrapped.rstrip()
+            self.console.print(Text.assemble(mark if i == 0 else " " * indent, wrapped))
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":
             if record.source != "operator":  # a person just saw their own answer
-                self.console.print(f"  [cyan]?[/] {escape(record.question)} "
-                                   f"[bold]{escape(describe(record.answer))}[/] "
-                                   f"[dim]({record.source})[/]")
+                self.console.print(line("  ", ("?", "cyan"), " ", record.question, " ",
+                                        (describe(record.answer), "bold"), " ",
+                                        (f"({record.source})", "dim")))
         elif record.status == "pending":
-            self.console.print(f"  [cyan]?[/] {escape(record.question)} "
-                               "[dim](pending: a manual action for the operator)[/]")
+            self.console.print(line("  ", ("?", "cyan"), " ", record.question, " ",
+                                    ("(pending: a manual action for the operator)", "dim")))
         else:
-            self.console.print(f"  [dim]– {escape(record.id)}: skipped[/]")
+            self.console.print(line((f"  – {record.id}: skipped", "dim")))
 
 
 def render_summary(console: Console, session: Session) -> None:
@@ -162,46 +170,53 @@ def render_summary(console: Console, session: Session) -> None:
     for column in ("step", "status", "time", "findings"):
         table.add_column(column)
     for step in session.steps:
-        table.add_row(escape(step.title), _styled_status(step), f"{step.duration_ms / 1000:.1f} s",
-                      escape(", ".join(sorted({f.code for f in step.findings})) or "–"))
+        table.add_row(line(step.title), _styled_status(step),
+                      line(f"{step.duration_ms / 1000:.1f} s"),
+                      line(", ".join(sorted({f.code for f in step.findings})) or "–"))
     console.print(table)
     d = session.diagnosis
     if d is None:
-        verdict = {"healthy": "[green]No problem found.[/]",
-                   "incomplete": "[magenta]Incomplete: not every check could run.[/]"}
-        console.print(verdict.get(session.status, session.status))
+        verdict = {"healthy": ("No problem found.", "green"),
+                   "incomplete": ("Incomplete: not every check could run.", "magenta")}
+        console.print(line(verdict.get(session.status, session.status)))
     else:
-        lines = [f"[bold red]{escape(d.code)}[/] — {escape(d.title)}", "", escape(d.summary)]
-        lines += [f"  • {escape(e)}" for e in d.evidence]
-        lines += ["", f"[bold]Remedy:[/] {escape(d.remedy)}"]
-        console.print(Panel("\n".join(lines), title="Diagnosis", border_style="red",
+        lines = [line((d.code, "bold red"), " — ", d.title), Text(), line(d.summary)]
+        lines += [line("  • ", e) for e in d.evidence]
+        lines += [Text(), line(("Remedy:", "bold"), " ", d.remedy)]
+        console.print(Panel(Text("\n").join(lines), title="Diagnosis", border_style="red",
                             expand=False))
     warnings = [f for f in session.findings if f.severity == "warning"
                 and not (d and f.code == d.code)]
     for f in warnings:
-        console.print(f"[yellow]![/] {escape(f.code)}: {escape(f.message)}")
+        console.print(line(("!", "yellow"), " ", f.code, ": ", f.message))
     if d is not None and session.support:
         _render_support(console, session.support)
     if session.ended_by != "finished":
-        console.print(f"[magenta]The run was {session.ended_by}; what was done is kept.[/]")
+        console.print(line((f"The run was {session.ended_by}; what was done is kept.",
+                            "magenta")))
+
+
+def render_warnings(console: Console, warnings: Sequence[str]) -> None:
+    """The playbook's warnings (unknown keys...): they quote the playbook, so they are data."""
+    for warning in warnings:
+        console.print(line((warning, "yellow")))
 
 
 def _render_support(console: Console, support: Mapping[str, Any]) -> None:
     """Where to escalate, from the playbook: the last thing an on-call engineer needs."""
-    lines = [f"[bold]Escalate to[/] {escape(support['contact'])}" if support["contact"] else ""]
+    lines = [line(("Escalate to", "bold"), " ", support["contact"])] if support["contact"] \
+        else []
     if support["where"]:
-        lines.append(f"[bold]where[/] {escape(support['where'])}")
-    lines += [f"[bold]attach[/] {escape(item)}" for item in support["attach"]]
+        lines.append(line(("where", "bold"), " ", support["where"]))
+    lines += [line(("attach", "bold"), " ", item) for item in support["attach"]]
     if support["notes"]:
-        lines.append(f"[bold]say[/] {escape(support['notes'])}")
-    if any(lines):
-        console.print(Panel("\n".join(line for line in lines if line), title="Support",
-                            expand=False))
+        lines.append(block(("say", "bold"), " ", support["notes"]))
+    if lines:
+        console.print(Panel(Text("\n").join(lines), title="Support", expand=False))
 
 
-def _styled_status(step: StepRecord) -> str:
-    style = STEP_STYLES.get(step.status, "white")
-    return f"[{style}]{step.status}[/]"
+def _styled_status(step: StepRecord) -> Text:
+    return line((step.status, STEP_STYLES.get(step.status, "white")))
 
 
 def describe(value: Any) -> str:

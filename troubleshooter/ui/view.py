@@ -12,7 +12,9 @@ import sys
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from troubleshooter import events, report
+from troubleshooter.exitcodes import TERMINATED
 from troubleshooter.redaction import Redactor
+from troubleshooter.ui.safe import line
 
 if TYPE_CHECKING:
     from troubleshooter.runconfig import RunConfig
@@ -61,8 +63,9 @@ class TerminalView:
         self.renderer(event)
 
     def begin(self) -> None:
-        for warning in self.config.playbook.warnings:
-            self.console.print(f"[yellow]{_escape(warning)}[/]", markup=True, highlight=False)
+        from troubleshooter.ui.render import render_warnings
+
+        render_warnings(self.console, self.config.playbook.warnings)
         self.renderer.header(self.config.playbook, self.config.target,
                              "interactive" if self.config.interactive else "non-interactive")
         if self.output.intro:
@@ -71,8 +74,11 @@ class TerminalView:
     def end(self, session: Session) -> None:
         from troubleshooter.ui.render import render_summary
 
-        if session.ended_by == "interrupted":
+        if session.ended_by in ("interrupted", TERMINATED):
+            from troubleshooter.ui.terminal import restore
+
             self.renderer.close()
+            restore()
             self.console.print("\n[magenta]Interrupted; what was done is kept.[/]")
         else:
             render_summary(self.console, session)
@@ -91,9 +97,9 @@ class TerminalView:
         try:
             path = report.save(session, document, self.config.environ, self.output.save)
             # A path people copy: never wrapped.
-            self.console.print(f"[dim]Session saved: {_escape(str(path))}[/]", soft_wrap=True)
+            self.console.print(line((f"Session saved: {path}", "dim")), soft_wrap=True)
         except OSError as exc:
-            self.console.print(f"[yellow]Could not save the session: {exc.strerror}[/]")
+            self.console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
         if self.output.json:
             self.stdout.write(document + "\n")
             self.stdout.flush()
@@ -114,8 +120,3 @@ class TerminalView:
 
         return Person(output=create_output(stdout=sys.stderr))
 
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
