@@ -29,3 +29,10 @@ def redis_refused_job(port: int) -> None:
     client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=1,
                          retry=Retry(NoBackoff(), 0))
     client.ping()
+
+
+def record_run(path: str, seconds: float) -> None:
+    """Append one line per run to `path`, then work for `seconds`: counts how often it ran."""
+    with open(path, "a", encoding="utf-8") as runs:
+        runs.write("ran\n")
+    time.sleep(seconds)

@@ -372,7 +372,7 @@ steps:
 
     pb = load(text)
     kinds = {**KINDS, "redis_url": registry.CHECKS["redis_url"]}
-    target = parse_target("redis://h:6379/0\u2028", "REDIS_URL")
+    target = parse_target("redis://h:6379\u2028/0", "REDIS_URL")
     session = Engine(pb, target, Scripted(), RunOptions(timeout=1.0), kinds, environ={}).run()
     url, a = session.steps[0].checks
     assert url.findings[0].code == "config.malformed_url"

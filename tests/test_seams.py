@@ -93,21 +93,18 @@ def test_a_bare_target_still_gets_a_connection_of_its_own(redis_server: RedisSer
 
 # -- stopping a check past its limit ---------------------------------------------------------------
 def _stubborn(ctx: CheckContext) -> Outcome:
-    """Waits on BLPOP round after round, ignoring its socket timeouts: only a closed
-    connection ends it. Returns how many rounds it waited."""
-    import redis
-
-    rounds = 0
+    """Waits on BLPOP with no time limit of its own (straight on the socket: the bounded reader
+    would stop at the check's deadline): only its connection being closed ends it."""
     link = open_link(ctx, ctx.budget())
     try:
-        while True:
-            try:
-                command(link.client, "BLPOP", "troubleshooter:test:never", 0)
-            except redis.exceptions.TimeoutError:
-                rounds += 1
-            except redis.exceptions.ConnectionError:
-                return Outcome("error", "connection closed", data={"rounds": rounds},
-                               details=(f"waited {rounds} rounds",))
+        conn: Any = link.client.connection_pool.get_connection()
+        conn.send_command("BLPOP", "troubleshooter:test:never", 0)
+        conn._sock.settimeout(None)
+        got = conn._sock.recv(1)  # b"" once the connection is shut down
+        conn.disconnect()
+        link.client.connection_pool.release(conn)
+        return Outcome("error", "connection closed", data={"rounds": 1, "got": repr(got)},
+                       details=("waited 1 rounds",))
     finally:
         link.close()
 
@@ -307,3 +304,22 @@ steps:
     early, broken = run(text, "redis://127.0.0.1:1/0", kinds).steps[0].checks
     assert early.data == {"loaded": True}
     assert broken.status == "pass"  # a missing module is the check's to report, not the run's
+
+
+def test_a_shared_connection_reads_until_its_current_check_s_deadline(
+        redis_server: RedisServer) -> None:
+    connector = Connector()
+    target = parse_target(redis_server.url)
+    try:
+        short = CheckContext(target, {}, 0.3, connector=connector)
+        link = open_link(short, short.budget())
+        assert command(link.client, "PING") is True
+        link.close()
+        time.sleep(0.4)  # the first check's deadline has passed; its connection lives on
+        later = CheckContext(target, {}, 2.0, connector=connector)
+        link = open_link(later, later.budget())
+        assert command(link.client, "PING") is True
+        link.close()
+        assert connector.opened == 1
+    finally:
+        connector.close()

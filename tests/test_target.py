@@ -86,26 +86,22 @@ PREFIX_FIX = "the URL must begin with redis://, rediss:// or unix://"
 
 @pytest.mark.parametrize("url, message", [
     # invisible characters: the platform's pasted REDIS_URL carried a U+2028
-    ("redis://h:6379/0\u2028", "the URL contains an invisible character U+2028 (LINE SEPARATOR) "
-                               "at position 16"),
+    # at the end only where redis-py misreads it (here: in the port; see tests/rq/test_url_ends)
+    ("redis://h:6379\u2028", "the URL contains an invisible character U+2028 (LINE SEPARATOR) "
+                             "at position 14"),
     ("\u2028redis://h:6379/0", "the URL contains an invisible character U+2028 (LINE SEPARATOR) "
                                "at position 0"),
     ("redis://h\u200b:6379/0", "the URL contains an invisible character U+200B (ZERO WIDTH "
                                "SPACE) at position 9"),
     ("\ufeffredis://h", "the URL contains an invisible character U+FEFF (ZERO WIDTH NO-BREAK "
                         "SPACE) at position 0"),
-    ("redis://h:6379/0\u00a0", "the URL contains an invisible character U+00A0 (NO-BREAK SPACE) "
-                               "at position 16"),
-    ("redis://h:6379/0\n", "the URL contains an invisible character U+000A (LINE FEED) at "
-                           "position 16"),
-    ("redis://h:6379/0\r", "the URL contains an invisible character U+000D (CARRIAGE RETURN) at "
-                           "position 16"),
+    ("redis://h:6379\u00a0", "the URL contains an invisible character U+00A0 (NO-BREAK SPACE) "
+                             "at position 14"),
     ("redis://h\t:6379", "the URL contains an invisible character U+0009 (TAB) at position 9"),
     ("redis://h\x07", "the URL contains an invisible character U+0007 (a control character) at "
                       "position 9"),
     # whitespace
     (" redis://h:6379/0", "the URL has leading or trailing whitespace"),
-    ("redis://h:6379/0  ", "the URL has leading or trailing whitespace"),
     ("redis://my host:6379/0", "the URL contains a space"),
     # pasted prefixes and quotes
     ("REDIS_URL=redis://h:6379/0", f"the value starts with a pasted `REDIS_URL=`: remove it, "
@@ -195,7 +191,7 @@ def test_empty_url_is_missing(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", [
-    f"redis://:{SECRET}@h:6379/0\u2028",
+    f"redis://:{SECRET}@h:6379\u2028/0",
     f"REDIS_URL=redis://:{SECRET}@h:6379/0",
     f"redis-cli -u redis://:{SECRET}@h:6379/0",
     f"'redis://:{SECRET}@h:6379/0'",

@@ -24,6 +24,7 @@ READS = {
     "cluster|info", "smembers", "scard", "llen", "lrange", "lindex", "hgetall", "hget", "hmget",
     "exists", "ttl", "pttl", "type", "zrange", "zrangebyscore", "zcard", "zrevrange", "zscore",
     "xrevrange", "xrange", "get", "mget", "time", "dbsize", "watch", "unwatch",
+    "sort_ro", "srandmember", "scan", "smismember",  # rq_workers: every worker in one read
 }
 
 

@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
                                                  "(default: redis-outage)")
     add_run_options(run)
+    add_password_options(run)
 
     validate = sub.add_parser("validate", help="check playbook files and report every problem")
     validate.add_argument("files", nargs="+", metavar="FILE")
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("playbook", nargs="?", help="a playbook name or .yaml path "
                                                    "(default: redis-outage)")
     add_run_options(watch)
+    add_password_options(watch)
     watch.add_argument("--interval", type=_seconds, default=5.0, metavar="SECONDS",
                        help="seconds between rounds (default 5)")
     watch.add_argument("--max-time", type=_seconds, default=600.0, metavar="SECONDS",
@@ -116,6 +118,15 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--save", metavar="PATH",
                      help="where to write the transcript (default: "
                           "$XDG_STATE_HOME/troubleshooter/sessions/)")
+
+
+def add_password_options(run: argparse.ArgumentParser) -> None:
+    """The password without the command line: `ps` shows every process's arguments."""
+    given = run.add_mutually_exclusive_group()
+    given.add_argument("--password-file", metavar="FILE",
+                       help="read the Redis password from FILE (or a pipe) instead of the URL")
+    given.add_argument("--ask-password", action="store_true",
+                       help="prompt for the Redis password (not echoed)")
 
 
 def _seconds(text: str) -> float:

@@ -55,6 +55,8 @@ class Connector:
         self._clients: list[redis.Redis] = []
         # Which thread took each connection that is out of its pool right now.
         self._holders: dict[Any, int] = {}
+        # Each leasing thread's deadline (monotonic): the end of its check's time limit.
+        self._deadlines: dict[int, float] = {}
         self.opened = 0  # clients made: what a test of the sharing counts
 
     # -- making and sharing ---------------------------------------------------------------------
@@ -85,6 +87,17 @@ class Connector:
             self._shared[key] = entry
         return entry
 
+    def until(self, deadline: float | None) -> None:
+        """The calling thread's reads end by `deadline` (None: forget it). A shared connection
+        was made for another check: before this thread reads on it, it takes this deadline
+        (redisclient's bounded reader stops there)."""
+        me = threading.get_ident()
+        with self._lock:
+            if deadline is None:
+                self._deadlines.pop(me, None)
+            else:
+                self._deadlines[me] = deadline
+
     # -- stopping -------------------------------------------------------------------------------
     def abort(self, thread_id: int) -> int:
         """Close every connection thread `thread_id` holds (a check past its limit): whatever
@@ -111,11 +124,15 @@ class Connector:
         # abort() can find the sockets of a stuck check. Wrapped on the instance, not
         # subclassed: make_client chooses the pool and connection classes.
         make, get, put = pool.make_connection, pool.get_connection, pool.release
-        holders, lock = self._holders, self._lock
+        holders, deadlines, lock = self._holders, self._deadlines, self._lock
 
         def hold(conn: Any) -> Any:
+            me = threading.get_ident()
             with lock:
-                holders[conn] = threading.get_ident()
+                holders[conn] = me
+                deadline = deadlines.get(me)
+            if deadline is not None:
+                _read_until(conn, deadline)
             return conn
 
         def make_connection() -> Any:
@@ -132,6 +149,17 @@ class Connector:
         pool.make_connection = make_connection
         pool.get_connection = get_connection
         pool.release = release
+
+
+def _read_until(conn: Any, deadline: float) -> None:
+    """Give a connection's bounded reader (redisclient / boundedresp) the leasing check's
+    deadline; a reader without one (another parser) is left as it is."""
+    parser = getattr(conn, "_parser", None)
+    if parser is not None and hasattr(parser, "deadline"):
+        parser.deadline = deadline
+        buffer = getattr(parser, "_buffer", None)
+        if buffer is not None and hasattr(buffer, "deadline"):
+            buffer.deadline = deadline
 
 
 def _hard_close(conn: Any) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from troubleshooter import conditions
-from troubleshooter.findings import CATALOGUE, Finding, upstream_rank
+from troubleshooter.findings import CATALOGUE, Finding, family, upstream_rank
 from troubleshooter.playbook import DiagnosisRule
 from troubleshooter.session import Diagnosis
 
@@ -29,7 +29,21 @@ def diagnose(
                          summary=rule.summary, by_rule=True)
     if not errors:
         return None
+    restart = _restart_behind(findings, errors[0])
+    if restart is not None:
+        return _from(restart.code, restart, errors)
     return _from(errors[0].code, errors[0], errors[1:])
+
+
+# A restart that lost or rewound data explains the RQ state that follows it (orphans, jobs
+# gone, workers re-registering): it is the cause even as a warning.
+RESTART_CODES = ("server.data_lost", "server.restored_from_snapshot")
+
+
+def _restart_behind(findings: Sequence[Finding], top: Finding) -> Finding | None:
+    if family(top.code) != "rq":
+        return None
+    return next((f for code in RESTART_CODES for f in findings if f.code == code), None)
 
 
 def _from(code: str, cause: Finding | None, others: Sequence[Finding], summary: str = "",

@@ -73,6 +73,10 @@ CATALOGUE: dict[str, Code] = _codes(
     ("server.unresponsive", "Redis accepts connections but does not answer",
      "Check whether the Redis process is stopped, swapping or blocked (SLOWLOG, the Redis log); "
      "restart it if it stays hung."),
+    ("server.protocol_error", "The server breaks the Redis protocol",
+     "Check what answers on this port (a proxy, a Redis module, another service) and its "
+     "version: its reply was malformed, over this tool's limits (8 MiB a reply, 1 MiB for INFO, "
+     "32 levels of nesting) or never ended."),
     ("server.auth_required", "Redis needs credentials and none were given",
      "Give the app the password: in the URL as :PASSWORD@ before the host "
      "(percent-encoded), or in REDIS_PASSWORD."),
@@ -139,6 +143,12 @@ CATALOGUE: dict[str, Code] = _codes(
     ("server.recently_restarted", "Redis restarted recently",
      "Unsaved data and in-flight jobs may be gone: check the RQ registries and requeue.",
      "warning"),
+    ("server.data_lost", "Redis restarted empty: every RQ job from before is gone",
+     "Re-enqueue the work from its source (the app's records); turn persistence on "
+     "(appendonly yes, or save points) so the next restart keeps the queues."),
+    ("server.restored_from_snapshot", "Redis restarted from a snapshot: later writes are lost",
+     "Check the jobs that ran shortly before the crash before requeueing: they may run again.",
+     "warning"),
     ("server.slow", "PING round trips are slow",
      "Check the server's load (SLOWLOG, LATENCY DOCTOR) and the network path.", "warning"),
     # 2b RQ
@@ -151,6 +161,9 @@ CATALOGUE: dict[str, Code] = _codes(
      "Requeue the orphaned jobs once Redis and the workers are healthy (`rq requeue`)."),
     ("rq.failed_jobs", "Jobs failed",
      "Inspect the failed registry; requeue the jobs that failed on Redis errors.", "warning"),
+    ("rq.unregistered_workers", "Live workers are missing from rq:workers",
+     "Restart those workers so they register again (`rq info` and dashboards miss them).",
+     "warning"),
     ("rq.backlog", "A queue is backed up",
      "Add workers or find what slows the current ones.", "warning"),
     ("rq.queue_mismatch", "The app's queue is not served by any worker",

@@ -13,7 +13,8 @@ from typing import Any
 from troubleshooter.target import redact_url, url_secrets
 
 MASK = "***"
-_SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL", re.IGNORECASE)
+# REDISCLI_AUTH: redis-cli's password, which the triage uses too (credentials.py).
+_SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL|_AUTH$", re.IGNORECASE)
 # Shorter values are too likely to collide with ordinary words to be masked everywhere.
 _MIN_SECRET = 4
 

@@ -58,8 +58,12 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
 
     pb = playbook.load(library.resolve(args.playbook, environ))
     if target is None:
+        from troubleshooter import credentials
+
         url, source = resolve_url(args.url, environ)
-        target = resolve_topology(parse_target(url, source), args)
+        # The password first: resolving a redis+sentinel:// target connects with it.
+        target = resolve_topology(credentials.resolve(parse_target(url, source), args,
+                                                      environ), args)
     refuse_unusable_flags(pb, args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
+from dataclasses import dataclass, field, replace
+from urllib.parse import SplitResult, parse_qs, unquote, unquote_plus, urlsplit
 
 from troubleshooter.topology.sentinel_url import (
     SentinelSpec,
@@ -19,6 +19,7 @@ from troubleshooter.topology.sentinel_url import (
     is_sentinel_url,
     parse_sentinel_url,
 )
+from troubleshooter.urlends import strip_ends
 
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
@@ -49,10 +50,15 @@ class Target:
     password: str | None = field(default=None, repr=False)
     query: Mapping[str, str] = field(default_factory=dict, repr=False)
     problem: UrlProblem | None = None
+    # Where the password came from: "url", "url query", "$REDISCLI_AUTH", "--password-file",
+    # "--ask-password"; "" when there is none.
+    password_source: str = ""
     # A redis+sentinel:// target: the sentinels and the master's name. Once the sentinels are
     # asked (topology.resolve), host and port are the master's and `resolved_by` says who said so.
     sentinel: SentinelSpec | None = None
     resolved_by: tuple[str, ...] = ()
+    # Characters stripped from the URL's ends (redis-py ignores them): a warning, not a problem.
+    warning: str = ""
 
     @property
     def tls(self) -> bool:
@@ -116,17 +122,26 @@ _USERINFO = re.compile(
 )
 
 
+# redis-py also takes the password from the query (`?password=...`), as parse_qs reads it; a
+# Sentinel URL may carry `?sentinel_password=`.
+_QUERY_PASSWORD = re.compile(r"(?P<key>[?&](?:sentinel_)?password=)(?P<pw>[^&#\s\"']*)")
+
+
 def redact_url(text: str) -> str:
-    """Replace the password of every URL in `text` with `***`."""
-    return _USERINFO.sub(
+    """Replace the password of every URL in `text` (userinfo or `?password=`) with `***`."""
+    text = _USERINFO.sub(
         lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], text
     )
+    return _QUERY_PASSWORD.sub(lambda m: f"{m['key']}***" if m["pw"] else m[0], text)
 
 
 def url_passwords(text: str) -> list[str]:
-    """Every password written in a URL in `text`, as written and percent-decoded."""
+    """Every password written in a URL in `text`, as written and decoded."""
     found = [m["pw"] for m in _USERINFO.finditer(text) if m["pw"]]
-    return found + [unquote(pw) for pw in found if unquote(pw) != pw]
+    decoded = [unquote(pw) for pw in found]
+    query = [m["pw"] for m in _QUERY_PASSWORD.finditer(text) if m["pw"]]
+    decoded += [unquote_plus(pw) for pw in query]
+    return list(dict.fromkeys(found + query + decoded))
 
 
 def url_secrets(url: str) -> list[str]:
@@ -255,6 +270,13 @@ def parse_target(url: str, source: str = "--url") -> Target:
 
     if not url.strip():
         return bad(UrlProblem("config.missing", f"the Redis URL from {source} is empty"))
+    stripped, warning = strip_ends(url)
+    if warning:
+        return replace(parse_target(stripped, source), warning=warning)
+    unsendable = encoding_problem(url, "the URL")
+    if unsendable:
+        return bad(UrlProblem("config.malformed_url",
+                              f"{unsendable}: re-type it, percent-encoding the password"))
     problem = _text_problem(url)
     if problem:
         return bad(problem)
@@ -280,6 +302,10 @@ def parse_target(url: str, source: str = "--url") -> Target:
                               f"the database index {db_text!r} is not a non-negative integer "
                               f"({effect})"))
     unix = parts.scheme == "unix"
+    # As redis-py reads them: the userinfo wins over `?username=` / `?password=`.
+    password, password_source = unquote(parts.password or ""), "url"
+    if not password and query.get("password"):
+        password, password_source = query["password"], "url query"
     return Target(
         url=url,
         source=source,
@@ -288,10 +314,39 @@ def parse_target(url: str, source: str = "--url") -> Target:
         port=parts.port or 6379,
         path=parts.path if unix else "",
         db=int(db_text),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
+        username=unquote(parts.username or "") or query.get("username") or None,
+        password=password or None,
         query=query,
+        password_source=password_source if password else "",
     )
+
+
+def with_password(target: Target, password: str, source: str) -> Target:
+    """`target` authenticating with `password` (from a file, a prompt, the environment)."""
+    return replace(target, password=password, password_source=source)
+
+
+# redis-cli reads it; on-call engineers export it to use redis-cli without `-a`.
+CLI_PASSWORD_ENV = "REDISCLI_AUTH"
+
+
+def password_from_env(target: Target, environ: Mapping[str, str]) -> Target:
+    """`target` with $REDISCLI_AUTH as its password when its URL has none."""
+    password = environ.get(CLI_PASSWORD_ENV)
+    if target.password or not password or target.problem is not None:
+        return target
+    return with_password(target, password, f"${CLI_PASSWORD_ENV}")
+
+
+def encoding_problem(text: str, what: str) -> str | None:
+    """Why `text` cannot be sent: bytes that are not UTF-8 in argv, the environment or a file
+    (Python keeps them as lone surrogates) make redis-py fail with UnicodeEncodeError."""
+    for i, ch in enumerate(text):
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            byte = f"byte 0x{ord(ch) - 0xDC00:02X}" if ord(ch) >= 0xDC80 else "lone surrogate"
+            return (f"{what} is not UTF-8 text ({byte} at position {i}): redis-py cannot "
+                    "send it (UnicodeEncodeError)")
+    return None
 
 
 def _sentinel_target(url: str, source: str) -> Target:
@@ -303,4 +358,5 @@ def _sentinel_target(url: str, source: str) -> Target:
                       problem=UrlProblem("config.malformed_url", str(exc)))
     host, port = spec.sentinels[0]
     return Target(url=url, source=source, scheme=url.split("://", 1)[0], host=host, port=port,
-                  db=spec.db, username=username, password=password, query=query, sentinel=spec)
+                  db=spec.db, username=username, password=password, query=query, sentinel=spec,
+                  password_source="url" if password else "")

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from troubleshooter import library, playbook, report
+from troubleshooter import credentials, library, playbook, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS
 from troubleshooter.redaction import Redactor
@@ -31,10 +31,12 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     timeout = args.timeout or DEFAULT_TIMEOUT
     console = make_console(sys.stderr if args.json else sys.stdout)
     rounds: list[dict[str, Any]] = []
-    redactor = Redactor.for_run(parse_target(url, source).secrets, environ)
+    # Asked once (--ask-password prompts), used every round.
+    base = credentials.resolve(parse_target(url, source), args, environ)
+    redactor = Redactor.for_run(base.secrets, environ)
 
     def run_once() -> Session:
-        target = resolve_topology(parse_target(url, source), args)
+        target = resolve_topology(base, args)
         options = RunOptions(timeout=timeout, interactive=False, variables=variables)
         return Engine(pb, target, Nobody(), options, CHECKS, environ=environ).run()
 

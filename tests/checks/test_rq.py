@@ -31,7 +31,8 @@ APP = "orchestrator"
 CHECKS = {kind.name: kind for kind in KINDS}
 # What the read-only checks may send: handshake, reads, and rq's MULTI/EXEC around HGETALLs.
 READ_ONLY = {"hello", "client|setname", "smembers", "llen", "lindex", "zrange", "zcard",
-             "zrevrange", "hgetall", "xrevrange", "multi", "exec"}
+             "zrevrange", "hmget", "hget", "xrevrange", "sort_ro", "scard", "srandmember",
+             "exists", "scan", "config|get"}
 
 
 @pytest.fixture(scope="module")
@@ -168,8 +169,8 @@ def test_sigkilled_worker_is_dead_and_its_job_orphaned_read_only(
 
     assert registries.status == "fail"
     assert codes(registries) == [("rq.orphaned_jobs", "error")]
-    assert registries.data["orphaned"] == [job.id]
-    (orphan,) = registries.data["orphaned_jobs"]
+    (orphan,) = registries.data["orphaned"]
+    assert orphan["job_id"] == job.id
     assert orphan["func_name"] == "tests.rqjobs.sleep_job"
     assert orphan["worker_name"] == "w-killed" and orphan["signal"] == "pid_gone"
     assert job.id in registries.findings[0].evidence[0]
@@ -178,17 +179,44 @@ def test_sigkilled_worker_is_dead_and_its_job_orphaned_read_only(
     assert StartedJobRegistry(APP, connection=conn).get_job_ids(cleanup=False) == [job.id]
 
 
-def test_started_entry_past_its_expiry_is_orphaned_even_with_a_live_process(
+def elsewhere(conn: redis.Redis, name: str) -> None:
+    """Make a worker look as if it ran on another host (rq writes hostname only at birth)."""
+    conn.hset(f"{Worker.redis_worker_namespace_prefix}{name}", "hostname", "far-away-host")
+
+
+def test_started_entry_past_its_expiry_on_another_host_waits_for_the_execution_heartbeat(
         conn: redis.Redis, url: str, worker_log: Any) -> None:
-    # A worker that stopped heartbeating (hung, or cut off from Redis) for longer than its job's
-    # TTL: rq's own cleanup would fail the job. The operator's clock is 1000 s on.
+    # A worker elsewhere that stopped heartbeating (hung, or cut off from Redis) for longer than
+    # its job's TTL. The operator's clock is 1000 s on; the execution key's own TTL decides.
     job = Queue(APP, connection=conn).enqueue("tests.rqjobs.sleep_job", 30)
+    later = lambda: time.time() + 1000  # noqa: E731
     with RqWorker(url, APP, name="w-hung", log=worker_log):
         wait_until(lambda: job_status(conn, job.id) == JobStatus.STARTED, what="job to start")
-        outcome = run("rq_registries", url, clock=lambda: time.time() + 1000)
+        elsewhere(conn, "w-hung")
+        fresh = run("rq_registries", url, clock=later)
+        for key in conn.scan_iter(f"rq:execution:{job.id}:*"):
+            conn.pexpire(key, 1)  # fast-forward the execution heartbeat's expiry
+        wait_until(lambda: not list(conn.scan_iter(f"rq:execution:{job.id}:*")))
+        outcome = run("rq_registries", url, clock=later)
+    assert fresh.status == "pass" and fresh.data["orphaned"] == []
+    assert "execution heartbeat has not expired" in fresh.data["uncertain"][job.id]
+    assert "far-away-host" in fresh.data["uncertain"][job.id]
     assert codes(outcome) == [("rq.orphaned_jobs", "error")]
-    assert outcome.data["orphaned_jobs"][0]["signal"] == "entry_expired"
+    assert outcome.data["orphaned"][0]["signal"] == "entry_expired"
     assert "entry expired" in outcome.findings[0].evidence[0]
+
+
+def test_a_live_local_worker_past_every_ttl_is_alive_and_its_job_not_orphaned(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    job = Queue(APP, connection=conn).enqueue("tests.rqjobs.sleep_job", 30)
+    later = lambda: time.time() + 1000  # noqa: E731
+    with RqWorker(url, APP, name="w-slow", log=worker_log):
+        wait_until(lambda: job_status(conn, job.id) == JobStatus.STARTED, what="job to start")
+        workers = run("rq_workers", url, clock=later)
+        registries = run("rq_registries", url, clock=later)
+    assert workers.status == "pass" and workers.data["live"] == 1
+    assert registries.data["orphaned"] == []
+    assert "is alive on this host" in registries.data["uncertain"][job.id]
 
 
 def test_job_of_a_worker_restarted_under_the_same_name_is_orphaned(
@@ -201,8 +229,8 @@ def test_job_of_a_worker_restarted_under_the_same_name_is_orphaned(
         again.wait_registered(conn)
         outcome = run("rq_registries", url)
     assert codes(outcome) == [("rq.orphaned_jobs", "error")]
-    assert outcome.data["orphaned"] == [job.id]
-    assert outcome.data["orphaned_jobs"][0]["signal"] == "worker_restarted"
+    assert [o["job_id"] for o in outcome.data["orphaned"]] == [job.id]
+    assert outcome.data["orphaned"][0]["signal"] == "worker_restarted"
 
 
 def test_worker_whose_key_expired_is_key_gone_and_stays_registered(
@@ -221,11 +249,12 @@ def test_worker_whose_key_expired_is_key_gone_and_stays_registered(
     assert Worker.all_keys(connection=conn) == [f"{Worker.redis_worker_namespace_prefix}w-expired"]
 
 
-def test_stale_heartbeat_counts_as_dead_beyond_the_grace(
+def test_stale_heartbeat_elsewhere_counts_as_dead_beyond_the_grace(
         conn: redis.Redis, url: str, worker_log: Any) -> None:
     later = lambda: time.time() + 1000  # noqa: E731 - the operator's clock, 1000 s on
     with RqWorker(url, APP, name="w-quiet", log=worker_log) as worker:
         worker.wait_registered(conn)
+        elsewhere(conn, "w-quiet")
         stale = run("rq_workers", url, clock=later)
         lenient = run("rq_workers", url, clock=later, heartbeat_grace_s=2000)
     assert codes(stale) == [("rq.dead_workers", "warning")]
@@ -243,10 +272,10 @@ def test_failed_jobs_are_grouped_and_redis_errors_singled_out(
     assert outcome.status == "warn"
     assert codes(outcome) == [("rq.failed_jobs", "warning")]
     failed = outcome.data["failed"]
-    assert failed["total"] == 2 and failed["classified"] == 2
+    assert failed["total"] == 2 and failed["sampled"] == 2
     assert failed["by_type"] == {"ValueError": 1, "redis.exceptions.ConnectionError": 1}
     assert failed["redis_errors"] == [outage.id]
-    assert "1 on Redis errors" in outcome.summary
+    assert "of all 2, 1 failed on Redis errors" in outcome.summary
     assert any("Connection refused" in line for line in outcome.findings[0].evidence)
     assert bug.id in FailedJobRegistry(APP, connection=conn).get_job_ids(cleanup=False)
 
@@ -272,7 +301,7 @@ def test_requeue_puts_back_exactly_the_orphaned_and_redis_failed_jobs(
     RqWorker(url, APP, name="w-burst2", burst=True, log=worker_log).start().wait_exit()
     orphan = kill_mid_job(conn, url, "w-killed2", worker_log)
     earlier = {"registries": run("rq_registries", url)}
-    assert earlier["registries"].data["orphaned"] == [orphan.id]
+    assert [o["job_id"] for o in earlier["registries"].data["orphaned"]] == [orphan.id]
 
     first = run("rq_requeue", url, earlier=earlier, job_ids=[outage.id])
     second = run("rq_requeue", url, earlier=earlier)

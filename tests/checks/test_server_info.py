@@ -113,7 +113,10 @@ def test_a_replica_of_a_dead_master(fresh: RedisServer) -> None:
         outcome = run("redis_info", url(fresh), **SETTLED)
     assert codes(outcome) == [("server.readonly", "error"), ("server.replica_link_down", "error")]
     readonly, link = outcome.findings
-    assert readonly.evidence == (f"role:slave master_host:127.0.0.1 master_port:{dead_port}",)
+    assert readonly.evidence == (f"role:slave master_host:127.0.0.1 master_port:{dead_port}",
+                                 f"probing the master 127.0.0.1:{dead_port}: connection refused")
+    assert "master 127.0.0.1:" in readonly.message and "is down" in readonly.message
+    assert "current master" not in readonly.remedy
     assert link.evidence == ("master_link_status:down", "never synced since start-up")
     assert outcome.data["master_port"] == dead_port
 

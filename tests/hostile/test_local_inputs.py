@@ -38,16 +38,28 @@ def flat(size: int) -> str:
 
 def command(*args: str) -> tuple[int, str, str, int]:
     """Run the installed command; return its code, stdout, stderr and peak memory in MB."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([TROUBLESHOOTER, *args], stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, text=True)
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not the suite's
-        finally:
-            proc.returncode = 0  # reaped above: Popen must not wait for it again
+    # Through a small launcher: a child exec'd straight from this (large) test process keeps
+    # the test process's peak as its own ru_maxrss (Linux carries it across a vfork+exec).
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.TemporaryFile("w+") as peak:
+        launched = subprocess.Popen([sys.executable, "-c", _LAUNCHER, str(peak.fileno()),
+                                     TROUBLESHOOTER, *args], stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, pass_fds=(peak.fileno(),))
+        code = launched.wait()
         out.seek(0)
         err.seek(0)
-        return os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss // 1024
+        peak.seek(0)
+        return code, out.read(), err.read(), int(peak.read() or 0) // 1024
+
+
+_LAUNCHER = """
+import os, subprocess, sys
+fd = int(sys.argv[1])
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+os.write(fd, str(usage.ru_maxrss).encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @pytest.mark.parametrize("name", ["dev-zero", "fifo", "directory"])

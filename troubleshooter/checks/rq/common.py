@@ -10,24 +10,23 @@ stays within a few round trips and commands.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import classify, safe_text
-from troubleshooter.checks.server.link import open_link, text
+from troubleshooter.checks.server.link import open_link
 
 if TYPE_CHECKING:
     import redis
-    from rq.job import Job
 
-# rq's defaults: an idle worker's key lives worker_ttl (420) + 60 s after each heartbeat.
+# rq's defaults: an idle worker's key lives worker_ttl (420) + 60 s after each heartbeat; a
+# busy one's job_monitoring_interval (30) + 60 s, renewed by its main process every 30 s.
 DEFAULT_HEARTBEAT_GRACE_S = 420 + 60
+DEFAULT_BUSY_GRACE_S = 30 + 60
 
 
 class BudgetSpent(Exception):
@@ -61,17 +60,18 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
     """Run `body` on a fresh fail-fast client; map Redis errors and a spent budget to outcomes."""
     import redis
 
+    budget = Budget(ctx.timeout)
     try:
         # The same way in as the server checks: RESP2 for Redis < 6, no CLIENT SETNAME for
         # a user that may not run it (RQ does not need it either).
-        link = open_link(ctx, Budget(ctx.timeout))
+        link = open_link(ctx, budget)
     except redis.exceptions.RedisError as exc:
-        return redis_failure(ctx, name, exc)
+        return _spent(ctx, name, "connecting", exc, budget) or redis_failure(ctx, name, exc)
     session = Session(link.client, time.monotonic() + ctx.timeout, wall_now(ctx))
     try:
         return body(session)
     except redis.exceptions.RedisError as exc:
-        return redis_failure(ctx, name, exc)
+        return _spent(ctx, name, "reading", exc, budget) or redis_failure(ctx, name, exc)
     except BudgetSpent as exc:
         return Outcome(
             "timeout",
@@ -80,6 +80,19 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
         )
     finally:
         link.close()
+
+
+def _spent(ctx: CheckContext, name: str, doing: str, exc: Exception,
+           budget: Budget) -> Outcome | None:
+    """A read cut by the check's own deadline is this check running out of time (incomplete),
+    not a server that failed to answer: the server may be fine and merely slow for the budget."""
+    import redis
+
+    if not isinstance(exc, redis.exceptions.TimeoutError) or not budget.spent():
+        return None
+    partial = f"the {ctx.timeout:g} s budget ran out while {doing}"
+    return Outcome("timeout", f"{name}: {partial} on {ctx.target.address}",
+                   data={"partial": partial})
 
 
 def redis_failure(ctx: CheckContext, name: str, exc: Exception) -> Outcome:
@@ -102,35 +115,20 @@ def age_s(moment: datetime | None, now: float) -> float | None:
     return None if moment is None else max(0.0, round(now - moment.timestamp(), 1))
 
 
-def fetch_jobs(session: Session, job_ids: Sequence[str]) -> list[Job | None]:
-    """Job.fetch_many (one round trip); one by one if a malformed job hash spoils the batch.
-
-    A hash rq cannot restore (rq/rq#1450 can leave one holding only `last_heartbeat`) makes
-    fetch_many raise for every job; that one job then reads as missing (None).
-    """
-    import redis
-    from rq.job import Job
-
-    if not job_ids:
-        return []
-    try:
-        return Job.fetch_many(job_ids, connection=session.conn)
-    except redis.exceptions.RedisError:
-        raise
-    except Exception:
-        return [_fetch_one(session, job_id) for job_id in job_ids]
+EVIDENCE_LINES = 10
 
 
-def _fetch_one(session: Session, job_id: str) -> Job | None:
-    import redis
-    from rq.job import Job
+def capped(lines: Sequence[str], limit: int = EVIDENCE_LINES) -> list[str]:
+    """The first `limit` lines, then "... and N more": a panel never lists thousands."""
+    if len(lines) <= limit:
+        return list(lines)
+    return [*lines[:limit], f"... and {len(lines) - limit} more"]
 
-    try:
-        return Job.fetch(job_id, connection=session.conn)
-    except redis.exceptions.RedisError:
-        raise
-    except Exception:
-        return None
+
+def listed(names: Sequence[str], limit: int = 3) -> str:
+    """`a, b, c ... and N more` for a message line."""
+    more = f" ... and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 # --- queues -------------------------------------------------------------------------------
@@ -156,126 +154,3 @@ def queue_lengths(session: Session, names: Iterable[str]) -> dict[str, int]:
     for name in names:
         pipe.llen(Queue(name, connection=session.conn).key)
     return dict(zip(names, (int(n) for n in pipe.execute()), strict=True))
-
-
-# --- workers ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class WorkerInfo:
-    """One worker as its Redis hash shows it, and whether (and why) it is judged dead."""
-
-    name: str
-    found: bool
-    state: str = ""
-    queues: tuple[str, ...] = ()
-    hostname: str = ""
-    pid: int | None = None
-    heartbeat_age_s: float | None = None
-    born_at: datetime | None = None
-    dead_signal: str = ""  # "" when alive; see DEAD_SIGNALS
-
-    @property
-    def alive(self) -> bool:
-        return not self.dead_signal
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name, "state": self.state, "queues": list(self.queues),
-            "hostname": self.hostname, "pid": self.pid,
-            "last_heartbeat_age_s": self.heartbeat_age_s, "alive": self.alive,
-            "dead_signal": self.dead_signal or None,
-        }
-
-    def describe(self) -> str:
-        """One evidence line: who, where, and the signal that says it is dead."""
-        where = f" on {self.hostname} pid {self.pid}" if self.hostname else ""
-        beat = ("" if self.heartbeat_age_s is None
-                else f", last heartbeat {self.heartbeat_age_s:g} s ago")
-        why = DEAD_SIGNALS.get(self.dead_signal, "alive")
-        state = f", state {self.state}" if self.state else ""
-        return f"worker {self.name}{where}: {why}{beat}{state}"
-
-
-DEAD_SIGNALS = {
-    "key_gone": "registered, but its key has expired (no heartbeat for its whole TTL)",
-    "death_registered": "it registered its own death",
-    "pid_gone": "its process no longer exists on this host",
-    "heartbeat_stale": "its heartbeat is older than the grace period",
-}
-
-
-def registered_workers(session: Session) -> list[str]:
-    """Names in rq:workers (Worker.all_keys: a read, unlike Worker.all)."""
-    from rq import Worker
-
-    prefix = Worker.redis_worker_namespace_prefix
-    return sorted(k[len(prefix):] for k in Worker.all_keys(connection=session.conn)
-                  if k.startswith(prefix))
-
-
-def read_workers(session: Session, names: Sequence[str], grace_s: float) -> list[WorkerInfo]:
-    """Each named worker's hash in one round trip, with its liveness judged."""
-    from rq import Worker
-
-    if not names:
-        return []
-    session.spend("reading worker records")
-    pipe = session.pipeline()
-    for name in names:
-        pipe.hgetall(Worker.redis_worker_namespace_prefix + name)
-    raws = pipe.execute()
-    return [_worker_info(name, raw, session.now, grace_s)
-            for name, raw in zip(names, raws, strict=True)]
-
-
-def _worker_info(name: str, raw: Mapping[Any, Any], now: float, grace_s: float) -> WorkerInfo:
-    # Field names as rq's Worker.serialize() / set_state() / register_death() write them.
-    fields = {text(k): text(v) for k, v in raw.items()}
-    if not fields:
-        return WorkerInfo(name, found=False, dead_signal="key_gone")
-    pid = int(fields["pid"]) if fields.get("pid", "").isdigit() else None
-    info = WorkerInfo(
-        name, found=True, state=fields.get("state", ""),
-        queues=tuple(q for q in fields.get("queues", "").split(",") if q),
-        hostname=fields.get("hostname", ""), pid=pid,
-        heartbeat_age_s=age_s(_parse_time(fields.get("last_heartbeat", "")), now),
-        born_at=_parse_time(fields.get("birth", "")),
-    )
-    return replace(info, dead_signal=_dead_signal(info, fields, grace_s))
-
-
-def _dead_signal(info: WorkerInfo, fields: Mapping[str, str], grace_s: float) -> str:
-    if fields.get("death"):
-        return "death_registered"
-    # Right after a SIGKILL the key lives on for up to its TTL (90-480 s): for a worker on this
-    # host the missing process is the honest, immediate signal. Containers sharing a host name
-    # but not a PID namespace would defeat it; their host names differ by default.
-    if info.pid and info.hostname == socket.gethostname() and not process_alive(info.pid):
-        return "pid_gone"
-    if info.heartbeat_age_s is not None and info.heartbeat_age_s > grace_s:
-        return "heartbeat_stale"
-    return ""
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists here (a zombie counts as gone)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, under another user
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return stat.read().rpartition(")")[2].split()[:1] != ["Z"]
-    except OSError:
-        return True  # no /proc (not Linux): kill(0) succeeding is all we know
-
-
-def _parse_time(value: str) -> datetime | None:
-    from rq.utils import utcparse
-
-    try:
-        return utcparse(value) if value else None
-    except ValueError:
-        return None

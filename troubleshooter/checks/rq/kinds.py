@@ -7,8 +7,9 @@ this module only declares the kinds. The playbook refers to them by these names.
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind, Param
-from troubleshooter.checks.rq.common import DEFAULT_HEARTBEAT_GRACE_S
-from troubleshooter.checks.rq.queues import run_rq_queues, run_rq_workers
+from troubleshooter.checks.rq.common import DEFAULT_BUSY_GRACE_S, DEFAULT_HEARTBEAT_GRACE_S
+from troubleshooter.checks.rq.liveness import run_rq_workers
+from troubleshooter.checks.rq.queues import run_rq_queues
 from troubleshooter.checks.rq.registries import run_rq_registries
 from troubleshooter.checks.rq.requeue import preview_rq_requeue, run_rq_requeue
 
@@ -18,7 +19,15 @@ _APP_QUEUE = Param(str, "", "the queue the app enqueues to (e.g. from RQ_QUEUE_N
 _GRACE = Param((int, float), DEFAULT_HEARTBEAT_GRACE_S,
                "seconds since a worker's last heartbeat after which it counts as dead "
                "(rq: worker_ttl 420 + 60)")
-_SAMPLE = Param(int, 200, "how many of each queue's newest failed jobs to classify")
+_BUSY_GRACE = Param((int, float), DEFAULT_BUSY_GRACE_S,
+                    "seconds since a busy worker's last heartbeat after which it counts as dead "
+                    "(rq: job_monitoring_interval 30 + 60)")
+_SAMPLE = Param(int, 20, "how many of the newest failed jobs to classify, over all queues "
+                         "(the total is always counted exactly)")
+_STARTED_SAMPLE = Param(int, 30, "how many started jobs to judge, over all queues (the ones "
+                                 "whose entries expire first; the total is counted exactly)")
+_RECENT = Param((int, float), 300, "a Redis up for less than this many seconds restarted "
+                                   "recently (for server.data_lost)")
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
@@ -40,21 +49,28 @@ KINDS: tuple[CheckKind, ...] = (
         imports=("redis", "rq.job"),
         name="rq_workers",
         run=run_rq_workers,
-        help="Registered RQ workers and whether they live (key, process on this host, "
-             "heartbeat); queues with jobs, or the app's queue, that no live worker serves. "
-             "data: workers [...], live, dead, unserved_queues, served.",
-        params={"app_queue": _APP_QUEUE, "heartbeat_grace_s": _GRACE},
-        codes=("rq.dead_workers", "rq.no_workers", "rq.queue_mismatch"),
+        help="Registered RQ workers and whether they live (process on this host, key, "
+             "heartbeat within its own TTL); live workers missing from rq:workers; queues with "
+             "jobs, or the app's queue, that no live worker serves; a restart that lost the "
+             "data. data: workers [...] (at most 50), registered, live, dead, dead_names, "
+             "unregistered, unserved_queues, served.",
+        params={"app_queue": _APP_QUEUE, "heartbeat_grace_s": _GRACE,
+                "busy_heartbeat_grace_s": _BUSY_GRACE, "recent_restart_s": _RECENT},
+        codes=("rq.dead_workers", "rq.no_workers", "rq.queue_mismatch",
+               "rq.unregistered_workers", "server.data_lost"),
     ),
     CheckKind(
         imports=("redis", "rq.job"),
         name="rq_registries",
         run=run_rq_registries,
-        help="Read-only: started jobs whose worker is dead or whose entry expired (orphans), "
-             "and failed jobs by exception type with Redis errors singled out. "
-             "data: orphaned [ids], orphaned_jobs, failed {total, classified, by_type, "
-             "redis_errors}, queues.",
-        params={"queues": _QUEUES, "heartbeat_grace_s": _GRACE, "failed_sample": _SAMPLE},
+        help="Read-only, O(sample): started jobs nothing can still run (worker dead, no work "
+             "horse, execution heartbeat expired), and failed jobs by exception type with Redis "
+             "errors singled out. data: queues, started {total, sampled}, orphaned [{job_id, "
+             "...}], uncertain {id: why}, failed {total, sampled, by_type, redis_errors}, "
+             "partial.",
+        params={"queues": _QUEUES, "heartbeat_grace_s": _GRACE,
+                "busy_heartbeat_grace_s": _BUSY_GRACE, "failed_sample": _SAMPLE,
+                "started_sample": _STARTED_SAMPLE},
         codes=("rq.orphaned_jobs", "rq.failed_jobs"),
     ),
     CheckKind(
@@ -67,7 +83,9 @@ KINDS: tuple[CheckKind, ...] = (
             "job_ids": Param(list, [], "only these job ids; [] = every candidate"),
             "queues": _QUEUES,
             "heartbeat_grace_s": _GRACE,
+            "busy_heartbeat_grace_s": _BUSY_GRACE,
             "failed_sample": _SAMPLE,
+            "started_sample": _STARTED_SAMPLE,
         },
         codes=("rq.failed_jobs",),
         destructive=True,

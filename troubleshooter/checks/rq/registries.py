@@ -1,66 +1,51 @@
-"""RQ's registries after an outage: in-flight jobs whose worker died, and what failed and why.
+"""RQ's registries after an outage: in-flight jobs nothing can still run, and what failed and why.
 
-Read only. rq's own registry readers (`get_job_ids()`, `.count`) run `cleanup()` first, which
-moves expired started jobs to the failed registry and drops expired entries: the sorted sets are
-read here with ZRANGE / ZCARD on rq's registry keys instead.
+Read only, and O(sample): registries are counted with ZCARD and a bounded sample of entries is
+read, every batch in one pipelined round trip. rq's own registry readers (`get_job_ids()`,
+`.count`) run `cleanup()` first, which moves expired started jobs to the failed registry: the
+sorted sets are read here with ZCARD / ZRANGE on rq's registry keys instead. Job hashes are
+read field by field (jobdata), never unpickled.
+
+A started job is orphaned only when nothing can still be running it: its worker is dead *and*
+no work horse runs it - on this host the horse is looked for among the processes; elsewhere the
+job's execution heartbeat (its `rq:execution:*` key, renewed by the worker's main process) must
+have expired. After a restart from a snapshot, a job `started` in the snapshot may have finished
+after it: such jobs are reported as uncertain, never as orphans.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.rq.common import (
-    DEAD_SIGNALS,
+    BudgetSpent,
     Session,
-    WorkerInfo,
     age_s,
-    fetch_jobs,
+    capped,
     iso,
+    listed,
     queue_names,
-    read_workers,
     run_session,
 )
+from troubleshooter.checks.rq.failures import FailedJob, classify_failed
+from troubleshooter.checks.rq.jobdata import JobRecord, read_jobs
+from troubleshooter.checks.rq.judge import ORPHAN_SIGNALS, Judge, Verdict
+from troubleshooter.checks.rq.restart import read_restart
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import Finding, finding
-from troubleshooter.target import redact_url
-
-if TYPE_CHECKING:
-    from rq.job import Job
-
-# Failures an outage causes (the job itself is fine): worth requeueing once Redis is back.
-REDIS_ERROR_TYPES = frozenset({
-    "ConnectionError", "TimeoutError", "BusyLoadingError", "ReadOnlyError", "OutOfMemoryError",
-    "MaxConnectionsError", "MasterDownError", "MasterNotFoundError", "AuthenticationError",
-    "ClusterDownError", "TryAgainError",
-})
-# redis-py's wording, for exceptions an app re-raised under its own type.
-REDIS_ERROR_TEXT = re.compile(
-    r"Error -?\d+ (connecting to|while (reading|writing))|Connection closed by server"
-    r"|Timeout (reading from|writing to|connecting to)|MISCONF |LOADING Redis is loading"
-    r"|READONLY You can't write|OOM command not allowed|MASTERDOWN "
-)
-ORPHAN_SIGNALS = {
-    **DEAD_SIGNALS,
-    "entry_expired": "its started-registry entry expired without a heartbeat",
-    "worker_restarted": "a worker of the same name has started since (a restart)",
-}
-ABANDONED = "AbandonedJobError"  # rq's cleanup: the worker died (often in the outage)
-EVIDENCE_LINES = 10
 
 
 @dataclass(frozen=True)
 class Orphan:
-    """A started job whose worker is dead, or whose registry entry expired."""
+    """A started job that nothing can still be running."""
 
     job_id: str
     queue: str
     func_name: str
-    enqueued_at: str | None
     started_at: str | None
     started_age_s: float | None
     worker_name: str
@@ -76,229 +61,174 @@ class Orphan:
                 f"{self.worker_name or '?'}: {why}")
 
 
-@dataclass(frozen=True)
-class FailedJob:
-    """One classified entry of a failed registry."""
-
-    job_id: str
-    queue: str
-    exc_type: str
-    redis_error: bool
-    last_line: str
-
-
-@dataclass(frozen=True)
+@dataclass
 class RegistryReport:
     """What inspect_registries found: the facts both rq_registries and rq_requeue act on."""
 
     queues: list[str]
-    orphans: list[Orphan]
-    failed_total: int
-    failed: list[FailedJob]
+    started_total: int = 0
+    started_sampled: int = 0
+    orphans: list[Orphan] = field(default_factory=list)
+    # job id -> why it is not called orphaned although it looks stuck (still running, or
+    # started in a snapshot and perhaps finished after it).
+    uncertain: dict[str, str] = field(default_factory=dict)
+    failed_total: int = 0
+    failed: list[FailedJob] = field(default_factory=list)
+    partial: str = ""
 
     @property
     def redis_failed_ids(self) -> list[str]:
         return [f.job_id for f in self.failed if f.redis_error]
 
-    def failed_data(self) -> dict[str, Any]:
+    def data(self) -> dict[str, Any]:
         return {
-            "total": self.failed_total,
-            "classified": len(self.failed),
-            "by_type": dict(Counter(f.exc_type for f in self.failed).most_common()),
-            "redis_errors": self.redis_failed_ids,
+            "queues": self.queues,
+            "started": {"total": self.started_total, "sampled": self.started_sampled},
+            "orphaned": [o.to_dict() for o in self.orphans],
+            "uncertain": dict(list(self.uncertain.items())[:50]),
+            "failed": {
+                "total": self.failed_total, "sampled": len(self.failed),
+                "by_type": dict(Counter(f.exc_type for f in self.failed).most_common()),
+                "redis_errors": self.redis_failed_ids,
+            },
+            "partial": self.partial or None,
         }
 
 
 def run_rq_registries(ctx: CheckContext) -> Outcome:
     """Orphaned started jobs and failed jobs (by exception type, Redis errors singled out).
 
-    data: {"orphaned": [ids], "orphaned_jobs": [{"job_id", "queue", "func_name",
-    "enqueued_at", "started_at", "started_age_s", "worker_name", "signal"}], "failed":
-    {"total", "classified", "by_type": {type: count}, "redis_errors": [ids: requeue
-    candidates]}, "queues": [names]}. signal: entry_expired, worker_restarted, or the worker's
-    dead signal (key_gone, death_registered, pid_gone, heartbeat_stale).
+    data: {"queues": [names], "started": {"total", "sampled"}, "orphaned": [{"job_id",
+    "queue", "func_name", "started_at", "started_age_s", "worker_name", "signal"}],
+    "uncertain": {id: why}, "failed": {"total", "sampled", "by_type": {type: count in the
+    sample}, "redis_errors": [ids in the sample: requeue candidates]}, "partial": why or null}.
+    signal: entry_expired, worker_restarted, or the worker's dead signal (key_gone,
+    death_registered, pid_gone, heartbeat_stale). Totals are exact; lists are samples.
     """
     return run_session(ctx, "rq_registries", lambda session: _registries(session, ctx))
 
 
 def _registries(session: Session, ctx: CheckContext) -> Outcome:
-    report = inspect_registries(session, ctx.param("queues"), ctx.param("heartbeat_grace_s"),
-                                ctx.param("failed_sample"))
+    report = inspect_registries(session, ctx)
     findings = [f for f in (_orphan_finding(report, ctx), _failed_finding(report, ctx)) if f]
+    details = [f"job {job_id}: {why}" for job_id, why in report.uncertain.items()]
+    details = capped(details)
+    if report.partial:
+        details.append(f"partial: {report.partial}")
     ok = (f"no orphaned or failed RQ jobs in {len(report.queues)} queue(s) on "
           f"{ctx.target.address}")
-    return outcome_from(
-        findings, ok, orphaned=[o.job_id for o in report.orphans],
-        orphaned_jobs=[o.to_dict() for o in report.orphans], failed=report.failed_data(),
-        queues=report.queues,
-    )
+    outcome = outcome_from(findings, ok, **report.data())
+    status = outcome.status
+    if report.partial and status == "pass":
+        status = "timeout"  # incomplete is not healthy
+        ok = f"rq_registries: {report.partial} (nothing found before that)"
+    return Outcome(status, outcome.summary if findings else ok, outcome.findings, outcome.data,
+                   tuple(details))
 
 
-def inspect_registries(session: Session, wanted: Sequence[str], grace_s: float,
-                       sample: int) -> RegistryReport:
-    """Read the started and failed registries of each queue (RQ's or `wanted`)."""
+def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
+    """Count the started and failed registries of each queue and judge a bounded sample.
+
+    A spent budget ends the reading where it is: what was found so far is kept, marked partial.
+    """
+    report = RegistryReport(queues=queue_names(session, ctx.param("queues")))
+    try:
+        started, failed = _counts(session, report.queues)
+        report.started_total = sum(started.values())
+        report.failed_total = sum(failed.values())
+        _judge_started(session, ctx, report, started)
+        report.failed = classify_failed(session, failed, ctx.param("failed_sample"))
+    except BudgetSpent as exc:
+        report.partial = f"the {ctx.timeout:g} s budget ran out while {exc}"
+    return report
+
+
+def _counts(session: Session, names: Sequence[str]) -> tuple[dict[str, int], dict[str, int]]:
     from rq.registry import FailedJobRegistry, StartedJobRegistry
 
-    names = queue_names(session, wanted)
-    session.spend("reading the job registries")
+    if not names:
+        return {}, {}
+    session.spend("counting the job registries")
     pipe = session.pipeline()
     for name in names:
-        pipe.zrange(StartedJobRegistry(name, connection=session.conn).key, 0, -1,
-                    withscores=True)
+        pipe.zcard(StartedJobRegistry(name, connection=session.conn).key)
         pipe.zcard(FailedJobRegistry(name, connection=session.conn).key)
-    replies = pipe.execute()
-    started = {name: replies[2 * i] for i, name in enumerate(names)}
-    failed_counts = {name: int(replies[2 * i + 1]) for i, name in enumerate(names)}
-    return RegistryReport(
-        queues=names,
-        orphans=_orphans(session, started, grace_s),
-        failed_total=sum(failed_counts.values()),
-        failed=_classify_failed(session, [q for q, n in failed_counts.items() if n], sample),
-    )
+    replies = [int(n) for n in pipe.execute()]
+    return ({n: replies[2 * i] for i, n in enumerate(names)},
+            {n: replies[2 * i + 1] for i, n in enumerate(names)})
 
 
-def started_job_id(member: object) -> str:
-    """The job id of a started-registry member: `jobid:executionid` in rq >= 2, `jobid` before."""
+def _judge_started(session: Session, ctx: CheckContext, report: RegistryReport,
+                   counts: Mapping[str, int]) -> None:
+    entries = sample_started(session, counts, ctx.param("started_sample"))
+    if not entries:
+        return
+    jobs = {j.job_id: j for j in read_jobs(session, list(dict.fromkeys(e.job_id for e in entries)))}
+    judge = Judge.load(session, ctx, list(jobs.values()), entries, read_restart(session))
+    report.started_sampled = len(jobs)
+    seen: set[str] = set()
+    for entry in entries:
+        job = jobs[entry.job_id]
+        if entry.job_id in seen:
+            continue
+        seen.add(entry.job_id)
+        verdict = judge.verdict(job, entry)
+        if verdict.orphan:
+            report.orphans.append(_orphan(job, entry.queue, verdict, session.now))
+        elif verdict.uncertain:
+            report.uncertain[job.job_id] = verdict.uncertain
+
+
+@dataclass(frozen=True)
+class StartedEntry:
+    """One started-registry member: `jobid:executionid` (rq >= 2) or `jobid`, and its expiry."""
+
+    queue: str
+    job_id: str
+    execution_id: str
+    expires_at: float
+
+
+def sample_started(session: Session, counts: Mapping[str, int],
+                   sample: int) -> list[StartedEntry]:
+    """Up to `sample` entries over the queues with started jobs, the ones expiring first
+    (the least recently renewed: a dead worker's) from each; all in one round trip."""
     from rq.registry import StartedJobRegistry
 
-    parse = getattr(StartedJobRegistry, "parse_job_id", None)  # rq >= 2.0
-    entry = text(member)
-    return str(parse(entry)) if parse is not None and ":" in entry else entry
-
-
-def _orphans(session: Session, started: Mapping[str, list[Any]], grace_s: float) -> list[Orphan]:
-    # One entry per job (a job may hold several executions): the latest expiry speaks for it.
-    latest: dict[tuple[str, str], float] = {}
-    for queue, pairs in started.items():
-        for member, score in pairs:
-            key = (queue, started_job_id(member))
-            latest[key] = max(float(score), latest.get(key, float("-inf")))
-    entries = [(queue, job_id, expires_at) for (queue, job_id), expires_at in latest.items()]
-    if not entries:
+    busy = sorted((q for q, n in counts.items() if n), key=lambda q: -counts[q])[:max(sample, 0)]
+    if not busy:
         return []
+    per_queue = max(1, sample // len(busy))
     session.spend("reading the started jobs")
-    jobs = fetch_jobs(session, [job_id for _, job_id, _ in entries])
-    worker_names = sorted({_worker_of(j) for j in jobs if j is not None} - {""})
-    workers = {w.name: w for w in read_workers(session, worker_names, grace_s)}
-    orphans = []
-    for (queue, _job_id, expires_at), job in zip(entries, jobs, strict=True):
-        signal = _orphan_signal(job, expires_at, workers, session.now)
-        if job is not None and signal:
-            orphans.append(Orphan(
-                job.id, queue, func_name(job), iso(job.enqueued_at), iso(job.started_at),
-                age_s(job.started_at, session.now), _worker_of(job), signal,
-            ))
-    return orphans
-
-
-def _worker_of(job: Job) -> str:
-    return getattr(job, "worker_name", None) or ""  # Job.worker_name: rq >= 1.12
-
-
-def _orphan_signal(job: Job | None, expires_at: float, workers: Mapping[str, WorkerInfo],
-                   now: float) -> str:
-    from rq.job import JobStatus
-
-    # A missing job, or one that finished or failed with its entry left behind, is not in-flight
-    # work (rq's own cleanup skips those too).
-    if job is None or job.get_status(refresh=False) != JobStatus.STARTED:
-        return ""
-    if expires_at < now:
-        return "entry_expired"
-    worker = workers.get(_worker_of(job))
-    if worker is None:
-        return ""
-    # Supervisors restart a worker under a fixed name: alive, but not the one running this job.
-    if worker.alive and worker.born_at and job.started_at and worker.born_at > job.started_at:
-        return "worker_restarted"
-    return worker.dead_signal
-
-
-def func_name(job: Job) -> str:
-    """The job's function name, from its description (rq writes `module.func(args)` there).
-
-    Never `job.func_name`: it unpickles the payload, and a diagnostic tool must not run what it
-    finds in Redis (nor import the app's modules to decode it).
-    """
-    description = job.description or ""
-    return description.split("(", 1)[0] or "?"
-
-
-def _classify_failed(session: Session, queues: Sequence[str], sample: int) -> list[FailedJob]:
-    from rq.registry import FailedJobRegistry
-
-    if not queues or sample <= 0:
-        return []
-    session.spend("reading the failed job ids")
     pipe = session.pipeline()
-    for name in queues:
-        # Newest first: the score is the failure time plus the failure TTL.
-        pipe.zrevrange(FailedJobRegistry(name, connection=session.conn).key, 0, sample - 1)
-    ids_by_queue = dict(zip(queues, ([text(i) for i in r] for r in pipe.execute()), strict=True))
-    classified = []
-    for queue, ids in ids_by_queue.items():
-        session.spend("reading the failed jobs")
-        for job in fetch_jobs(session, ids):
-            if job is not None:
-                session.spend("reading the failures' exceptions")
-                classified.append(_failed_job(job, queue))
-    return classified
+    for name in busy:
+        pipe.zrange(StartedJobRegistry(name, connection=session.conn).key, 0, per_queue - 1,
+                    withscores=True)
+    entries = []
+    for name, pairs in zip(busy, pipe.execute(), strict=True):
+        for member, score in pairs:
+            job_id, _, execution_id = text(member).partition(":")
+            entries.append(StartedEntry(name, job_id, execution_id, float(score)))
+    return entries
 
 
-def _failed_job(job: Job, queue: str) -> FailedJob:
-    exc = _exc_string(job)
-    exc_text = redact_url(exc or "")
-    exc_type = exception_type(exc_text)
-    last = next((line.strip() for line in reversed(exc_text.splitlines()) if line.strip()), "")
-    return FailedJob(job.id, queue, exc_type, is_redis_error(exc_type, last), last[:200])
-
-
-def _exc_string(job: Job) -> str | None:
-    """The failure text: the latest result (rq >= 1.12 streams), else the job hash (rq 1.x)."""
-    import redis
-
-    try:
-        result = job.latest_result()
-    except redis.exceptions.RedisError:
-        raise
-    except Exception:  # a result payload rq cannot restore: fall back to the hash
-        result = None
-    from_result = result.exc_string if result is not None else None
-    return from_result or getattr(job, "_exc_info", None)
-
-
-def exception_type(exc_text: str) -> str:
-    """The exception type a failure text names (a traceback's last line, or rq's own texts)."""
-    if ABANDONED in exc_text:
-        return f"rq.exceptions.{ABANDONED}"
-    if exc_text.startswith("Work-horse terminated unexpectedly"):
-        return "work-horse terminated"
-    for line in reversed(exc_text.strip().splitlines()):
-        if line and not line[0].isspace():
-            match = re.match(r"([A-Za-z_][\w.]*)(?::|$)", line)
-            return match.group(1) if match else "unknown"
-    return "unknown"
-
-
-def is_redis_error(exc_type: str, last_line: str) -> bool:
-    """Whether a failure was Redis going away (requeue candidate), not the job's own bug."""
-    module, _, short = exc_type.rpartition(".")
-    if short == ABANDONED:
-        return True
-    if module.startswith("redis") and short in REDIS_ERROR_TYPES:
-        return True
-    return REDIS_ERROR_TEXT.search(last_line) is not None
+def _orphan(job: JobRecord, queue: str, verdict: Verdict, now: float) -> Orphan:
+    return Orphan(job.job_id, queue, job.func_name, iso(job.started_at),
+                  age_s(job.started_at, now), job.worker_name, verdict.signal)
 
 
 def _orphan_finding(report: RegistryReport, ctx: CheckContext) -> Finding | None:
     if not report.orphans:
         return None
-    queues = ", ".join(sorted({o.queue for o in report.orphans}))
+    queues = listed(sorted({o.queue for o in report.orphans}))
+    sample = ("" if report.started_sampled >= report.started_total else
+              f" (judged a sample of {report.started_sampled} of {report.started_total} "
+              "started jobs)")
     return finding(
         "rq.orphaned_jobs",
         f"{len(report.orphans)} in-flight RQ job(s) in {queues} on {ctx.target.address} "
-        "lost their worker",
-        *_capped([o.describe() for o in report.orphans]),
+        f"lost their worker and nothing runs them any more{sample}",
+        *capped([o.describe() for o in report.orphans]),
     )
 
 
@@ -307,22 +237,17 @@ def _failed_finding(report: RegistryReport, ctx: CheckContext) -> Finding | None
         return None
     redis_ids = report.redis_failed_ids
     counts = Counter((f.exc_type, f.redis_error) for f in report.failed)
+    sampled = len(report.failed)
+    of = (f"of the newest {sampled} read" if sampled < report.failed_total
+          else f"of all {sampled}")
     evidence = [f"{exc_type}: {n} job(s)" + (" - Redis error, requeue candidate" if redis else "")
                 for (exc_type, redis), n in counts.most_common()]
     evidence += [f"job {f.job_id} in {f.queue}: {f.last_line}"
                  for f in report.failed if f.redis_error][:3]
-    if len(report.failed) < report.failed_total:
-        evidence.append(f"classified the newest {len(report.failed)} of {report.failed_total}")
     return finding(
         "rq.failed_jobs",
-        f"{report.failed_total} failed RQ job(s) on {ctx.target.address}, "
-        + (f"{len(redis_ids)} on Redis errors (requeue candidates)" if redis_ids
-           else "none on Redis errors"),
-        *_capped(evidence),
+        f"{report.failed_total} failed RQ job(s) on {ctx.target.address}; {of}, "
+        + (f"{len(redis_ids)} failed on Redis errors (requeue candidates)" if redis_ids
+           else "none failed on Redis errors"),
+        *capped(evidence),
     )
-
-
-def _capped(lines: list[str]) -> list[str]:
-    if len(lines) <= EVIDENCE_LINES:
-        return lines
-    return [*lines[:EVIDENCE_LINES], f"... and {len(lines) - EVIDENCE_LINES} more"]

@@ -1,32 +1,31 @@
 """Requeue what an outage left behind: orphaned in-flight jobs and jobs failed on Redis errors.
 
-An orphan takes rq's own path for abandoned work: StartedJobRegistry.cleanup() records it in
-the FailedJobRegistry (AbandonedJobError) and `rq requeue` puts it back with
-FailedJobRegistry.requeue(). cleanup() itself cannot be used: it only takes entries whose
-heartbeat TTL has expired, while a SIGKILLed worker's entry lives on for up to 90 s or more;
-and a bare Queue.enqueue_job() would leave the started entry behind, which a later cleanup
-would fail while the job runs again. So the move to the failed registry is done with rq's
-registry API in one transaction, WATCHing the job and the started registry (a worker that
-takes the job meanwhile aborts it), then rq's requeue. If the second step fails, the job
-waits in the failed registry, where `rq requeue` finds it: never lost, never doubled.
+Each job is re-read and judged again right before it moves (its status, its worker, its
+execution heartbeat, a work horse on this host still running it), under WATCH on the job hash
+and its execution keys; the move itself is one MULTI/EXEC mirroring rq's requeue (the job hash
+back to `queued`, its started or failed entry and executions removed, its id pushed on the
+queue). A worker that touches the job meanwhile aborts the transaction: the job is left as is
+and the refusal recorded, never run twice. Nothing here unpickles: rq's Job.fetch is not used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import UTC
+from typing import Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.rq.common import BudgetSpent, Session, run_session
-from troubleshooter.checks.rq.registries import func_name, inspect_registries, started_job_id
+from troubleshooter.checks.rq.horse import Proc, processes
+from troubleshooter.checks.rq.jobdata import JOB_FIELDS, JobRecord, job_key, record
+from troubleshooter.checks.rq.judge import Judge, execution_key
+from troubleshooter.checks.rq.registries import StartedEntry, inspect_registries
+from troubleshooter.checks.rq.restart import Restart, read_restart
+from troubleshooter.checks.rq.workers import WORKER_FIELDS, worker_info, worker_prefix
 from troubleshooter.checks.server.errors import safe_text
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import finding
-
-if TYPE_CHECKING:
-    from rq.job import Job
-    from rq.registry import FailedJobRegistry
 
 EVIDENCE_LINES = 10
 
@@ -78,7 +77,8 @@ def earlier_candidates(earlier: Mapping[str, Outcome]) -> tuple[list[str], list[
     for outcome in reversed(list(earlier.values())):
         data = outcome.data
         if "orphaned" in data and isinstance(data.get("failed"), Mapping):
-            return ([str(i) for i in data["orphaned"]],
+            return ([str(o["job_id"]) if isinstance(o, Mapping) else str(o)
+                     for o in data["orphaned"]],
                     [str(i) for i in data["failed"].get("redis_errors", [])])
     return None
 
@@ -87,8 +87,10 @@ def _plan(session: Session, ctx: CheckContext) -> Plan:
     found = earlier_candidates(ctx.earlier)
     source = "the earlier registry check"
     if found is None:
-        report = inspect_registries(session, ctx.param("queues"), ctx.param("heartbeat_grace_s"),
-                                    ctx.param("failed_sample"))
+        report = inspect_registries(session, ctx)
+        if report.partial:
+            raise BudgetSpent(report.partial.removeprefix(f"the {ctx.timeout:g} s budget ran "
+                                                          "out while "))
         found = ([o.job_id for o in report.orphans], report.redis_failed_ids)
         source = "a fresh read of the registries"
     orphans, redis_failed = found
@@ -103,7 +105,8 @@ def _requeue(session: Session, ctx: CheckContext) -> Outcome:
     import redis
 
     plan = _plan(session, ctx)
-    todo: list[tuple[str, Callable[[Session, str], str]]] = [
+    world = World(read_restart(session), processes(), ctx)
+    todo: list[tuple[str, Callable[[Session, World, str], str]]] = [
         *((i, _requeue_orphan) for i in plan.orphans),
         *((i, _requeue_failed) for i in plan.failed),
     ]
@@ -113,7 +116,7 @@ def _requeue(session: Session, ctx: CheckContext) -> Outcome:
     for n, (job_id, action) in enumerate(todo):
         try:
             session.spend("requeueing jobs")
-            details.append(action(session, job_id))
+            details.append(action(session, world, job_id))
             requeued.append(job_id)
         except NotRequeueable as exc:
             refused[job_id] = str(exc)
@@ -129,9 +132,9 @@ def _stopped(exc: Exception, ctx: CheckContext, left: list[str]) -> dict[str, st
     if isinstance(exc, BudgetSpent):  # raised before a job starts
         return dict.fromkeys(left, f"not attempted: the {ctx.timeout:g} s time budget ran out")
     error = safe_text(exc, (ctx.target.password,))
-    # rq's FailedJobRegistry.requeue removes the entry, then enqueues: the job being requeued
-    # may be out of the registry but not yet queued.
-    return {left[0]: f"interrupted: {error} (check its status: it may be half requeued)",
+    # The move is one MULTI/EXEC: if EXEC was sent, Redis may still apply all of it.
+    return {left[0]: f"interrupted: {error} (check its status: the move is all or nothing, "
+                     "and may still have happened)",
             **dict.fromkeys(left[1:], f"not attempted: {error}")}
 
 
@@ -156,62 +159,135 @@ def _outcome(ctx: CheckContext, total: int, requeued: list[str], refused: dict[s
                    tuple(details))
 
 
-def _fetch(session: Session, job_id: str) -> Job:
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
+@dataclass(frozen=True)
+class World:
+    """What a re-judgement needs besides the job: the server's start, this host's processes."""
 
-    try:
-        return Job.fetch(job_id, connection=session.conn)
-    except NoSuchJobError:
-        raise NotRequeueable("the job no longer exists (expired or deleted)") from None
+    restart: Restart
+    procs: list[Proc] | None
+    ctx: CheckContext
 
 
-def _requeue_orphan(session: Session, job_id: str) -> str:
-    """started -> failed (one watched transaction) -> queue (rq's requeue)."""
+def _read(pipe: Any, job_id: str) -> JobRecord:
+    job = record(job_id, pipe.hmget(job_key(job_id), JOB_FIELDS))
+    if not job.found:
+        raise NotRequeueable("the job no longer exists (expired or deleted)")
+    if job.rate_limited:
+        raise NotRequeueable("it is rate-limited: requeue it with `rq requeue` so it takes a "
+                             "slot")
+    return job
+
+
+def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
+    """Re-judge under WATCH, then started -> queue in one MULTI/EXEC."""
     from redis.exceptions import WatchError
-    from rq.job import JobStatus
-    from rq.registry import FailedJobRegistry, StartedJobRegistry
+    from rq.registry import StartedJobRegistry
 
-    job = _fetch(session, job_id)
-    started = StartedJobRegistry(job.origin, connection=session.conn)
-    failed = FailedJobRegistry(job.origin, connection=session.conn)
+    key = job_key(job_id)
     try:
         with session.conn.pipeline() as pipe:
-            # redis-py's Pipeline.watch is unannotated.
-            pipe.watch(job.key, started.key)  # type: ignore[no-untyped-call]
-            job = _fetch(session, job_id)  # re-read under WATCH: the state we act on
-            members = [text(m) for m in pipe.zrange(started.key, 0, -1)
-                       if started_job_id(m) == job_id]
-            status = job.get_status(refresh=False)
-            if status != JobStatus.STARTED or not members:
-                raise NotRequeueable(f"no longer in flight (status {status.value})")
+            pipe.watch(key)  # type: ignore[no-untyped-call]  # redis-py: unannotated
+            job = _read(pipe, job_id)
+            if job.status != "started":
+                raise NotRequeueable(f"no longer in flight (status {job.status or '?'})")
+            started_key = StartedJobRegistry(job.origin, connection=session.conn).key
+            executions = [text(e) for e in pipe.zrange(_executions_key(job_id), 0, -1)]
+            exec_keys = [execution_key(job_id, e) for e in executions]
+            if exec_keys:
+                pipe.watch(*exec_keys)  # type: ignore[no-untyped-call]
+            members = [f"{job_id}:{e}" for e in executions] + [job_id]
+            scores = {m: s for m in members if (s := pipe.zscore(started_key, m)) is not None}
+            if not scores:
+                raise NotRequeueable(f"not in the started registry of {job.origin} any more")
+            verdict = _rejudge(pipe, world, job, scores, exec_keys, session.now)
+            if not verdict:
+                raise NotRequeueable("its worker is alive and runs it")
             pipe.multi()
-            pipe.zrem(started.key, *members)
-            job.set_status(JobStatus.FAILED, pipeline=pipe)
-            failed.add(job, ttl=job.failure_ttl, pipeline=pipe,
-                       exc_string="AbandonedJobError: its worker died; moved to "
-                                  "FailedJobRegistry by troubleshooter rq_requeue")
+            pipe.zrem(started_key, *scores)
+            for execution, exec_key in zip(executions, exec_keys, strict=True):
+                pipe.delete(exec_key)
+                pipe.zrem(_executions_key(job_id), execution)
+                if job.worker_name:
+                    pipe.srem(f"{worker_prefix()}{job.worker_name}:executions",
+                              f"{job_id}:{execution}")
+            _enqueue(pipe, job, session.now)
             pipe.execute()
-    except WatchError:
+    except WatchError as exc:
+        _lost_connection(exc)
         raise NotRequeueable("it changed while being moved (a worker took it?): left as is") \
             from None
-    _requeue_from_failed(job, failed)
-    return f"requeued {job_id} ({func_name(job)}) to {job.origin}: in flight on a dead worker"
+    return (f"requeued {job_id} ({job.func_name}) to {job.origin}: in flight on a dead worker "
+            f"({verdict})")
 
 
-def _requeue_failed(session: Session, job_id: str) -> str:
+def _rejudge(pipe: Any, world: World, job: JobRecord, scores: Mapping[str, float],
+             exec_keys: list[str], now: float) -> str:
+    """The orphan signal judged on fresh reads; raises NotRequeueable with the reason if not."""
+    raw = pipe.hmget(worker_prefix() + job.worker_name, WORKER_FIELDS) if job.worker_name else []
+    ctx = world.ctx
+    workers = {}
+    if job.worker_name:
+        workers[job.worker_name] = worker_info(
+            job.worker_name, raw, now, ctx.param("heartbeat_grace_s"),
+            ctx.param("busy_heartbeat_grace_s"))
+    live = frozenset(f"{job.job_id}:{k.rsplit(':', 1)[1]}" for k in exec_keys if pipe.exists(k))
+    member, expires = max(scores.items(), key=lambda kv: kv[1])
+    _, _, execution_id = member.partition(":")
+    entry = StartedEntry(job.origin, job.job_id, execution_id, float(expires))
+    verdict = Judge(workers, live, world.procs, world.restart, now).verdict(job, entry)
+    if not verdict.orphan:
+        raise NotRequeueable(verdict.uncertain or "its worker is alive and runs it")
+    return verdict.signal
+
+
+def _requeue_failed(session: Session, world: World, job_id: str) -> str:
+    from redis.exceptions import WatchError
     from rq.registry import FailedJobRegistry
 
-    job = _fetch(session, job_id)
-    _requeue_from_failed(job, FailedJobRegistry(job.origin, connection=session.conn))
-    return f"requeued {job_id} ({func_name(job)}) to {job.origin}: from the failed registry"
-
-
-def _requeue_from_failed(job: Job, failed: FailedJobRegistry) -> None:
-    from rq.exceptions import InvalidJobOperation
-
+    key = job_key(job_id)
     try:
-        failed.requeue(job)
-    except InvalidJobOperation:
-        raise NotRequeueable(f"not in the failed registry of {job.origin} "
-                             f"(status {job.get_status(refresh=True).value})") from None
+        with session.conn.pipeline() as pipe:
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            job = _read(pipe, job_id)
+            failed_key = FailedJobRegistry(job.origin, connection=session.conn).key
+            if job.status != "failed" or pipe.zscore(failed_key, job_id) is None:
+                raise NotRequeueable(f"not in the failed registry of {job.origin} "
+                                     f"(status {job.status or '?'})")
+            pipe.multi()
+            pipe.zrem(failed_key, job_id)
+            _enqueue(pipe, job, session.now)
+            pipe.execute()
+    except WatchError as exc:
+        _lost_connection(exc)
+        raise NotRequeueable("it changed while being requeued: left as is") from None
+    return f"requeued {job_id} ({job.func_name}) to {job.origin}: from the failed registry"
+
+
+def _lost_connection(exc: Exception) -> None:
+    """redis-py turns a connection error under WATCH into a WatchError: raise the real one."""
+    import redis
+
+    if isinstance(exc.__context__, redis.exceptions.RedisError):
+        raise exc.__context__
+
+
+def _enqueue(pipe: Any, job: JobRecord, now: float) -> None:
+    """What rq's requeue writes: the job queued again, its id at the back of its queue."""
+    from datetime import datetime
+
+    from rq import Queue
+    from rq.utils import utcformat
+
+    queue = Queue(job.origin, connection=pipe)
+    pipe.hset(job_key(job.job_id), mapping={
+        "status": "queued", "enqueued_at": utcformat(datetime.fromtimestamp(now, UTC)),
+        "started_at": "", "ended_at": "",
+    })
+    pipe.rpush(queue.key, job.job_id)
+    pipe.sadd(Queue.redis_queues_keys, queue.key)
+
+
+def _executions_key(job_id: str) -> str:
+    from rq.executions import ExecutionRegistry
+
+    return ExecutionRegistry.key_template.format(job_id)

@@ -26,6 +26,7 @@ from troubleshooter.checks.server.link import (
     open_link,
     rq_prefix,
     text,
+    unexpected,
 )
 from troubleshooter.findings import Finding, finding
 
@@ -116,10 +117,13 @@ def _getuser(client: redis.Redis, user: str) -> dict[str, Any] | None:
         if error_code(exc) == "NOPERM" or "unknown command" in str(exc):
             return None
         raise
-    if isinstance(reply, list):  # RESP2: a flat list of name, value pairs
-        reply = dict(zip(reply[::2], reply[1::2], strict=False))
-    if not isinstance(reply, Mapping):
+    if reply is None:  # no such user
         return None
+    if isinstance(reply, list):  # RESP2: a flat list of name, value pairs
+        reply = dict(zip(reply[::2], reply[1::2], strict=False)) if all(
+            isinstance(k, bytes) for k in reply[::2]) else None
+    if not isinstance(reply, Mapping) or not isinstance(reply.get(b"flags", []), list):
+        raise unexpected("ACL GETUSER")
     return {text(k): v for k, v in reply.items()}
 
 

@@ -64,7 +64,7 @@ def classify(
     """
     at = f" at {where}" if where else ""
     lines = (safe_text(exc, secrets), *evidence)
-    for rule in (_network, _auth, _server_state, _replication, _mode):
+    for rule in (_protocol, _network, _auth, _server_state, _replication, _mode):
         found = rule(exc, at, tls)
         if found is not None:
             code, message = found
@@ -75,6 +75,14 @@ def classify(
 
 # A rule returns (code, message) or None.
 _Match = tuple[str, str] | None
+
+
+def _protocol(exc: BaseException, at: str, tls: bool) -> _Match:
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    if isinstance(exc, ProtocolViolation):
+        return ("server.protocol_error", f"The server{at} breaks the Redis protocol: {exc}")
+    return None
 
 
 def _network(exc: BaseException, at: str, tls: bool) -> _Match:
@@ -115,6 +123,10 @@ def _socket_error(exc: BaseException, at: str, tls: bool) -> _Match:
         return ("server.max_clients",
                 f"New connections rejected{at}: maxclients reached, Redis turns every new "
                 "client away")
+    if "Connection closed by server" in text:
+        return ("server.unresponsive",
+                f"The server{at} closed the connection without a (complete) reply: Redis "
+                "dropping clients, a proxy in front of a Redis that is down, or not Redis")
     if not tls and "Connection reset by peer" in text:
         return ("network.tls_mismatch",
                 f"The server{at} reset the connection during the handshake: likely a TLS port "

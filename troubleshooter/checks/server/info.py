@@ -23,6 +23,7 @@ from troubleshooter.checks.server.link import (
     open_link,
     text,
 )
+from troubleshooter.checks.server.master import probe_master
 from troubleshooter.checks.server.rules import Facts, analyse, mib
 from troubleshooter.findings import Finding
 
@@ -81,8 +82,11 @@ def _read(ctx: CheckContext, link: Link, budget: Budget) -> tuple[Facts, list[st
         blocked, problem = _blocked_writes(link.client)
         if problem:
             details.append(f"CLIENT LIST not permitted ({problem}): blocked clients not inspected")
+    master_probe = ""
+    if info.get("role") == "slave" and info.get("master_link_status") == "down":
+        master_probe = probe_master(info, budget)
     facts = Facts(info, config, ctx.target.address, ctx.target.db, ctx.params, cluster_state,
-                  blocked)
+                  blocked, master_probe=master_probe)
     return facts, details
 
 
@@ -169,7 +173,7 @@ def _doctor(client: redis.Redis, findings: list[Finding], budget: Budget) -> lis
 # --- data and summary ---------------------------------------------------------------------------
 def _data(f: Facts) -> dict[str, Any]:
     info = f.info
-    keyspace = {k: int(v.get("keys", 0)) for k, v in info.items()
+    keyspace = {k: _whole(v.get("keys")) or 0 for k, v in info.items()
                 if k.startswith("db") and isinstance(v, Mapping)}
     databases = f.cfg("databases")
     return {
@@ -196,6 +200,13 @@ def _data(f: Facts) -> dict[str, Any]:
         "config_file": info.get("config_file"),
         "config_readable": bool(f.config),
     }
+
+
+def _whole(value: object) -> int | None:
+    """A count from INFO (parse_info gives an int, or the text when it is not a number)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -233,5 +244,5 @@ REDIS_INFO = CheckKind(
                                   "uptime below this -> server.recently_restarted"),
     },
     codes=(*CONNECT_CODES, "server.readonly", "server.oom", "server.eviction_policy",
-           "server.recently_restarted"),
+           "server.recently_restarted", "server.restored_from_snapshot"),
 )

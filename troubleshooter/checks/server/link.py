@@ -30,7 +30,7 @@ CONNECT_CODES = (
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
     "server.persistence_failed", "server.replica_link_down", "server.not_enough_replicas",
-    "server.db_out_of_range", "server.wrong_mode",
+    "server.db_out_of_range", "server.wrong_mode", "server.protocol_error",
 )
 
 
@@ -76,28 +76,39 @@ def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
     key = (target.scheme, target.host, target.port, target.path, target.username,
            target.password, tuple(sorted(target.query.items())),
            target.db if db is None else db, protocol)
-    entry = connector.shared(key)
-    if entry is None:
-        opening = connector.opening(key)
-        if not opening.acquire(timeout=budget.left()):
+    connector.until(budget.end)  # its reads end with this check's budget, whoever connected
+    try:
+        entry = connector.shared(key)
+        if entry is None:
+            opening = connector.opening(key)
+            if not opening.acquire(timeout=budget.left()):
+                raise redis.exceptions.TimeoutError(
+                    f"no connection to {target.address} within {budget.seconds:g} s "
+                    "(another check was still connecting)")
+            try:
+                entry = connector.shared(key)
+                if entry is None:
+                    first = _handshake(target, budget, protocol, db, connector.make)
+                    entry = connector.share(key, first.client, first.protocol, first.hello,
+                                            tuple(first.notes))
+            finally:
+                opening.release()
+        if not entry.slots.acquire(timeout=budget.left()):
             raise redis.exceptions.TimeoutError(
-                f"no connection to {target.address} within {budget.seconds:g} s "
-                "(another check was still connecting)")
-        try:
-            entry = connector.shared(key)
-            if entry is None:
-                first = _handshake(target, budget, protocol, db, connector.make)
-                entry = connector.share(key, first.client, first.protocol, first.hello,
-                                        tuple(first.notes))
-        finally:
-            opening.release()
-    if not entry.slots.acquire(timeout=budget.left()):
-        raise redis.exceptions.TimeoutError(
-            f"no free connection to {target.address} within {budget.seconds:g} s "
-            "(the other checks held them)")
+                f"no free connection to {target.address} within {budget.seconds:g} s "
+                "(the other checks held them)")
+    except BaseException:
+        connector.until(None)
+        raise
     # A client of its own over the shared pool: closing it leaves the pool open.
     client = redis.Redis(connection_pool=entry.client.connection_pool)
-    return Link(client, entry.protocol, entry.hello, list(entry.notes), entry.slots.release)
+    slots = entry.slots
+
+    def release() -> None:
+        connector.until(None)
+        slots.release()
+
+    return Link(client, entry.protocol, entry.hello, list(entry.notes), release)
 
 
 def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
@@ -109,7 +120,7 @@ def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
     overrides = {} if db is None else {"db": db}
     while True:
         client = make(target, budget.left(), protocol=protocols[0], client_name=name,
-                      **overrides)
+                      deadline=budget.end, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:
@@ -142,6 +153,14 @@ def _decoded(reply: Mapping[Any, Any]) -> dict[str, Any]:
 def command(client: redis.Redis, *args: str | int) -> Any:
     """Run one command by name (redis-py's execute_command is untyped)."""
     return cast(Any, client).execute_command(*args)
+
+
+def unexpected(command_name: str) -> Exception:
+    """The error for a reply whose shape no Redis sends (ACL GETUSER answered with a number):
+    a protocol violation, which every check reports as a finding."""
+    from troubleshooter.boundedresp import ProtocolViolation
+
+    return ProtocolViolation(f"its reply to {command_name} has an unexpected form")
 
 
 def text(value: object) -> str:

@@ -25,6 +25,12 @@ class Facts:
     cluster_state: str = ""
     # CLIENT LIST lines of clients blocked on a command that is not a blocking read.
     blocked_writes: tuple[str, ...] = ()
+    # RQ traces that this Redis held work before its last start (workers born earlier, worker
+    # keys alive but unregistered): what turns "restarted empty" into "data lost".
+    survivors: tuple[str, ...] = ()
+    # For a replica: what probing the master it names found ("" = not probed, "up", or why
+    # it is down, e.g. "connection refused").
+    master_probe: str = ""
 
     def num(self, key: str, default: float = 0) -> float:
         value = self.info.get(key, default)
@@ -42,12 +48,24 @@ def _role(f: Facts) -> list[Finding]:
     if f.info.get("role") != "slave" or f.info.get("cluster_enabled") == 1:
         return []
     master = f"{f.info.get('master_host')}:{f.info.get('master_port')}"
-    found = [finding(
-        "server.readonly",
-        f"{f.where} is a read-only replica of {master}: RQ's writes fail with READONLY",
-        f"role:slave master_host:{f.info.get('master_host')} "
-        f"master_port:{f.info.get('master_port')}",
-    )]
+    role = (f"role:slave master_host:{f.info.get('master_host')} "
+            f"master_port:{f.info.get('master_port')}")
+    if f.master_probe and f.master_probe != "up":
+        found = [finding(
+            "server.readonly",
+            f"{f.where} is a read-only replica and its master {master} is down "
+            f"({f.master_probe}): RQ's writes fail with READONLY and there is no master to "
+            "point the app at",
+            role, f"probing the master {master}: {f.master_probe}",
+            remedy=f"Bring the master {master} back (or promote this replica with "
+                   "REPLICAOF NO ONE, then point the app and the workers at it).",
+        )]
+    else:
+        found = [finding(
+            "server.readonly",
+            f"{f.where} is a read-only replica of {master}: RQ's writes fail with READONLY",
+            role, *([f"the master {master} answers"] if f.master_probe == "up" else []),
+        )]
     if f.info.get("master_link_status") == "down":
         since = f.info.get("master_link_down_since_seconds")
         evidence = ["master_link_status:down",
@@ -177,11 +195,60 @@ def _uptime(f: Facts) -> list[Finding]:
     uptime = int(f.num("uptime_in_seconds", -1))
     if uptime < 0 or uptime >= float(f.params.get("recent_restart_s", 300)):
         return []
-    return [finding(
-        "server.recently_restarted",
-        f"Redis {f.where} started {uptime} s ago: unsaved data and in-flight jobs may be gone",
-        f"uptime_in_seconds:{uptime}", f"keys now: {total_keys(f.info)}",
-    )]
+    return [restart_finding(f, uptime)]
+
+
+def restart_finding(f: Facts, uptime: int) -> Finding:
+    """What a recent start means for the data: restored from a snapshot, lost, or unknown.
+
+    INFO cannot tell a first start from a wipe: only RQ traces of earlier work (`survivors`)
+    make an empty start an error; without them it stays a warning that says persistence is off.
+    """
+    evidence = [f"uptime_in_seconds:{uptime}", f"keys now: {total_keys(f.info)}"]
+    loaded = f.info.get("rdb_last_load_keys_loaded")
+    if f.info.get("loading") == 1 or not isinstance(loaded, int):
+        return finding("server.recently_restarted", f"Redis {f.where} started {uptime} s ago: "
+                       "unsaved data and in-flight jobs may be gone", *evidence)
+    save, aof = f.cfg("save"), f.info.get("aof_enabled") == 1
+    policy = ("save policy unknown (CONFIG not readable)" if save is None
+              else f"save '{save}'" if save.strip() else "save '' (no RDB snapshots)")
+    persistence = f"{policy}, appendonly {'yes' if aof else 'no'}"
+    if loaded > 0:
+        return finding(
+            "server.restored_from_snapshot",
+            f"Redis {f.where} restarted {uptime} s ago from its {'AOF' if aof else 'RDB'} "
+            f"snapshot ({loaded} keys loaded): writes after {_snapshot_age(save, aof)} are "
+            "lost, and RQ jobs that finished after it are queued or started again and may "
+            "run twice",
+            *evidence, f"rdb_last_load_keys_loaded:{loaded}", persistence,
+            remedy="Check the jobs that ran shortly before the crash before requeueing: "
+                   "they may run again. Workers must reconnect (restart them if they do not).",
+        )
+    if aof:
+        return finding("server.recently_restarted", f"Redis {f.where} started {uptime} s ago "
+                       "with the AOF on: at most the last second of writes is lost",
+                       *evidence, persistence)
+    nothing = (f"nothing was loaded at start-up ({persistence}): every queued, started and "
+               "scheduled RQ job from before the restart is gone")
+    if f.survivors:
+        return finding(
+            "server.data_lost",
+            f"Redis {f.where} restarted {uptime} s ago and lost all its data: {nothing}",
+            *evidence, *f.survivors[:5],
+        )
+    return finding("server.recently_restarted", f"Redis {f.where} started {uptime} s ago: "
+                   f"{nothing}, if there were any", *evidence, nothing)
+
+
+def _snapshot_age(save: str | None, aof: bool) -> str:
+    """How old the loaded snapshot could be: INFO does not carry the dump's own time."""
+    if aof:
+        return "the last AOF fsync (about 1 s with appendfsync everysec)"
+    seconds = [int(p) for p in (save or "").split()[::2] if p.isdigit()]
+    if not seconds:
+        return "the last save before the restart (its age is not in INFO)"
+    return (f"the last save before the restart (its age is not in INFO; the save policy "
+            f"'{save}' lets it be up to {max(seconds)} s older than the crash)")
 
 
 def _mode(f: Facts) -> list[Finding]:

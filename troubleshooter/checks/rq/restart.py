@@ -1,0 +1,67 @@
+"""When did this Redis start, and with what data: the frame every RQ judgement needs.
+
+After a restart from a snapshot, a `started` job may have finished after the snapshot was taken
+(it will not be running anywhere, and it must not be requeued blindly); after a restart with
+nothing loaded, workers born before it and worker keys missing from `rq:workers` prove that
+work was lost, which INFO alone cannot tell from a first start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from troubleshooter.checks.rq.common import Session
+from troubleshooter.checks.server.link import text
+from troubleshooter.checks.server.rules import Facts, restart_finding
+from troubleshooter.findings import Finding
+
+
+@dataclass(frozen=True)
+class Restart:
+    """The server's start (epoch seconds) and what it loaded; info is INFO's reply."""
+
+    started_at: float | None
+    uptime_s: int | None
+    keys_loaded: int | None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def from_snapshot(self) -> bool:
+        return bool(self.keys_loaded)
+
+
+def read_restart(session: Session) -> Restart:
+    """One INFO: uptime and what the last start loaded."""
+    session.spend("reading the server's start time")
+    info = session.conn.info()
+    uptime = info.get("uptime_in_seconds")
+    loaded = info.get("rdb_last_load_keys_loaded")
+    if not isinstance(uptime, int):
+        return Restart(None, None, None, info)
+    # The server's own clock, like the timestamps RQ's workers wrote into it.
+    server_now = info.get("server_time_usec")
+    now = server_now / 1e6 if isinstance(server_now, int) else session.now
+    return Restart(now - uptime, uptime, loaded if isinstance(loaded, int) else None, info)
+
+
+def data_lost(session: Session, restart: Restart, where: str, recent_s: float,
+              survivors: Sequence[str]) -> Finding | None:
+    """server.data_lost when the server restarted empty and RQ shows work from before."""
+    if not survivors or restart.uptime_s is None or restart.uptime_s >= recent_s:
+        return None
+    found = restart_finding(Facts(restart.info, _save_policy(session), where, 0,
+                                  {"recent_restart_s": recent_s}, survivors=tuple(survivors)),
+                            restart.uptime_s)
+    return found if found.code == "server.data_lost" else None
+
+
+def _save_policy(session: Session) -> dict[str, str]:
+    import redis
+
+    try:
+        reply = session.conn.config_get("save")
+    except redis.exceptions.ResponseError:
+        return {}  # CONFIG renamed or not permitted: the finding says the policy is unknown
+    return {text(k): text(v) for k, v in reply.items()}
