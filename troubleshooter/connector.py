@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
     from troubleshooter.target import Target
 
-# Connections per endpoint that parallel checks may hold at once: two keep a healthy triage's
-# handshakes to four commands and still let a slow check run beside a fast one.
+# Connections per endpoint that parallel checks may hold at once, over a slow link: two keep
+# the handshakes to four commands and still let one check's round trips overlap another's.
 PER_ENDPOINT = 2
+# A first handshake faster than this is a near link (loopback, the same data centre): there the
+# checks take turns on one connection, which costs them less than a second handshake would.
+NEAR_HANDSHAKE_S = 0.05
 
 Factory = Callable[..., "redis.Redis"]
 
@@ -80,9 +83,11 @@ class Connector:
             return self._shared.get(key)
 
     def share(self, key: Hashable, client: redis.Redis, protocol: int,
-              hello: Mapping[str, Any], notes: tuple[str, ...]) -> Shared:
-        """Keep `client` (freshly handshaken) for the checks that follow."""
-        entry = Shared(client, protocol, dict(hello), notes, self.per_endpoint)
+              hello: Mapping[str, Any], notes: tuple[str, ...],
+              handshake_s: float = NEAR_HANDSHAKE_S) -> Shared:
+        """Keep `client` (freshly handshaken, in `handshake_s`) for the checks that follow."""
+        slots = 1 if handshake_s < NEAR_HANDSHAKE_S else self.per_endpoint
+        entry = Shared(client, protocol, dict(hello), notes, slots)
         with self._lock:
             self._shared[key] = entry
         return entry
@@ -135,8 +140,23 @@ class Connector:
                 _read_until(conn, deadline)
             return conn
 
+        def deadline_of_caller() -> float | None:
+            with lock:
+                return deadlines.get(threading.get_ident())
+
         def make_connection() -> Any:
-            return hold(make())  # before it connects: a hung handshake is abortable too
+            conn = make()
+            connect = conn.connect
+
+            def connect_until_deadline(*args: Any, **kwargs: Any) -> Any:
+                # A (re)connection handshakes within the deadline of the check that caused it.
+                deadline = deadline_of_caller()
+                if deadline is not None:
+                    _read_until(conn, deadline)
+                return connect(*args, **kwargs)
+
+            conn.connect = connect_until_deadline
+            return hold(conn)  # before it connects: a hung handshake is abortable too
 
         def get_connection(*args: Any, **kwargs: Any) -> Any:
             return hold(get(*args, **kwargs))

@@ -88,9 +88,10 @@ def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
             try:
                 entry = connector.shared(key)
                 if entry is None:
+                    started = budget.clock()
                     first = _handshake(target, budget, protocol, db, connector.make)
                     entry = connector.share(key, first.client, first.protocol, first.hello,
-                                            tuple(first.notes))
+                                            tuple(first.notes), budget.clock() - started)
             finally:
                 opening.release()
         if not entry.slots.acquire(timeout=budget.left()):
