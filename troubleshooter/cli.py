@@ -25,7 +25,7 @@ from troubleshooter.errors import (
     TroubleshooterError,
     UsageError,
 )
-from troubleshooter.sanitize import shorten, visible
+from troubleshooter.sanitize import shorten, shorten_quoted, visible
 from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
 COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch")
@@ -182,8 +182,9 @@ def _handled(args_list: list[str], started: float) -> int:
 
 
 def _say(line: str) -> None:
-    """One line for the person, made safe: it may quote a file name or a value from outside."""
-    print(visible(line, multiline=True), file=sys.stderr)
+    """One line for the person, made safe: it may quote a file name or a value from outside
+    (of any length: a quoted value is cut to ~80 characters)."""
+    print(visible(shorten_quoted(line), multiline=True), file=sys.stderr)
 
 
 def _guard_streams() -> tuple[Guarded, Guarded]:
@@ -314,5 +315,7 @@ def _crash(exc: BaseException) -> int:
         where = f"; details in {log}"
     except OSError:
         where = ""
-    _say(f"troubleshooter: internal error: {type(exc).__name__}: {redact_url(str(exc))}{where}")
+    # One line whatever the exception says: the whole of it is in the crash log.
+    message = shorten(redact_url(str(exc)), 300)
+    _say(f"troubleshooter: internal error: {type(exc).__name__}: {message}{where}")
     return EXIT_INTERNAL

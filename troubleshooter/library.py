@@ -43,9 +43,9 @@ def resolve(name: str | None, environ: Mapping[str, str]) -> Path:
     name = name or DEFAULT_PLAYBOOK
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or os.sep in name:
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"playbook file not found: {name}")
-        return path
+        return path  # a FIFO, device or directory: `playbook.load` says which, and refuses it
     for _, candidate in reversed(discover(environ)):
         if candidate.stem == name:
             return candidate

@@ -56,3 +56,14 @@ def shorten_quoted(message: str, limit: int = 80) -> str:
         return quoted[: limit - 2] + "…" + quoted[-1]
 
     return _QUOTED.sub(cut, message)
+
+
+# What json.dumps(ensure_ascii=False) leaves raw that a terminal may act on: C1 and bidi.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_for_terminal(document: str) -> str:
+    """A JSON document with C1 and bidi characters written as `\\uXXXX` escapes: the same
+    values to any JSON reader, and nothing a terminal acts on when it is printed. (JSON escapes
+    C0 itself; these characters can only occur inside strings.)"""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)

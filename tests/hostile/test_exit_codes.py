@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -143,14 +144,19 @@ def spawn_in_shell(tmp_path: Path, redis_server: RedisServer) -> pexpect.spawn:
     status and the terminal's modes, as a person would see them after it."""
     playbook = tmp_path / "prompts.yaml"
     playbook.write_text(PROMPT_STEPS)
-    script = ('"$T" "$P" --url "$U"; echo "exit=$?"; stty -a | tr -s " ;\\n" "\\n\\n\\n" '
+    child = in_shell(str(playbook), "--url", redis_server.url)
+    child.expect("Ticket number")
+    return child
+
+
+def in_shell(*args: str) -> pexpect.spawn:
+    script = ('"$T" "$@"; echo "exit=$?"; stty -a | tr -s " ;\\n" "\\n\\n\\n" '
               '| grep -E "^-?(icanon|echo)$" | tr "\\n" " "; echo; echo done')
     environ = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1",
-               "T": TROUBLESHOOTER, "P": str(playbook), "U": redis_server.url}
-    child = pexpect.spawn("bash", ["--norc", "--noprofile", "-c", script], env=environ,
-                          encoding="utf-8", timeout=20, dimensions=(40, 120))
+               "T": TROUBLESHOOTER}
+    child = pexpect.spawn("bash", ["--norc", "--noprofile", "-c", script, "sh", *args],
+                          env=environ, encoding="utf-8", timeout=20, dimensions=(40, 120))
     child.logfile_read = io.StringIO()
-    child.expect("Ticket number")
     return child
 
 
@@ -207,3 +213,35 @@ def test_quit_eof_and_ctrl_c_at_a_prompt(keys: str, code: int, ended_by: str, tm
     assert modes.split() == ["icanon", "echo"]
     assert "Traceback" not in screen and "internal error" not in screen
     assert saved()["ended_by"] == ended_by
+
+
+def test_a_terminal_that_goes_away_at_a_prompt_exits_129_and_saves(
+        tmp_path: Path, redis_server: RedisServer) -> None:
+    playbook = tmp_path / "prompts.yaml"
+    playbook.write_text(PROMPT_STEPS)
+    environ = {**os.environ, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(TROUBLESHOOTER, [str(playbook), "--url", redis_server.url],
+                          env=environ, encoding="utf-8", timeout=20)
+    child.expect("Ticket number")
+    time.sleep(0.3)
+    child.close(force=False)  # the terminal window closes: the kernel sends SIGHUP
+    assert (child.exitstatus, child.signalstatus) == (129, None)
+    assert saved()["ended_by"] == "terminated"
+
+
+def test_terminated_while_checks_run_shows_the_cursor_again(tmp_path: Path) -> None:
+    # Accepts connections (the kernel's backlog) and never answers: the checks wait.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        child = in_shell(NETWORK_ONLY, "--url", f"redis://127.0.0.1:{port}/0", "--timeout", "20")
+        try:
+            child.expect("checking")  # the spinner is up, the cursor hidden
+            time.sleep(0.3)
+            os.kill(troubleshooter_pid(child.pid), signal.SIGTERM)
+            got, modes, screen = ending(child)
+        finally:
+            child.close(force=True)
+    assert got == 143
+    assert modes.split() == ["icanon", "echo"]
+    assert screen.rfind("\x1b[?25h") > screen.rfind("\x1b[?25l") > 0
+    assert saved()["ended_by"] == "terminated"

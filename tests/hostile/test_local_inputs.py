@@ -174,3 +174,20 @@ def test_validate_quotes_at_most_80_characters_of_an_offending_value(tmp_path: P
     assert f"unknown check kind '{'z' * 77}…' (known: " in lines[2]
     assert lines[3] == f"{path}:10: steps[s].actions[d].when: bad expression '{'w' * 77}…': " \
                        "invalid syntax"
+
+
+def test_a_usage_error_quotes_at_most_80_characters_of_the_value() -> None:
+    code, out, err, _ = command("--var", f"slow_ping_ms={'x' * 3000}\x1b[2J", "--url",
+                                "redis://127.0.0.1:1/0")
+    assert (code, out) == (2, "")
+    assert err == f"troubleshooter: error: --var slow_ping_ms='{'x' * 77}…': expected a number\n"
+
+
+def test_run_names_what_a_non_regular_playbook_path_is(tmp_path: Path) -> None:
+    fifo = tmp_path / "p.yaml"
+    os.mkfifo(fifo)
+    for path, kind in ((fifo, "a FIFO (named pipe)"), (Path("/dev/zero"), "a device")):
+        code, out, err, _ = command("run", str(path), "--url", "redis://127.0.0.1:1/0")
+        assert (code, out) == (2, "")
+        assert err == (f"troubleshooter: error: {path}: cannot read playbook: it is {kind}, "
+                       "not a regular file\n")

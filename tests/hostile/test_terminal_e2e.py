@@ -8,6 +8,7 @@ the hostile name and SIGKILLed, so its registration is exactly what rq leaves be
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -105,3 +106,26 @@ def test_a_save_path_of_markup_and_escapes_is_shown_as_its_characters(
     assert done.returncode == 0, done.stdout + done.stderr
     assert path.exists()
     assert f"Session saved: {tmp_path}/[/x]\\x1b]0;t\\x07.json" in done.stdout
+
+
+def test_json_keeps_the_exact_names_and_prints_nothing_a_terminal_acts_on(
+        hostile_rq: RedisServer) -> None:
+    done = subprocess.run([TROUBLESHOOTER, *args(hostile_rq), "--json"], capture_output=True,
+                          timeout=60)
+    assert done.returncode == 1
+    out = done.stdout.decode()
+    assert [c for c in out if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f
+            or c in "\u202e\u2028"] == []
+    doc = json.loads(out)
+    assert doc["variables"]["app_queue"] == QUEUE  # the exact value, escaped by JSON
+
+
+def test_a_url_with_escapes_is_shown_made_visible() -> None:
+    url = "redis://127.0.0.1:1/0\x1b]0;pwned\x07[/x]\u202e"
+    done = subprocess.run([TROUBLESHOOTER, "--non-interactive", "--url", url],
+                          capture_output=True, text=True, timeout=30)
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "config.malformed_url" in out
+    assert [c for c in out if (ord(c) < 0x20 and c != "\n") or 0x7f <= ord(c) <= 0x9f
+            or c == "\u202e"] == []

@@ -130,3 +130,12 @@ def test_numbered_prompts_show_everything_made_visible(action: Action) -> None:
     Plain(io.StringIO("\n"), out).ask(Step("s", "S"), action, action.question)
     assert foreign_controls(out.getvalue()) == []
     assert "\\x1b[2J" in out.getvalue()
+
+
+def test_a_markdown_link_in_guidance_is_text_not_a_terminal_hyperlink() -> None:
+    console = terminal()
+    step = Step("s", "Title", guidance="See [the runbook](http://evil.example/) now")
+    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1))
+    raw = written(console)
+    assert "\x1b]8" not in raw
+    assert "http://evil.example/" in raw  # shown, so a person sees where it leads

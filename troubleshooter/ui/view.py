@@ -101,7 +101,9 @@ class TerminalView:
         except OSError as exc:
             self.console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
         if self.output.json:
-            self.stdout.write(document + "\n")
+            from troubleshooter.sanitize import json_for_terminal
+
+            self.stdout.write(json_for_terminal(document) + "\n")
             self.stdout.flush()
 
     def _person(self) -> Any:

@@ -66,7 +66,8 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
         # a user that may not run it (RQ does not need it either).
         link = open_link(ctx, budget)
     except redis.exceptions.RedisError as exc:
-        return _spent(ctx, name, "connecting", exc, budget) or redis_failure(ctx, name, exc)
+        # No reply at all within the budget: the server did not answer (server.unresponsive).
+        return redis_failure(ctx, name, exc)
     session = Session(link.client, time.monotonic() + ctx.timeout, wall_now(ctx))
     try:
         return body(session)
@@ -84,8 +85,9 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
 
 def _spent(ctx: CheckContext, name: str, doing: str, exc: Exception,
            budget: Budget) -> Outcome | None:
-    """A read cut by the check's own deadline is this check running out of time (incomplete),
-    not a server that failed to answer: the server may be fine and merely slow for the budget."""
+    """A read cut by the check's own deadline after the server had answered (connection,
+    handshake, earlier reads) is this check running out of time (incomplete, partial), not a
+    server that failed to answer."""
     import redis
 
     if not isinstance(exc, redis.exceptions.TimeoutError) or not budget.spent():

@@ -8,11 +8,12 @@ imported lazily: this module is loaded by `validate` and `--help`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
+from troubleshooter.checks.base import MIN_TIMEOUT, Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import classify, error_code, safe_text
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
@@ -76,7 +77,8 @@ def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
     key = (target.scheme, target.host, target.port, target.path, target.username,
            target.password, tuple(sorted(target.query.items())),
            target.db if db is None else db, protocol)
-    connector.until(budget.end)  # its reads end with this check's budget, whoever connected
+    # Its reads end with this check's budget, whoever connected (never below MIN_TIMEOUT).
+    connector.until(max(budget.end, time.monotonic() + MIN_TIMEOUT))
     try:
         entry = connector.shared(key)
         if entry is None:
@@ -120,8 +122,10 @@ def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
     name, notes = CLIENT_NAME, []
     overrides = {} if db is None else {"db": db}
     while True:
+        # As budget.left(): never less than MIN_TIMEOUT to connect, even on a spent budget.
+        deadline = max(budget.end, time.monotonic() + MIN_TIMEOUT)
         client = make(target, budget.left(), protocol=protocols[0], client_name=name,
-                      deadline=budget.end, **overrides)
+                      deadline=deadline, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:
