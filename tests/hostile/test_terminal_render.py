@@ -135,7 +135,7 @@ def test_numbered_prompts_show_everything_made_visible(action: Action) -> None:
 def test_a_markdown_link_in_guidance_is_text_not_a_terminal_hyperlink() -> None:
     console = terminal()
     step = Step("s", "Title", guidance="See [the runbook](http://evil.example/) now")
-    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1))
+    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1, guidance=step.guidance))
     raw = written(console)
     assert "\x1b]8" not in raw
     assert "http://evil.example/" in raw  # shown, so a person sees where it leads
