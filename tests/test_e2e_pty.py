@@ -234,7 +234,9 @@ def test_outage_playbook_enter_through_to_the_end(auth_server: RedisServer) -> N
     assert doc["target"]["source"] == "RQ_REDIS_URL"
     assert [s["id"] for s in doc["steps"]] == [
         "network", "server", "logs", "restart", "configuration", "support"]
-    assert prompts >= 3  # logs, and the two configuration questions at least
+    # The two configuration questions at least (step 3 scans the server's own log instead of
+    # asking for a checklist).
+    assert prompts >= 2
     assert PASSWORD not in screen(child) + json.dumps(doc)
 
 

@@ -345,7 +345,8 @@ def test_outage_playbook_enter_through_to_the_end(auth_server: RedisServer) -> N
     assert session.ended_by == "finished"
     assert [s.id for s in session.steps] == [s.id for s in pb.steps]
     shown = {a.id: a.status for s in session.steps for a in s.answers}
-    assert {"log_lines": "answered", "same_url": "answered", "same_queue": "answered"}.items() \
+    # Step 3 scanned the local server's own log (CONFIG GET logfile): no checklist to tick.
+    assert {"log_lines": "skipped", "same_url": "answered", "same_queue": "answered"}.items() \
         <= shown.items()
     assert set(shown.values()) <= {"answered", "skipped"}  # skipped: its condition was not met
     assert "Step 6/6 · Contacting support" in screen
@@ -355,10 +356,12 @@ def test_outage_playbook_enter_through_to_the_end(auth_server: RedisServer) -> N
 @needs_outage
 def test_outage_playbook_quit_at_the_first_prompt(redis_server: RedisServer) -> None:
     pb = playbook.load(library.resolve("redis-outage", {}))
-    logs_prompt = DOWN * 10 + " " + ENTER  # 9 choices, a separator, Skip, Quit
-    session, _ = walk(pb, redis_server.url, logs_prompt)
+    # Step 3 scans the server's own log, no checklist; healthy: no restart step. The first
+    # prompt is step 5's "same URL?" (Yes, No, Skip, Quit).
+    first_prompt = DOWN * 3 + ENTER
+    session, _ = walk(pb, redis_server.url, first_prompt)
     assert (session.status, session.ended_by) == ("incomplete", "quit")
-    assert session.steps[-1].id == "logs"
+    assert session.steps[-1].id == "configuration"
 
 
 @needs_outage

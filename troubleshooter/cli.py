@@ -28,7 +28,8 @@ from troubleshooter.errors import (
 from troubleshooter.sanitize import shorten, shorten_quoted, visible
 from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
-COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch")
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch", "logs",
+            "sessions", "resume", "report", "bundle")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,7 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds between rounds (default 5)")
     watch.add_argument("--max-time", type=_seconds, default=600.0, metavar="SECONDS",
                        help="give up after this many seconds (default 600): exit 1")
+
+    logs = sub.add_parser("logs", help="scan logs for Redis and RQ error signatures "
+                                       "(exit 1 when any matched)")
+    _add_logs_arguments(logs)
+    from troubleshooter.commands import add_parsers
+
+    add_parsers(sub, add_run_options)
     return parser
+
+
+def _add_logs_arguments(parser: argparse.ArgumentParser) -> None:
+    from troubleshooter.logscan.cli import add_arguments
+
+    add_arguments(parser)
 
 
 def add_run_options(run: argparse.ArgumentParser) -> None:
@@ -116,7 +130,7 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--explain", action="store_true",
                      help="show why each step matters (training)")
     run.add_argument("--save", metavar="PATH",
-                     help="where to write the transcript (default: "
+                     help="also write the transcript here (it is always saved in "
                           "$XDG_STATE_HOME/troubleshooter/sessions/)")
 
 
@@ -237,6 +251,10 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return list_playbooks(environ)
     if args.command == "checks":
         return list_checks()
+    if args.command == "logs":
+        from troubleshooter.logscan.cli import run_logs
+
+        return run_logs(args, environ)
     if args.command == "drill":
         from troubleshooter.drill import run_drill
 
@@ -245,6 +263,10 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.watchcmd import run_watch
 
         return run_watch(args, environ)
+    if args.command in ("sessions", "resume", "report", "bundle"):
+        from troubleshooter.commands import dispatch
+
+        return dispatch(args, environ)
     return run_command(args, environ)
 
 

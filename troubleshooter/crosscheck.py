@@ -138,6 +138,8 @@ def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, CheckKind
         _check_templates(value, ploc, variables, problems)
         if not templating.references(value) and not _is_type(value, spec.type):
             problems.error(ploc, f"expected {_type_name(spec.type)}, got {describe(value)}")
+    if kind.check_params is not None:
+        kind.check_params(params, loc.key("with"), problems)
     for name in params:
         if name not in kind.params:
             problems.warn(loc.key("with").key(name),

@@ -32,6 +32,7 @@ from troubleshooter.events import (
     PromptFinished,
     Reply,
     RunOptions,
+    RunStarted,
     Skip,
     SkipStep,
     StepFinished,
@@ -61,6 +62,7 @@ class Engine:
         listener: Listener = lambda event: None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        prior: Session | None = None,
         *,
         wall_clock: Callable[[], float] = time.time,
         connector: Connector | None = None,
@@ -92,6 +94,11 @@ class Engine:
             mode="interactive" if options.interactive else "non-interactive",
             variables=self.redactor.value(dict(options.variables)),
         )
+        # `resume`: the steps the prior run finished are kept; the one it stopped in runs again.
+        self._kept = _finished_prefix(prior) if prior is not None else {}
+        if prior is not None:
+            self.session.trace_id, self.session.started_at = prior.trace_id, prior.started_at
+            self.session.resumed = [*prior.resumed, _resume_note(prior, playbook)]
         if playbook.support is not None:
             sup = playbook.support
             self.session.support = {
@@ -103,9 +110,14 @@ class Engine:
     def run(self) -> Session:
         """Run every step; on ^C or quit the session is finished as `incomplete` and kept."""
         total = len(self.playbook.steps)
+        self.listener(RunStarted(self.session, self.redactor))
         try:
             for index, step in enumerate(self.playbook.steps):
-                self._run_step(step, index, total)
+                kept = self._kept.get(step.id)
+                if kept is not None:
+                    self._restore(kept)
+                else:
+                    self._run_step(step, index, total)
         except QuitRequested:
             self._finish("quit")
             return self.session
@@ -135,6 +147,7 @@ class Engine:
                 _playbook_order(step, record)  # the status below reads the checks in order
                 record.status = "skipped" if skip else _step_status(record, self.cut)
                 record.reason = skip.text if skip else ""
+            record.finished_at = now_iso()
         except (QuitRequested, KeyboardInterrupt):
             record.status, record.reason = "incomplete", "stopped by the operator"
             raise
@@ -219,7 +232,12 @@ class Engine:
             allow_write=self.options.allow_write,
             runner=runner.limited_runner(self.commands, until, self.clock),
             wall_clock=self.wall_clock, connector=self.connector, given=self.target,
+            session=self._transcript,
         )
+
+    def _transcript(self) -> dict[str, Any]:
+        """The session so far with the redaction audit: what a support bundle puts in."""
+        return {**self.session.to_dict(), "redactions": self.redactor.audit()}
 
     def _record_check(self, step: Step, action: Action, check: CheckRecord,
                       record: StepRecord) -> None:
@@ -235,6 +253,10 @@ class Engine:
         self.statuses[action.id] = check.status
         if check.resolved is not None:
             self._resolve(action, check.resolved)
+        if check.data.get("corroborates"):  # e.g. log lines confirming a step-2 finding
+            from troubleshooter import corroboration
+
+            corroboration.attach(self.session.steps, self.outcomes, check.data["corroborates"])
         record.checks.append(check)
         record.findings.extend(check.findings)
         self.listener(CheckFinished(step, check))
@@ -309,6 +331,19 @@ class Engine:
 
         return self.redactor.text(str(templating.render(text, self.names)))
 
+    def _restore(self, kept: StepRecord) -> None:
+        """A step a prior run finished: its record, and what conditions read from it."""
+        self.session.steps.append(kept)
+        self.statuses[kept.id] = kept.status
+        for check in kept.checks:
+            self.outcomes[check.id] = Outcome(check.status, check.summary, check.findings,
+                                              check.data, check.details)
+            self.statuses[check.id] = check.status
+        for answer in kept.answers:
+            self.statuses[answer.id] = answer.status
+            if answer.status == "answered":
+                self.answers[answer.id] = answer.answer
+
     # -- conditions and the end -----------------------------------------------------------------
     def scope(self) -> conditions.Scope:
         findings = [f for step in self.session.steps for f in step.findings]
@@ -334,6 +369,27 @@ class Engine:
         incomplete = ended_by != "finished" or bool(self.cut) or any(
             c.status in ("error", "timeout") for step in s.steps for c in step.checks)
         s.status = "problems" if s.has_errors else ("incomplete" if incomplete else "healthy")
+
+
+def _finished_prefix(prior: Session) -> dict[str, StepRecord]:
+    """The steps of `prior` up to the first one it did not finish."""
+    kept: dict[str, StepRecord] = {}
+    for record in prior.steps:
+        if record.finished_at is None:
+            break
+        kept[record.id] = record
+    return kept
+
+
+def _resume_note(prior: Session, playbook: Playbook) -> dict[str, Any]:
+    """What the transcript says about a resume: when, what was kept, what runs again."""
+    kept = _finished_prefix(prior)
+    cut = next((s for s in prior.steps if s.id not in kept), None)
+    rerun = cut.id if cut else next((s.id for s in playbook.steps if s.id not in kept), None)
+    return {"at": now_iso(), "after": prior.ended_by, "kept_steps": list(kept),
+            "rerun_step": rerun,
+            "discarded": {"checks": len(cut.checks), "answers": len(cut.answers)} if cut
+            else {"checks": 0, "answers": 0}}
 
 
 def _next_batch(actions: list[Action]) -> list[Action]:
@@ -374,5 +430,5 @@ def _step_status(record: StepRecord, cut: Collection[str] = ()) -> str:
 
 
 __all__ = ["Engine", "RunOptions", "Answered", "SkipStep", "Pending", "Reply", "Operator", "Event",
-           "Listener", "Skip", "SKIP_KINDS", "NOT_MET", "DEFAULT_TIMEOUT", "StepStarted",
-           "ChecksStarted", "CheckFinished", "PromptFinished", "StepFinished"]
+           "Listener", "RunStarted", "Skip", "SKIP_KINDS", "NOT_MET", "DEFAULT_TIMEOUT",
+           "StepStarted", "ChecksStarted", "CheckFinished", "PromptFinished", "StepFinished"]

@@ -13,7 +13,8 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from troubleshooter.playbook import Action, Step
-from troubleshooter.session import AnswerRecord, CheckRecord, StepRecord
+from troubleshooter.redaction import Redactor
+from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
 
 DEFAULT_TIMEOUT = 3.0
 # How a `when:` that is false reads in a skip reason (the UI shortens it for a person).
@@ -61,6 +62,14 @@ class Operator(Protocol):
 
 
 # -- what the engine tells its listeners ------------------------------------------------------
+class RunStarted(NamedTuple):
+    """The run begins: its session (filled in as it goes) and the redactor its transcript
+    passes, for a listener that saves as it goes (autosave)."""
+
+    session: Session
+    redactor: Redactor
+
+
 @dataclass(frozen=True)
 class StepStarted:
     """A step begins. `guidance` and `why` are rendered and redacted; `skip` says the step will
@@ -100,7 +109,7 @@ class StepFinished(NamedTuple):
     skip: Skip | None = None
 
 
-Event = StepStarted | ChecksStarted | CheckFinished | PromptFinished | StepFinished
+Event = RunStarted | StepStarted | ChecksStarted | CheckFinished | PromptFinished | StepFinished
 Listener = Callable[[Event], None]
 
 

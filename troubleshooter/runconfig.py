@@ -17,6 +17,7 @@ from troubleshooter.errors import UsageError
 from troubleshooter.events import DEFAULT_TIMEOUT, RunOptions
 from troubleshooter.playbook import Playbook
 from troubleshooter.runner import coerce
+from troubleshooter.session import Session
 from troubleshooter.target import Target
 
 # Flags that set well-known playbook variables.
@@ -40,6 +41,9 @@ class RunConfig(NamedTuple):
     answers_path: str = ""
     environ: Mapping[str, str] = MappingProxyType({})
     started: float | None = None
+    # `resume`: the session to continue (its finished steps are kept) and its redaction audit.
+    prior: Session | None = None
+    prior_redactions: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def variables(self) -> Mapping[str, Any]:
@@ -74,15 +78,18 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
     from troubleshooter.ui.terminal import stdin_is_terminal
 
     interactive = not args.non_interactive and stdin_is_terminal()
-    deadline = getattr(args, "deadline", None)
-    if deadline is None and not interactive:
-        deadline = NON_INTERACTIVE_DEADLINE
     options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
                          assume_yes=args.yes, variables=variables,
                          allow_write=bool(getattr(args, "write_probe", False)),
-                         deadline=deadline)
+                         deadline=deadline_of(args, interactive))
     return RunConfig(pb, target, options, answers, args.answers or "", dict(environ),
                      time.monotonic() if started is None else started)
+
+
+def deadline_of(args: argparse.Namespace, interactive: bool) -> float | None:
+    """--deadline, else none for a person at the terminal and 30 s for nobody."""
+    deadline: float | None = getattr(args, "deadline", None)
+    return NON_INTERACTIVE_DEADLINE if deadline is None and not interactive else deadline
 
 
 def resolve_topology(target: Target, args: argparse.Namespace) -> Target:

@@ -223,7 +223,7 @@ def _record(job: Job, start: tuple[float, str], outcome: Outcome, elapsed: float
         title=job.action.title or job.kind.help,
         params=r.value(dict(job.params)),
         status=outcome.status,
-        summary=r.text(outcome.summary),
+        summary=r.text(outcome.summary, f"check {job.action.id}: summary"),
         started_at=start[1],
         duration_ms=elapsed * 1000,
         timeout=job.timeout,
@@ -232,7 +232,7 @@ def _record(job: Job, start: tuple[float, str], outcome: Outcome, elapsed: float
                     evidence=tuple(r.text(e) for e in f.evidence))
             for f in outcome.findings
         ),
-        data=r.value(dict(outcome.data)),
+        data=r.value(dict(outcome.data), f"check {job.action.id}: data"),
         details=tuple(r.text(d) for d in outcome.details),
         resolved=outcome.resolved,
     )

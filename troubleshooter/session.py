@@ -73,11 +73,15 @@ class StepRecord:
     checks: list[CheckRecord] = field(default_factory=list)
     answers: list[AnswerRecord] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    # Set when the step ran to its end; a step without it was cut short (quit, ^C, SIGKILL)
+    # and is run again by `resume`.
+    finished_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "status": self.status, "reason": self.reason,
-            "started_at": self.started_at, "duration_ms": round(self.duration_ms, 1),
+            "started_at": self.started_at, "finished_at": self.finished_at,
+            "duration_ms": round(self.duration_ms, 1),
             "checks": [c.to_dict() for c in self.checks],
             "answers": [a.to_dict() for a in self.answers],
             "findings": [f.to_dict() for f in self.findings],
@@ -120,6 +124,8 @@ class Session:
     resolved_targets: list[Mapping[str, Any]] = field(default_factory=list)
     # The signal (SIGTERM, SIGHUP) that ended the run, for the exit code; not in the document.
     signum: int | None = field(default=None, repr=False, compare=False)
+    # Each `resume`: when, and which step was run again from its start.
+    resumed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def findings(self) -> list[Finding]:
@@ -155,4 +161,5 @@ class Session:
             "support": dict(self.support) if self.support else None,
             "findings": [f.to_dict() for f in self.findings],
             "steps": [s.to_dict() for s in self.steps],
+            "resumed": list(self.resumed),
         }

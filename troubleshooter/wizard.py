@@ -8,13 +8,16 @@ code (`exit_code`). Nothing here prints: the view does.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter import exitcodes
 from troubleshooter.engine import Engine, Listener, Operator
+from troubleshooter.events import DEFAULT_TIMEOUT, RunOptions
 from troubleshooter.exitcodes import TERMINATED
-from troubleshooter.runconfig import RunConfig, from_args
+from troubleshooter.playbook import Playbook
+from troubleshooter.runconfig import RunConfig, deadline_of, from_args, load_answers
+from troubleshooter.runconfig import resolve_variables as resolve_variables  # commands.py
 from troubleshooter.session import Session
 from troubleshooter.target import Target
 
@@ -32,7 +35,7 @@ def run(config: RunConfig, operator: Operator, listener: Listener = lambda event
 
         checks = CHECKS
     engine = Engine(config.playbook, config.target, operator, config.options, checks, listener,
-                    config.environ, started=config.started)
+                    config.environ, prior=config.prior, started=config.started)
     try:
         return engine.run()
     except KeyboardInterrupt as exc:  # ^C, or SIGTERM / SIGHUP (errors.Terminated)
@@ -69,6 +72,46 @@ def run_wizard(args: argparse.Namespace, environ: Mapping[str, str],
 
     config = from_args(args, environ, target)
     session = run_in_terminal(config, Output.from_args(args, intro))
+    if on_session and session.ended_by not in ("interrupted", TERMINATED):
+        on_session(session)
+    return exit_code(session)
+
+
+# -- for callers that still hold a Namespace (`resume` in commands.py) -------------------------
+def choose_operator(args: argparse.Namespace, pb: Playbook,
+                    environ: Mapping[str, str]) -> tuple[Any, bool]:
+    """Who answers the prompts (the answers file, a person, nobody) and whether interactive."""
+    from troubleshooter.ui.view import Output, TerminalView
+
+    answers = load_answers(args.answers)
+    if answers:
+        from troubleshooter.ui.prompts import check_answers
+
+        check_answers(answers, pb, args.answers or "")
+    from troubleshooter.ui.terminal import stdin_is_terminal
+
+    interactive = not args.non_interactive and stdin_is_terminal()
+    options = RunOptions(interactive=interactive)
+    config = RunConfig(pb, Target(url="", source=""), options, answers, args.answers or "",
+                       dict(environ))
+    return TerminalView(config, Output.from_args(args)).operator(), interactive
+
+
+def execute(pb: Playbook, target: Target, variables: Mapping[str, Any], operator: Any,
+            args: argparse.Namespace, environ: Mapping[str, str], interactive: bool,
+            intro: str = "", on_session: Callable[[Session], None] | None = None,
+            prior: Session | None = None, prior_redactions: Sequence[Any] = ()) -> int:
+    """Run `pb` against `target` with these variables and operator, shown on the terminal;
+    the exit code. New code builds a RunConfig and calls `run_in_terminal`."""
+    from troubleshooter.ui.view import Output
+
+    options = RunOptions(timeout=args.timeout or DEFAULT_TIMEOUT, interactive=interactive,
+                         assume_yes=args.yes, variables=variables,
+                         allow_write=bool(getattr(args, "write_probe", False)),
+                         deadline=deadline_of(args, interactive))
+    config = RunConfig(pb, target, options, environ=dict(environ), prior=prior,
+                       prior_redactions=tuple(prior_redactions))
+    session = run_in_terminal(config, Output.from_args(args, intro), operator)
     if on_session and session.ended_by not in ("interrupted", TERMINATED):
         on_session(session)
     return exit_code(session)

@@ -6,10 +6,10 @@ module only joins them.
 
 from __future__ import annotations
 
-from troubleshooter.checks import network, rq, server, topology
+from troubleshooter.checks import logs, network, rq, server, support, topology
 from troubleshooter.checks.base import CheckKind
 
-FAMILIES = (network, topology, server, rq)
+FAMILIES = (network, topology, server, rq, logs, support)
 
 CHECKS: dict[str, CheckKind] = {
     kind.name: kind for family in FAMILIES for kind in family.KINDS

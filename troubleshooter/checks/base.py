@@ -18,6 +18,7 @@ from troubleshooter.target import Target
 if TYPE_CHECKING:
     from troubleshooter.cmdrunner import CommandRunner
     from troubleshooter.connector import Connector
+    from troubleshooter.schema import Loc, Problems
 
 # A check's status. "error" means the check itself could not run (a bug, a missing tool) - not
 # that it found a problem; "fail" carries error findings, "warn" warning findings.
@@ -107,6 +108,8 @@ class CheckContext:
     # The target the run was given; `target` is the endpoint resolved from it so far (the same
     # one until a check publishes a Resolved endpoint).
     given: Target | None = None
+    # The session so far, as its transcript document (the support bundle puts it in).
+    session: Callable[[], Mapping[str, Any]] | None = None
 
     def param(self, name: str) -> Any:
         return self.params[name]
@@ -144,6 +147,9 @@ class CheckKind(NamedTuple):
     # (~150 ms) neither eats its time limit nor shows as its duration. Imported lazily, never
     # at module level: `validate` and `--help` must stay fast.
     imports: tuple[str, ...] = ()
+    # Load-time checks of parameters beyond their types (e.g. log_scan's signatures), reported
+    # like every playbook problem: called with the action's `with:`, its location, problems.
+    check_params: Callable[[Mapping[str, Any], Loc, Problems], None] | None = None
 
 
 def outcome_from(findings: list[Finding], ok_summary: str, **data: Any) -> Outcome:

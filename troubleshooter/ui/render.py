@@ -137,6 +137,10 @@ class Renderer:
         self._hanging(line((f"  {shown} ", style)),
                       line((record.id, "bold"), "  ", record.summary,
                            (f" ({record.duration_ms:.0f} ms)", "dim")))
+        if record.kind == "log_scan":  # counts, samples and a timeline: ui/logs.py
+            from troubleshooter.ui.logs import render_record
+
+            render_record(self.console, record)
         for f in record.findings:
             if f.severity != "info" and f.remedy:
                 self._hanging(line(("      → ", "dim")), line((f.remedy, "dim")))

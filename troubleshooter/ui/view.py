@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from troubleshooter import events, report
 from troubleshooter.exitcodes import TERMINATED
-from troubleshooter.redaction import Redactor
 from troubleshooter.ui.safe import line
 
 if TYPE_CHECKING:
@@ -51,6 +50,10 @@ class TerminalView:
         self.renderer = Renderer(self.console, guidance=config.interactive,
                                  explain=output.explain,
                                  plain=plain_symbols(self.console, config.environ))
+        from troubleshooter.autosave import Autosave
+
+        # Saves the transcript as the run goes: a killed run can be resumed.
+        self.autosave = Autosave(config.environ, config.prior_redactions)
 
     def operator(self) -> events.Operator:
         """Who answers: an answers file first, then the person (or nobody)."""
@@ -60,7 +63,11 @@ class TerminalView:
         return FromFile(self.config.answers, fallback) if self.config.answers else fallback
 
     def __call__(self, event: events.Event) -> None:
+        if isinstance(event, events.RunStarted):
+            self.autosave.attach(event.session, event.redactor)
+            return
         self.renderer(event)
+        self.autosave(event)
 
     def begin(self) -> None:
         from troubleshooter.ui.render import render_warnings
@@ -92,12 +99,23 @@ class TerminalView:
         self._conclude(session)
 
     def _conclude(self, session: Session) -> None:
-        redactor = Redactor.for_run(self.config.target.secrets, self.config.environ)
-        document = report.to_json(session, redactor)
+        from troubleshooter import store
+
+        if self.autosave.session is None:  # the run never started: nothing to save
+            return
+        doc = self.autosave.document()
+        document = report.render(doc, "json")
         try:
-            path = report.save(session, document, self.config.environ, self.output.save)
+            path = store.save_document(doc, self.config.environ)  # for `sessions`, `resume`
+            if self.output.save:
+                path = store.save_document(doc, self.config.environ, self.output.save)
             # A path people copy: never wrapped.
             self.console.print(line((f"Session saved: {path}", "dim")), soft_wrap=True)
+            if session.ended_by != "finished":
+                self.console.print(line((f"Continue it later: troubleshooter resume "
+                                         f"{session.trace_id[:8]}", "dim")), soft_wrap=True)
+            store.prune(self.config.environ,
+                        keep=store.file_name(session.trace_id, session.started_at))
         except OSError as exc:
             self.console.print(line((f"Could not save the session: {exc.strerror}", "yellow")))
         if self.output.json:

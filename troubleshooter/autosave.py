@@ -1,0 +1,69 @@
+"""Saving the session after every action: an engine listener.
+
+The engine tells its listeners about every step started and every check or prompt finished;
+this one writes the transcript then (atomically, see `store`), so a run killed at any moment
+loses at most the step it was in, and `troubleshooter resume` continues from there.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from troubleshooter import report, store
+from troubleshooter.redaction import Redactor
+from troubleshooter.session import Session
+
+# Saved: every step's end, every answer, and a check's result if the last save is this old:
+# `resume` runs the checks of a cut step again anyway, and a batch of checks finishing together
+# is worth one save, not one each.
+CHECK_SAVE_INTERVAL_S = 0.5
+
+
+class Autosave:
+    """Call it with any engine event; `attach` it to the engine's session first."""
+
+    def __init__(self, environ: Mapping[str, str],
+                 prior_redactions: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.environ = environ
+        self.prior = list(prior_redactions)
+        self.session: Session | None = None
+        self.redactor = Redactor()
+        self.path: Path | None = None
+        # Why the last save failed (a full disk must not stop a triage): shown at the end.
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+
+    def attach(self, session: Session, redactor: Redactor) -> None:
+        self.session, self.redactor = session, redactor
+
+    def __call__(self, event: object) -> None:
+        from troubleshooter.engine import CheckFinished, ChecksStarted, StepStarted
+
+        if isinstance(event, StepStarted | ChecksStarted):
+            return  # nothing done yet: the step's first result or its end saves it
+        if isinstance(event, CheckFinished) and \
+                time.monotonic() - self._last < CHECK_SAVE_INTERVAL_S:
+            return
+        self.save()
+
+    def document(self) -> dict[str, Any]:
+        """The transcript as it stands, redacted, with the redaction audit."""
+        assert self.session is not None, "attach() first"
+        return report.document(self.session, self.redactor, self.prior)
+
+    def save(self) -> Path | None:
+        if self.session is None:
+            return None
+        with self._lock:
+            try:
+                self.path = store.save_document(self.document(), self.environ, compact=True)
+                self._last = time.monotonic()
+                self.error = None
+            except OSError as exc:
+                self.error = exc.strerror or str(exc)
+        return self.path
