@@ -150,9 +150,12 @@ class Renderer:
         column 0, where they would read as lines of their own)."""
         indent = mark.cell_len
         width = max(self.console.width - indent, 20)
+        lines = []
         for i, wrapped in enumerate(body.wrap(self.console, width)):
             wrapped.rstrip()
-            self.console.print(Text.assemble(mark if i == 0 else " " * indent, wrapped))
+            lines.append(Text.assemble(mark if i == 0 else " " * indent, wrapped))
+        # One print: a running spinner redraws between prints, not inside one.
+        self.console.print(Text("\n").join(lines))
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":
