@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"whole-process triage (--timeout {TIMEOUT:g}), {repeat} run(s) per case; "
           f"peak RSS budget {BUDGET_MB} MB; ratios against the healthy triage of this run")
     print(f"{'case':15} {'wall s':>7} {'x healthy':>9} {'peak MB':>8} {'x healthy':>9} "
-          f"{'exit':>4}  {'diagnosis':20} budget")
+          f"{'exit':>4}  {'diagnosis':22} budget")
     base: Run | None = None
     failures = 0
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as home:
@@ -210,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failures += not ok
             print(f"{name:15} {run.seconds:7.2f} {run.seconds / base.seconds:9.2f} "
                   f"{run.peak_mb:8.1f} {run.peak_mb / base.peak_mb:9.2f} {run.code!s:>4}  "
-                  f"{run.diagnosis:20} {'PASS' if ok else 'FAIL'}", flush=True)
+                  f"{run.diagnosis:22} {'PASS' if ok else 'FAIL'}", flush=True)
     print(f"Summary: {len(wanted) - failures}/{len(wanted)} cases within {BUDGET_MB} MB")
     return 0
 

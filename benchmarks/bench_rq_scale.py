@@ -111,7 +111,7 @@ class Templates:
 def make_templates() -> Templates:
     import logging
 
-    logging.getLogger("rq").setLevel(logging.CRITICAL)  # the template worker's chatter
+    logging.disable(logging.CRITICAL)  # the template worker's chatter and its job's traceback
     with RedisServer() as server:
         conn = redis.Redis(host=server.host, port=server.port)
         queue = Queue("default", connection=conn)

@@ -66,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a scenario from `drill --list` (default: a random fault)")
     drill.add_argument("--list", action="store_true", help="list the scenarios")
     drill.add_argument("--seed", type=int, help="pick the random scenario reproducibly")
+    drill.add_argument("--difficulty", choices=("easy", "medium", "hard"),
+                       help="pick the random scenario among these")
+    drill.add_argument("--guided", action="store_true",
+                       help="show the checks' verdicts as they run (a first walk-through)")
+    drill.add_argument("--trainee", metavar="NAME", help="whose score (default: login name)")
+    drill.add_argument("--history", action="store_true", help="show the trainees' scores")
+    drill.add_argument("--setup-only", action="store_true",
+                       help="set the fault up, leave it running, print its URL last")
+    drill.add_argument("--stop", action="store_true",
+                       help="tear down what `drill --setup-only` left running")
+    drill.add_argument("--restart", metavar="PROGRAM",
+                       help="restart a program of the running drill (redis, worker-1...)")
     add_run_options(drill)
     drill.set_defaults(playbook=None)
 
@@ -129,6 +141,15 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                      help="prove writes work: set and delete one short-lived key")
     run.add_argument("--explain", action="store_true",
                      help="show why each step matters (training)")
+    # Steps 4 and 5 (service and config checks).
+    run.add_argument("--dry-run", action="store_true",
+                     help="step 4: show every restart command, run none")
+    run.add_argument("--config", action="append", default=[], metavar="FILE", type=_readable,
+                     help="step 5: a configuration file to compare (dotenv, YAML, TOML, a Python "
+                          "settings module read as text; repeatable)")
+    run.add_argument("--pid", action="append", default=[], type=_pid, metavar="PID",
+                     help="step 5: an app process whose environment and connections to read "
+                          "(repeatable)")
     run.add_argument("--save", metavar="PATH",
                      help="also write the transcript here (it is always saved in "
                           "$XDG_STATE_HOME/troubleshooter/sessions/)")
@@ -152,6 +173,18 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"must be more than 0 and at most 3600 seconds, got {text}")
     return value
+
+
+def _readable(path: str) -> str:
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{path}: not a readable file")
+    return path
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a process id: {text!r}")
+    return int(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

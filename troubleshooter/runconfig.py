@@ -22,7 +22,8 @@ from troubleshooter.target import Target
 
 # Flags that set well-known playbook variables.
 FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe",
-                  "cluster": "cluster"}
+                  "cluster": "cluster",
+                  "dry_run": "dry_run", "config": "config_files", "pid": "app_pids"}
 # --deadline when nobody is at the terminal to notice a run that does not end.
 NON_INTERACTIVE_DEADLINE = 30.0
 

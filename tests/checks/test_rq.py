@@ -32,7 +32,7 @@ CHECKS = {kind.name: kind for kind in KINDS}
 # What the read-only checks may send: handshake, reads, and rq's MULTI/EXEC around HGETALLs.
 READ_ONLY = {"hello", "client|setname", "smembers", "llen", "lindex", "zrange", "zcard",
              "zrevrange", "hmget", "hget", "xrevrange", "sort_ro", "scard", "srandmember",
-             "exists", "scan", "config|get"}
+             "exists", "scan", "smismember", "config|get"}
 
 
 @pytest.fixture(scope="module")

@@ -59,27 +59,35 @@ HEALTHY: dict[bytes, bytes] = {
 }
 
 
-def healthy(overrides: Mapping[bytes, Scripted] | None = None) -> Script:
+class Healthy:
     """A Redis 7 that answers the handshake and the server checks, but `overrides` (by command
-    name) with their scripted replies. Inside MULTI every command is QUEUED."""
-    replies: dict[bytes, Scripted] = {**HEALTHY, **(overrides or {})}
-    state = {"multi": False}
+    name) with their scripted replies. Inside MULTI every command is QUEUED (per connection:
+    the server serves each connection with a `fresh()` copy)."""
 
-    def answer(command: list[bytes]) -> Reply:
+    def __init__(self, overrides: Mapping[bytes, Scripted] | None = None) -> None:
+        self.overrides = dict(overrides or {})
+        self.replies: dict[bytes, Scripted] = {**HEALTHY, **self.overrides}
+        self.multi = False
+
+    def fresh(self) -> Healthy:
+        return Healthy(self.overrides)
+
+    def __call__(self, command: list[bytes]) -> Reply:
         name = command[0].upper() if command else b""
-        if name in (overrides or {}):
-            value = replies[name]
-            return value() if callable(value) else value
-        if name == b"MULTI":
-            state["multi"] = True
-        elif name == b"DISCARD":
-            state["multi"] = False
-        elif state["multi"]:
-            return b"+QUEUED\r\n"
-        value = replies.get(name, b"-ERR unknown command '%s'\r\n" % name[:20])
+        if name not in self.overrides:
+            if name == b"MULTI":
+                self.multi = True
+            elif name == b"DISCARD":
+                self.multi = False
+            elif self.multi:
+                return b"+QUEUED\r\n"
+        value = self.replies.get(name, b"-ERR unknown command '%s'\r\n" % name[:20])
         return value() if callable(value) else value
 
-    return answer
+
+def healthy(overrides: Mapping[bytes, Scripted] | None = None) -> Script:
+    """A `Healthy` script (see there)."""
+    return Healthy(overrides)
 
 
 def endless(chunk: bytes = b"a" * 65536, first: bytes = b"+") -> Iterator[bytes]:
@@ -159,13 +167,15 @@ class HostileServer:
 
     def _serve(self, client: socket.socket) -> None:
         reader = client.makefile("rb")
+        fresh = getattr(self.script, "fresh", None)  # per-connection state, where it has some
+        script = fresh() if fresh else self.script
         try:
             while not self._stop.is_set():
                 command = read_command(reader)
                 if command is None:
                     return
                 self.commands.append(command)
-                reply = self.script(command)
+                reply = script(command)
                 if reply is None:
                     return
                 for chunk in [reply] if isinstance(reply, bytes) else reply:

@@ -17,6 +17,7 @@ from tests.checks.server_kit import dump, run
 from tests.hostile.server import (
     HostileServer,
     Script,
+    Scripted,
     bulk,
     drip,
     endless,
@@ -67,6 +68,23 @@ def test_an_array_of_two_billion_elements(hostile: Start) -> None:
 def test_ten_thousand_levels_of_nesting(hostile: Start) -> None:
     server = hostile(healthy({b"PING": nested(10_000)}))
     diagnosed(run("redis_ping", server.url), "nests deeper than 32")
+
+
+def test_nesting_within_the_limit_is_read(hostile: Start) -> None:
+    # The control: what real replies do (COMMAND DOCS nests about 6 deep) is not refused.
+    server = hostile(healthy({b"PING": nested(20)}))
+    outcome = run("redis_ping", server.url)
+    assert outcome.status == "pass", dump(outcome)
+
+
+def test_push_messages_before_a_reply_count_as_nesting(hostile: Start) -> None:
+    # redis-py reads the reply after an out-of-band push recursively: an endless run of pushes
+    # would be a RecursionError. One push is fine; forty are refused.
+    push = b">2\r\n$7\r\nmessage\r\n$1\r\nx\r\n"
+    one = hostile(healthy({b"PING": push + b"+PONG\r\n"}))
+    assert run("redis_ping", one.url).status == "pass"
+    many = hostile(healthy({b"PING": push * 40 + b"+PONG\r\n"}))
+    diagnosed(run("redis_ping", many.url), "nests deeper than 32")
 
 
 def test_a_string_that_never_ends_stops_at_the_budget(hostile: Start) -> None:
@@ -137,3 +155,44 @@ def test_an_abandoned_check_stops_reading_by_itself(hostile: Start) -> None:
     while server.served() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert server.served() == 0, "the connection stayed open"
+
+
+def test_no_check_thread_outlives_a_whole_run(hostile: Start,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole triage, in process, against a server whose every reply to INFO and PING
+    trickles forever: when the run is over, no check thread still reads and no connection to
+    the server stays open (today they keep reading while the wizard waits at a prompt)."""
+    from troubleshooter.cli import main
+
+    server = hostile(healthy({b"INFO": lambda: drip(b"$100\r\n", 0.05),
+                              b"CONFIG": lambda: drip(b"*2\r\n", 0.05)}))
+    code = main(["run", "--url", server.url, "--non-interactive", "--timeout", "0.5"])
+    capsys.readouterr()
+    assert code == 1
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline and (
+            server.served() or any(t.name.startswith("check-") for t in threading.enumerate())):
+        time.sleep(0.05)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("check-")]
+    assert server.served() == 0
+
+
+@pytest.mark.parametrize("command, make", [
+    (b"PING", lambda: endless),
+    (b"INFO", lambda: bulk(b"x" * (50 * 1024 * 1024))),
+    (b"PING", lambda: bulk(b"x" * (8 * 1024 * 1024 - 4096))),  # just within the budget
+    (b"PING", lambda: b"*100000\r\n" + b"*0\r\n" * 100_000),  # cheap on the wire, not in memory
+], ids=["endless", "info-50mb", "bulk-8mib", "100k-empty-arrays"])
+def test_what_one_check_may_allocate_is_bounded(hostile: Start, command: bytes,
+                                                make: Callable[[], Scripted]) -> None:
+    import tracemalloc
+
+    server = hostile(healthy({command: make()}))  # the server's reply is made untraced
+    tracemalloc.start()
+    try:
+        run("redis_info" if command == b"INFO" else "redis_ping", server.url, timeout=5.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # A reply of at most 8 MiB, the buffer's copies of it, its parsed elements.
+    assert peak < 48 * 1024 * 1024, f"{peak / 1024 / 1024:.1f} MB"

@@ -121,3 +121,53 @@ def test_a_spent_budget_is_partial_and_never_a_pass(server: RedisServer,
     outcome = run("rq_registries", server.url, timeout=0.0001)
     assert outcome.status == "timeout", (outcome.summary, outcome.findings)
     assert outcome.data["partial"].startswith("the 0.0001 s budget ran out while")
+
+
+def test_a_budget_spent_on_the_failures_keeps_the_orphans_found(
+        server: RedisServer, conn: redis.Redis) -> None:
+    from troubleshooter.checks.base import CheckContext
+    from troubleshooter.checks.rq import registries
+    from troubleshooter.checks.rq.common import BudgetSpent, Session
+    from troubleshooter.checks.rq.kinds import KINDS
+    from troubleshooter.target import parse_target
+
+    for i in range(5):
+        job(conn, f"s{i}", "orchestrator", status="started", worker_name="gone",
+            started_at=stamp(600), last_heartbeat=stamp(600))
+        conn.zadd("rq:wip:orchestrator", {f"s{i}:e{i}": time.time() - 300})
+        job(conn, f"f{i}", "orchestrator", status="failed")
+        conn.zadd("rq:failed:orchestrator", {f"f{i}": time.time() + 1000})
+    conn.sadd("rq:workers", "rq:worker:gone")
+    conn.sadd("rq:queues", "rq:queue:orchestrator")
+
+    class RunsOut(Session):
+        """The budget runs out exactly when the failures are read (a real timeout cannot be
+        placed that precisely)."""
+
+        def spend(self, doing: str) -> None:
+            if doing.startswith("reading the failed"):
+                raise BudgetSpent(doing)
+
+    kind = next(k for k in KINDS if k.name == "rq_registries")
+    params = {name: p.default for name, p in kind.params.items()}
+    ctx = CheckContext(parse_target(server.url), params, 2.0, clock=time.time)
+    report = registries.inspect_registries(RunsOut(conn, time.monotonic() + 2, time.time()), ctx)
+    assert [o.job_id for o in report.orphans] == [f"s{i}" for i in range(5)]
+    assert report.failed_total == 5 and report.failed == []
+    assert report.partial == "the 2 s budget ran out while reading the failed job ids"
+
+
+def test_queue_heads_are_read_for_the_longest_queues_only(server: RedisServer,
+                                                          conn: redis.Redis) -> None:
+    for q in range(30):
+        for n in range(q + 1):  # tenant-029 is the longest
+            job(conn, f"j{q}-{n}", f"tenant-{q:03d}", status="queued")
+            conn.rpush(f"rq:queue:tenant-{q:03d}", f"j{q}-{n}")
+        conn.sadd("rq:queues", f"rq:queue:tenant-{q:03d}")
+    conn.config_resetstat()
+    outcome = run("rq_queues", server.url, app_queue="tenant-000")
+    calls = {k: int(v["calls"]) for k, v in conn.info("commandstats").items()}
+    aged = sorted(r["name"] for r in outcome.data["queues"] if r["oldest_age_s"] is not None)
+    assert aged == ["tenant-000", *(f"tenant-{q:03d}" for q in range(10, 30))]
+    assert calls["cmdstat_lindex"] == 21 and calls["cmdstat_hmget"] == 21
+    assert {r["length"] for r in outcome.data["queues"]} == set(range(1, 31))

@@ -85,8 +85,11 @@ def test_restart_without_persistence_is_data_lost_and_the_survivor_is_no_no_work
             assert "rq.no_workers" not in found, found
             assert doc["diagnosis"]["code"] == "server.data_lost" and code == 1
             assert "appendonly no" in doc["diagnosis"]["summary"]
+            evidence = doc["diagnosis"]["evidence"]
             assert any("survivor is alive but missing from rq:workers" in line
-                       for line in doc["diagnosis"]["evidence"])
+                       for line in evidence)
+            assert "rq:workers: missing (no worker registered since)" in evidence, evidence
+            assert any(line.startswith("Redis started at ") for line in evidence), evidence
 
             # A supervisor restarts the worker: no trace of the past is left in Redis, and the
             # run must still say that persistence is off and anything earlier is gone.
@@ -170,7 +173,7 @@ def test_a_killed_worker_and_horse_is_requeued_and_runs_once_more(
     log, runs = tmp_path / "worker.log", tmp_path / "runs"
     url = redis_server.url
     conn = redis.Redis(host=redis_server.host, port=redis_server.port)
-    worker, job = start_busy(conn, url, "w-dead", log, "tests.rqjobs.record_run", str(runs), 4.0)
+    worker, job = start_busy(conn, url, "w-dead", log, "tests.rqjobs.record_run", str(runs), 1.5)
     worker.kill()  # the worker and its horse: the job is really lost
     code, doc = triage(url, tmp_path, "--yes")
     requeue = check(doc, "requeue")
@@ -220,3 +223,23 @@ def test_the_healthy_production_state_passes(redis_server: RedisServer, tmp_path
     registries = check(doc, "registries")
     assert registries is not None and registries["data"]["started"]["total"] == 2
     assert job.id not in registries["data"]["uncertain"]
+
+
+def test_requeue_rejudges_a_stale_orphan_list_and_refuses_a_running_job(
+        redis_server: RedisServer, tmp_path: Path) -> None:
+    from troubleshooter.checks.base import Outcome
+
+    url = redis_server.url
+    conn = redis.Redis(host=redis_server.host, port=redis_server.port)
+    worker, job = start_busy(conn, url, "w-alive", tmp_path / "worker.log")
+    try:
+        # What an earlier look (or a stale report) claimed: this job is orphaned.
+        stale = Outcome("fail", "", data={"orphaned": [{"job_id": job.id}],
+                                          "failed": {"redis_errors": []}})
+        outcome = run("rq_requeue", url, earlier={"registries": stale})
+        assert status(conn, job.id) == JobStatus.STARTED
+    finally:
+        worker.kill()
+    assert outcome.data["requeued"] == []
+    assert "alive" in outcome.data["failed_to_requeue"][job.id]
+    assert Queue(APP, connection=conn).get_job_ids() == []

@@ -6,10 +6,10 @@ module only joins them.
 
 from __future__ import annotations
 
-from troubleshooter.checks import logs, network, rq, server, support, topology
+from troubleshooter.checks import config, logs, network, rq, server, service, support, topology
 from troubleshooter.checks.base import CheckKind
 
-FAMILIES = (network, topology, server, rq, logs, support)
+FAMILIES = (network, topology, server, rq, logs, service, config, support)
 
 CHECKS: dict[str, CheckKind] = {
     kind.name: kind for family in FAMILIES for kind in family.KINDS

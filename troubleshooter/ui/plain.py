@@ -45,6 +45,12 @@ class Plain:
         return Answered(values if many else values[0])
 
     def confirm(self, step: Step, action: Action, question: str) -> bool:
+        from troubleshooter.typed_confirm import host_to_type
+
+        host = host_to_type(question)
+        if host is not None:  # a restart on another host: the name typed, not "yes"
+            shown = visible(question, multiline=True)
+            return self._line(f"! {shown} (anything else cancels): ") == host
         sep = "\n" if "\n" in question else ": "
         question = visible(question, multiline=True)
         line = self._line(f"! {question}{sep}This changes the target. Type yes to go ahead "

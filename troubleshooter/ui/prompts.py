@@ -96,6 +96,13 @@ class Person:
     def confirm(self, step: Step, action: Action, question: str) -> bool:
         import questionary
 
+        from troubleshooter.typed_confirm import host_to_type
+
+        host = host_to_type(question)
+        if host is not None:  # a restart on another host: typed, not a key press
+            typed = _ask(questionary.text(
+                f"{visible(question, multiline=True)}\n(anything else cancels)", **self.kwargs))
+            return bool(typed.strip() == host)
         # A preview (the job ids...) makes the question several lines: ask on a line of its own.
         sep = "\n" if "\n" in question else " — "
         question = visible(question, multiline=True)

@@ -144,6 +144,9 @@ class Renderer:
         for f in record.findings:
             if f.severity != "info" and f.remedy:
                 self._hanging(line(("      → ", "dim")), line((f.remedy, "dim")))
+        from troubleshooter.ui.config import render_extra  # steps 4 and 5: tables, plans
+
+        render_extra(self.console, record)
 
     def _hanging(self, mark: Text, body: Text) -> None:
         """`mark` then `body`, the body's wrapped lines under its first character (not at

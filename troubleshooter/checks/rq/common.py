@@ -1,11 +1,11 @@
-"""What the RQ checks share: one bounded session per check, the clock, and worker liveness.
+"""What the RQ checks share: one bounded session per check, the clock, capped evidence.
 
-The checks read RQ's state through rq's classes and key names (so `RQ_KEY_PREFIX`, rq >= 3.0,
-is honoured), but never through an rq call that writes: `Worker.all()` / `Worker.find_by_key()`
-SREM a registration whose key is gone - that would erase the very evidence of a dead worker -
-and `registry.get_job_ids()` / `.count` run `cleanup()`, which moves jobs. Reads that rq only
-offers one round trip at a time are pipelined (transaction=False: no MULTI/EXEC) so a triage
-stays within a few round trips and commands.
+The checks read RQ's state through rq's key names (so `RQ_KEY_PREFIX`, rq >= 3.0, is
+honoured), but never through an rq call that writes or unpickles: `Worker.all()` /
+`Worker.find_by_key()` SREM a registration whose key is gone - that would erase the very
+evidence of a dead worker - `registry.get_job_ids()` / `.count` run `cleanup()`, which moves
+jobs, and `Job.fetch` & co. unpickle what a job holds (see jobdata). Reads are pipelined
+(transaction=False: no MULTI/EXEC), one round trip per batch, whatever the registries hold.
 """
 
 from __future__ import annotations

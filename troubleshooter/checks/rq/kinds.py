@@ -1,7 +1,8 @@
 """The RQ check family: queues, workers, registries, and the one repair (requeue).
 
-The functions live in rq_queues / rq_registries / rq_requeue (shared plumbing in rq_common);
-this module only declares the kinds. The playbook refers to them by these names.
+The functions live in queues / liveness / registries / requeue (shared plumbing in common,
+jobdata, workers, judge); this module only declares the kinds. The playbook refers to them
+by these names.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ KINDS: tuple[CheckKind, ...] = (
         name="rq_requeue",
         run=run_rq_requeue,
         help="Requeue the orphaned jobs and the jobs failed on Redis errors that the last "
-             "rq_registries found (or a fresh read). data: requeued [ids], failed_to_requeue.",
+             "rq_registries found (or a fresh read), each judged again right before it moves, "
+             "in one WATCH/MULTI transaction. data: requeued [ids], failed_to_requeue {id: "
+             "why}.",
         params={
             "job_ids": Param(list, [], "only these job ids; [] = every candidate"),
             "queues": _QUEUES,

@@ -9,7 +9,8 @@ work was lost, which INFO alone cannot tell from a first start.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from troubleshooter.checks.rq.common import Session
@@ -54,7 +55,31 @@ def data_lost(session: Session, restart: Restart, where: str, recent_s: float,
     found = restart_finding(Facts(restart.info, _save_policy(session), where, 0,
                                   {"recent_restart_s": recent_s}, survivors=tuple(survivors)),
                             restart.uptime_s)
-    return found if found.code == "server.data_lost" else None
+    if found.code != "server.data_lost":
+        return None
+    return replace(found, evidence=(*found.evidence, *_what_is_missing(session, restart)))
+
+
+def _what_is_missing(session: Session, restart: Restart) -> list[str]:
+    """When it started, and the RQ keys an RQ that ran before would have and that are gone."""
+    from rq import Queue, Worker
+
+    lines = []
+    if restart.started_at is not None:
+        when = datetime.fromtimestamp(restart.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        lines.append(f"Redis started at {when}: anything enqueued before then is gone")
+    session.spend("reading which RQ keys are left")
+    pipe = session.pipeline()
+    pipe.scard(Queue.redis_queues_keys)
+    pipe.scard(Worker.redis_workers_keys)
+    queues, workers = pipe.execute()
+    lines.append(f"{Queue.redis_queues_keys}: " + (
+        "missing (no queue was enqueued to since)" if not queues
+        else f"{queues} queue(s), recreated since the restart"))
+    lines.append(f"{Worker.redis_workers_keys}: " + (
+        "missing (no worker registered since)" if not workers
+        else f"{workers} worker(s), registered since the restart"))
+    return lines
 
 
 def _save_policy(session: Session) -> dict[str, str]:

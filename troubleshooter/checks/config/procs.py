@@ -1,0 +1,193 @@
+"""The processes on this host, read through psutil: read-only, bounded, and never fatal.
+
+`rq worker` processes (their command line, environment and established connections), the
+process listening on a port, and processes named by pid. A process we may not read (another
+user's environment, macOS's net_connections) gives a note, not an error; one that exits while
+we look is simply gone. psutil is imported lazily: `--help` and `validate` load this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# Environment variables worth reading from a process: nothing else is kept.
+ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
+            "REDIS_DB", "RQ_QUEUE_NAME", "RQ_QUEUE", "UPSTASH_REDIS_REST_URL", "RQ_CONFIG")
+# At most this many processes are inspected in depth, and this much of a command line kept.
+MAX_PROCS = 64
+MAX_ARG = 4096
+# rq worker options that take a value (rq 1.16 - 3.x, `rq worker --help`); the rest are flags.
+_VALUE_OPTS = {
+    "-u", "--url", "-c", "--config", "-w", "--worker-class", "-j", "--job-class",
+    "--queue-class", "--connection-class", "-P", "--path", "-S", "--serializer",
+    "--logging_level", "-l", "--logging-level", "--log-format", "--date-format", "-n",
+    "--name", "--results-ttl", "--worker-ttl", "--maintenance-interval",
+    "--job-monitoring-interval", "--exception-handler", "--pid", "--max-jobs",
+    "--max-idle-time", "-ds", "--dequeue-strategy", "--sentry-dsn", "--sentry-ca-certs",
+    "--num-workers",
+}
+
+
+@dataclass(frozen=True)
+class ProcInfo:
+    """One process as far as we may see it. `environ` holds only ENV_KEYS."""
+
+    pid: int
+    name: str
+    cmdline: tuple[str, ...]
+    status: str = ""
+    environ: dict[str, str] | None = None  # None: not readable
+    remotes: tuple[tuple[str, int], ...] = ()  # established TCP peers
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "name": self.name, "cmdline": list(self.cmdline),
+                "status": self.status, "remotes": [f"{h}:{p}" for h, p in self.remotes],
+                "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class WorkerArgs:
+    """What an `rq worker` command line says: its URL (if given) and its queues."""
+
+    url: str | None
+    queues: tuple[str, ...]
+    config: str | None = None
+    flags: dict[str, str] = field(default_factory=dict)
+
+
+def is_rq_worker(cmdline: Sequence[str]) -> bool:
+    """`rq worker ...`, `python -m rq.cli worker ...`, `rqworker ...`, `rq worker-pool ...`."""
+    for i, arg in enumerate(cmdline[:6]):
+        base = arg.rsplit("/", 1)[-1]
+        if base in ("rqworker", "rqworker-pool"):
+            return True
+        if base in ("rq", "rq.cli") and i + 1 < len(cmdline) and \
+                cmdline[i + 1] in ("worker", "worker-pool"):
+            return True
+    return False
+
+
+def parse_worker_args(cmdline: Sequence[str]) -> WorkerArgs:
+    """The URL, config module and queue names of an rq worker command line."""
+    args = list(cmdline)
+    start = next((i + 1 for i, a in enumerate(args)
+                  if a in ("worker", "worker-pool") or a.endswith(("rqworker", "rqworker-pool"))),
+                 len(args))
+    flags: dict[str, str] = {}
+    queues: list[str] = []
+    i = start
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("--") and "=" in arg:
+            key, _, value = arg.partition("=")
+            flags[key] = value
+        elif arg in _VALUE_OPTS and i + 1 < len(args):
+            flags[arg] = args[i + 1]
+            i += 1
+        elif not arg.startswith("-"):
+            queues.append(arg)
+        i += 1
+    url = flags.get("--url") or flags.get("-u")
+    return WorkerArgs(url, tuple(queues), flags.get("--config") or flags.get("-c"), flags)
+
+
+def _read(proc: Any, want_env: bool, want_net: bool) -> ProcInfo:
+    import psutil
+
+    notes: list[str] = []
+    with proc.oneshot():
+        name = proc.name()
+        cmdline = tuple(a[:MAX_ARG] for a in proc.cmdline()[:256])
+        status = proc.status()
+        environ: dict[str, str] | None = None
+        if want_env:
+            try:
+                env = proc.environ()
+                environ = {k: env[k] for k in ENV_KEYS if k in env}
+            except (psutil.AccessDenied, OSError):
+                notes.append(f"pid {proc.pid}: its environment is not readable (permission "
+                             "denied)")
+        remotes: list[tuple[str, int]] = []
+        if want_net:
+            try:
+                for conn in proc.net_connections(kind="tcp"):
+                    if conn.status == psutil.CONN_ESTABLISHED and conn.raddr:
+                        remotes.append((str(conn.raddr.ip), int(conn.raddr.port)))
+            except (psutil.AccessDenied, OSError):
+                notes.append(f"pid {proc.pid}: its connections are not readable (permission "
+                             "denied)")
+    return ProcInfo(proc.pid, name, cmdline, status, environ,
+                    tuple(dict.fromkeys(remotes)), tuple(notes))
+
+
+def rq_workers(limit: int = MAX_PROCS) -> tuple[list[ProcInfo], list[str]]:
+    """Every `rq worker` process on this host (at most `limit`), and notes on what was not
+    readable. A worker's work horse (its forked child) is not listed twice."""
+    import psutil
+
+    found: list[ProcInfo] = []
+    notes: list[str] = []
+    seen: set[int] = set()
+    for proc in psutil.process_iter(["pid", "ppid", "cmdline"]):
+        try:
+            cmdline = proc.info.get("cmdline") or []
+            if not is_rq_worker(cmdline) or proc.info.get("ppid") in seen:
+                continue
+            if len(found) >= limit:
+                notes.append(f"more than {limit} rq worker processes: only the first {limit} "
+                             "were read")
+                break
+            seen.add(proc.pid)
+            info = _read(proc, want_env=True, want_net=True)
+            found.append(info)
+            notes.extend(info.notes)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        except psutil.AccessDenied:
+            notes.append(f"pid {proc.pid}: not readable (permission denied)")
+    return found, notes
+
+
+def by_pid(pids: Iterable[int]) -> tuple[list[ProcInfo], list[str]]:
+    """The processes named by pid (`--pid`), with a note for each one missing or unreadable."""
+    import psutil
+
+    found: list[ProcInfo] = []
+    notes: list[str] = []
+    for pid in list(pids)[:MAX_PROCS]:
+        try:
+            info = _read(psutil.Process(pid), want_env=True, want_net=True)
+        except psutil.NoSuchProcess:
+            notes.append(f"pid {pid}: no such process")
+            continue
+        except psutil.AccessDenied:
+            notes.append(f"pid {pid}: not readable (permission denied)")
+            continue
+        found.append(info)
+        notes.extend(info.notes)
+    return found, notes
+
+
+def listener(port: int) -> tuple[ProcInfo | None, list[str]]:
+    """The process listening on TCP `port` on this host, if we may see it."""
+    import psutil
+
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return None, ["the listening sockets of this host are not readable (permission denied)"]
+    pids = {c.pid for c in conns
+            if c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and c.pid}
+    for pid in sorted(pids):
+        try:
+            return _read(psutil.Process(pid), want_env=False, want_net=False), []
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    if any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port and not c.pid
+           for c in conns):
+        return None, [f"something listens on port {port}, but its process is not visible "
+                      "to this user"]
+    return None, []
