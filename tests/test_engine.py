@@ -77,13 +77,7 @@ class Scripted:
 def load(text: str) -> playbook.Playbook:
     import troubleshooter.checks as registry
 
-    saved = dict(registry.CHECKS)
-    registry.CHECKS.update(KINDS)
-    try:
-        return playbook.loads(text, "t.yaml")
-    finally:
-        registry.CHECKS.clear()
-        registry.CHECKS.update(saved)
+    return playbook.loads(text, "t.yaml", checks={**registry.CHECKS, **KINDS})
 
 
 def run(text: str, operator: Any = None, url: str = "redis://127.0.0.1:1/0",

@@ -7,6 +7,7 @@ number, names the wrong place or says something vaguer fails here.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -39,10 +40,10 @@ steps:
 """
 
 
-def problems(text: str) -> list[str]:
+def problems(text: str, checks: Mapping[str, CheckKind] | None = None) -> list[str]:
     """The problem lines of a playbook that must not load."""
     with pytest.raises(PlaybookError) as info:
-        playbook.loads(textwrap.dedent(text), "pb.yaml")
+        playbook.loads(textwrap.dedent(text), "pb.yaml", checks)
     assert str(info.value) == "\n".join(info.value.problems)
     return info.value.problems
 
@@ -348,12 +349,11 @@ def test_with_that_is_not_a_mapping() -> None:
         "pb.yaml:15: steps[net].actions[u2].with: expected a mapping, got list"]
 
 
-def test_missing_required_check_parameter(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_required_check_parameter() -> None:
     # No shipped kind has a required parameter yet; register one for this test only.
     kind = CheckKind("needs_name", lambda ctx: Outcome("pass", "ok"), "test kind",
                      params={"name": Param(str, REQUIRED, "a name")})
-    monkeypatch.setitem(CHECKS, "needs_name", kind)
-    assert problems(with_action("{id: n, check: needs_name}")) == [
+    assert problems(with_action("{id: n, check: needs_name}"), {**CHECKS, kind.name: kind}) == [
         "pb.yaml:15: steps[net].actions[n].with: missing required parameter 'name'"]
 
 

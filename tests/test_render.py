@@ -13,6 +13,7 @@ from troubleshooter.ui.render import Renderer
 
 STEP = Step("restart", "Restarting services", skip_note="nothing is broken, nothing to restart")
 NOT_MET = f"{engine.NOT_MET}not healthy"
+FALSE_WHEN = engine.Skip("condition", NOT_MET)
 
 
 def render(explain: bool, *events: engine.Event) -> str:
@@ -24,7 +25,8 @@ def render(explain: bool, *events: engine.Event) -> str:
 
 
 def test_a_skipped_step_reads_its_note_and_explain_shows_the_condition() -> None:
-    done = engine.StepFinished(STEP, StepRecord("restart", STEP.title, "skipped", NOT_MET))
+    done = engine.StepFinished(STEP, StepRecord("restart", STEP.title, "skipped", NOT_MET),
+                              FALSE_WHEN)
     assert "– step skipped: nothing is broken, nothing to restart" in render(False, done)
     assert f"– step skipped: {NOT_MET}" in render(True, done)
 
@@ -34,7 +36,8 @@ def test_a_skipped_check_without_a_note_is_not_needed_here() -> None:
                                                             skip_note="opt-in (--write-probe)"))
     started = engine.ChecksStarted(STEP, actions, ())
     skipped = [engine.CheckFinished(STEP, CheckRecord(a.id, str(a.check), "", {}, "skipped",
-                                                      NOT_MET, "", 0.0, 0.0)) for a in actions]
+                                                      NOT_MET, "", 0.0, 0.0), FALSE_WHEN)
+               for a in actions]
     text = render(False, started, *skipped)
     assert "– tls  not needed here" in text
     assert "– write  opt-in (--write-probe)" in text

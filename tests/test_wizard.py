@@ -22,11 +22,12 @@ from troubleshooter.engine import Engine, RunOptions
 from troubleshooter.errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_PROBLEMS, UsageError
 from troubleshooter.lab.server import RedisServer
 from troubleshooter.playbook import Playbook
+from troubleshooter.runconfig import RunConfig
 from troubleshooter.session import Session
 from troubleshooter.target import parse_target
 from troubleshooter.ui.prompts import Person
 from troubleshooter.ui.render import Renderer, render_summary
-from troubleshooter.wizard import template_filler
+from troubleshooter.ui.view import Output
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -103,7 +104,6 @@ def walk(pb: Playbook, url: str, keys: str) -> tuple[Session, str]:
         renderer = Renderer(console, guidance=True)
         engine = Engine(pb, parse_target(url), person, RunOptions(timeout=2.0, interactive=True),
                         CHECKS, renderer, environ={})
-        renderer.fill = template_filler(engine)
         try:
             session = engine.run()
         except KeyboardInterrupt:
@@ -279,8 +279,9 @@ def test_interactive_json_run_prompts_on_stderr(
     with create_pipe_input() as inp:
         inp.send_text(DOWN + ENTER)
         person = Person(input=inp, output=DummyOutput())
-        code = wizard.execute(pb, parse_target(redis_server.url), {}, person,
-                              run_args(json=True), {}, interactive=True)
+        config = RunConfig(pb, parse_target(redis_server.url),
+                           RunOptions(timeout=2.0, interactive=True))
+        code = wizard.exit_code(wizard.run_in_terminal(config, Output(json=True), person))
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert code == EXIT_OK
@@ -296,8 +297,9 @@ def test_ctrl_c_in_the_wizard_saves_the_session(
     with create_pipe_input() as inp:
         inp.send_text(CTRL_C)
         person = Person(input=inp, output=DummyOutput())
-        code = wizard.execute(pb, parse_target(redis_server.url), {}, person,
-                              run_args(save=str(save)), {}, interactive=True)
+        config = RunConfig(pb, parse_target(redis_server.url),
+                           RunOptions(timeout=2.0, interactive=True))
+        code = wizard.exit_code(wizard.run_in_terminal(config, Output(save=str(save)), person))
     doc = json.loads(save.read_text())
     assert code == EXIT_INTERRUPTED
     assert (doc["status"], doc["ended_by"]) == ("incomplete", "interrupted")
@@ -396,7 +398,7 @@ def test_var_and_env_values_take_the_type_of_the_default() -> None:
 
     from troubleshooter.errors import UsageError
     from troubleshooter.playbook import load
-    from troubleshooter.wizard import resolve_variables
+    from troubleshooter.runconfig import resolve_variables
 
     pb = load(Path(__file__).resolve().parent.parent / "playbooks" / "redis-outage.yaml")
 

@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -127,6 +128,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                           "(human output on stderr)")
     run.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                      help="time limit of each network check (default 3)")
+    run.add_argument("--deadline", type=_seconds, default=None, metavar="SECONDS",
+                     help="time limit of the whole automated part of the run: checks still "
+                          "running then are stopped, the rest skipped (default: none "
+                          "interactively, 30 with --non-interactive)")
     run.add_argument("--sentinel-password", metavar="PASSWORD",
                      help="the Sentinels' own password for a redis+sentinel:// URL (or "
                           "?sentinel_password= in the URL)")
@@ -183,25 +188,27 @@ def _pid(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0] not in COMMANDS and args_list[0] not in
                          ("-h", "--help", "--version")):
         args_list.insert(0, "run")
     streams = _guard_streams()
     try:
-        code = _handled(args_list)
+        code = _handled(args_list, started)
     finally:
         sys.stdout, sys.stderr = (s.stream for s in streams)
     return _output_failed(streams, code)
 
 
-def _handled(args_list: list[str]) -> int:
+def _handled(args_list: list[str], started: float) -> int:
     """Run the command; every way it can end becomes one line (at most) and an exit code."""
     from troubleshooter.ui import terminal
 
     terminal.install()
     try:
         args = build_parser().parse_args(args_list)
+        args.started = started  # when the command began: a run's --deadline counts from here
         return int(_dispatch(args, os.environ))
     except TroubleshooterError as exc:
         _say(f"troubleshooter: error: {exc}")
@@ -293,9 +300,18 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.commands import dispatch
 
         return dispatch(args, environ)
-    from troubleshooter.wizard import run_wizard
+    return run_command(args, environ)
 
-    return run_wizard(args, environ)
+
+def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """`troubleshooter run`: the config from the arguments, shown on this terminal, and the
+    session it returns as the exit code."""
+    from troubleshooter import runconfig, wizard
+    from troubleshooter.ui.view import Output
+
+    config = runconfig.from_args(args, environ, started=getattr(args, "started", None))
+    session = wizard.run_in_terminal(config, Output.from_args(args))
+    return wizard.exit_code(session)
 
 
 def validate(files: Sequence[str]) -> int:

@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter import conditions, templating
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.schema import INVALID, Loc, Problems, describe
 
+if TYPE_CHECKING:
+    from troubleshooter.checks.base import CheckKind
 
-def check(pb: dict[str, Any], problems: Problems) -> None:
-    """What no single field can know: ids, references, check kinds and their parameters."""
-    from troubleshooter.checks import CHECKS
+
+def check(pb: dict[str, Any], problems: Problems,
+          checks: Mapping[str, CheckKind] | None = None) -> None:
+    """What no single field can know: ids, references, check kinds and their parameters.
+
+    `checks` is the registry of check kinds (default: every family's)."""
+    if checks is None:
+        from troubleshooter.checks import CHECKS
+
+        checks = CHECKS
 
     # Broken variables were reported already; checking templates against them would only
     # repeat that problem once per template.
@@ -41,7 +50,7 @@ def check(pb: dict[str, Any], problems: Problems) -> None:
             elif action["check"] is INVALID:
                 pass  # not a string: reported already
             elif action["check"] is not None:
-                _check_check(action, aloc, CHECKS, variables, problems)
+                _check_check(action, aloc, checks, variables, problems)
             elif action["prompt"] is not None:
                 _check_prompt(action, aloc, variables, problems)
             else:
@@ -104,7 +113,7 @@ def _check_templates(value: Any, loc: Loc, variables: Mapping[str, Any] | None,
             problems.error(loc, why)
 
 
-def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, Any],
+def _check_check(action: dict[str, Any], loc: Loc, kinds: Mapping[str, CheckKind],
                  variables: Mapping[str, Any] | None, problems: Problems) -> None:
     kind = kinds.get(action["check"])
     if kind is None:

@@ -8,106 +8,49 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from typing import Any
 
 from troubleshooter import conditions, runner
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome
+from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Resolved
 from troubleshooter.cmdrunner import CommandRunner
+from troubleshooter.connector import Connector
 from troubleshooter.diagnosis import diagnose
 from troubleshooter.errors import QuitRequested
+from troubleshooter.events import (
+    DEFAULT_TIMEOUT,
+    NOT_MET,
+    SKIP_KINDS,
+    Answered,
+    CheckFinished,
+    ChecksStarted,
+    Event,
+    Listener,
+    Operator,
+    Pending,
+    PromptFinished,
+    Reply,
+    RunOptions,
+    RunStarted,
+    Skip,
+    SkipStep,
+    StepFinished,
+    StepStarted,
+)
 from troubleshooter.findings import CATALOGUE, Finding, finding
 from troubleshooter.playbook import Action, Playbook, Step
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord, now_iso
 from troubleshooter.target import Target
 
-DEFAULT_TIMEOUT = 3.0
-# How a `when:` that is false reads in a skip reason (the UI shortens it for a person).
-NOT_MET = "condition not met: "
-
-
-# -- what the operator can say ----------------------------------------------------------------
-@dataclass(frozen=True)
-class Answered:
-    value: Any
-    source: str = "operator"
-
-
-@dataclass(frozen=True)
-class SkipStep:
-    reason: str
-    source: str = "operator"
-
-
-@dataclass(frozen=True)
-class Pending:
-    """Nobody is there to answer (non-interactive run)."""
-
-
-Reply = Answered | SkipStep | Pending
-
-
-class Operator(Protocol):
-    def ask(self, step: Step, action: Action, question: str) -> Reply:
-        """Answer a manual prompt; may raise QuitRequested."""
-
-    def confirm(self, step: Step, action: Action, question: str) -> bool:
-        """Explicit go-ahead for a destructive action."""
-
-
-# -- what the engine tells its listeners ------------------------------------------------------
-@dataclass(frozen=True)
-class StepStarted:
-    step: Step
-    index: int
-    total: int
-
-
-@dataclass(frozen=True)
-class ChecksStarted:
-    """A batch of checks: `actions` in playbook order, `running` the ids that will run."""
-
-    step: Step
-    actions: tuple[Action, ...]
-    running: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class CheckFinished:
-    step: Step
-    record: CheckRecord
-
-
-@dataclass(frozen=True)
-class PromptFinished:
-    step: Step
-    record: AnswerRecord
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    step: Step
-    record: StepRecord
-
-
-Event = StepStarted | ChecksStarted | CheckFinished | PromptFinished | StepFinished
-Listener = Callable[[Event], None]
-
-
-@dataclass
-class RunOptions:
-    timeout: float = DEFAULT_TIMEOUT
-    interactive: bool = False
-    assume_yes: bool = False
-    variables: Mapping[str, Any] = field(default_factory=dict)
-    allow_write: bool = False
-
 
 class Engine:
-    """Runs one playbook once; `session` holds whatever was done, even after ^C."""
+    """Runs one playbook once; `session` holds whatever was done, even after ^C.
+
+    The outside world comes in: the check registry, the environment, a monotonic and a wall
+    clock, the Redis connector (one connection per endpoint for the run) and the command runner.
+    """
 
     def __init__(
         self,
@@ -120,20 +63,31 @@ class Engine:
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         prior: Session | None = None,
+        *,
+        wall_clock: Callable[[], float] = time.time,
+        connector: Connector | None = None,
+        started: float | None = None,
     ) -> None:
         self.playbook, self.target, self.operator = playbook, target, operator
         self.options, self.checks, self.listener = options, checks, listener
         self.environ = dict(os.environ if environ is None else environ)
-        self.clock = clock
+        self.clock, self.wall_clock = clock, wall_clock
+        self.connector = connector if connector is not None else Connector()
+        # The automated part ends here (monotonic); `started` is when the command began.
+        self.deadline = None if options.deadline is None else (
+            (clock() if started is None else started) + options.deadline)
         self.redactor = Redactor.for_run(target.secrets, self.environ)
         self.commands = CommandRunner(self.environ, redact=self.redactor.text)
+        # Where the checks run: the given target until a check resolves another endpoint.
+        self.current = target
         self.outcomes: dict[str, Outcome] = {}
         self.answers: dict[str, Any] = {}
         self.statuses: dict[str, str] = {}
+        self.cut: set[str] = set()  # actions the deadline kept from running
         self.names: dict[str, Any] = {**options.variables, "target": target.to_dict()
                                       | {"address": target.address, "url": target.redacted}}
         self.session = Session(
-            trace_id=uuid.uuid4().hex,
+            trace_id=os.urandom(16).hex(),  # 128 random bits; uuid costs ~10 ms of start-up
             playbook={"id": playbook.id, "title": playbook.title, "version": playbook.version,
                       "path": playbook.path},
             target=target.to_dict(),
@@ -148,14 +102,15 @@ class Engine:
         if playbook.support is not None:
             sup = playbook.support
             self.session.support = {
-                "contact": self._render(sup.contact), "where": self._render(sup.where),
-                "attach": [self._render(a) for a in sup.attach], "notes": self._render(sup.notes),
+                "contact": self.render(sup.contact), "where": self.render(sup.where),
+                "attach": [self.render(a) for a in sup.attach], "notes": self.render(sup.notes),
             }
 
     # -- the run ------------------------------------------------------------------------------
     def run(self) -> Session:
         """Run every step; on ^C or quit the session is finished as `incomplete` and kept."""
         total = len(self.playbook.steps)
+        self.listener(RunStarted(self.session, self.redactor))
         try:
             for index, step in enumerate(self.playbook.steps):
                 kept = self._kept.get(step.id)
@@ -169,6 +124,8 @@ class Engine:
         except KeyboardInterrupt:
             self._finish("interrupted")
             raise
+        finally:
+            self.connector.close()
         self._finish("finished")
         return self.session
 
@@ -176,15 +133,20 @@ class Engine:
         record = StepRecord(step.id, step.title)
         self.session.steps.append(record)
         started = self.clock()
-        self.listener(StepStarted(step, index, total))
+        skip = None
+        if step.when is not None and not conditions.evaluate(step.when, self.scope()):
+            skip = Skip("condition", f"{NOT_MET}{step.when.source}")
+        self.listener(StepStarted(
+            step, index, total, guidance="" if skip else self.render(step.guidance),
+            why="" if skip else self.render(step.why), skip=skip))
         try:
-            if step.when is not None and not conditions.evaluate(step.when, self.scope()):
-                record.status, record.reason = "skipped", f"{NOT_MET}{step.when.source}"
+            if skip is not None:
+                record.status, record.reason = "skipped", skip.text
             else:
-                skipped = self._run_actions(step, record)
+                skip = self._run_actions(step, record)
                 _playbook_order(step, record)  # the status below reads the checks in order
-                record.status = "skipped" if skipped else _step_status(record)
-                record.reason = skipped or ""
+                record.status = "skipped" if skip else _step_status(record, self.cut)
+                record.reason = skip.text if skip else ""
             record.finished_at = now_iso()
         except (QuitRequested, KeyboardInterrupt):
             record.status, record.reason = "incomplete", "stopped by the operator"
@@ -193,10 +155,10 @@ class Engine:
             _playbook_order(step, record)
             record.duration_ms = (self.clock() - started) * 1000
             self.statuses[step.id] = record.status
-            self.listener(StepFinished(step, record))
+            self.listener(StepFinished(step, record, skip))
 
-    def _run_actions(self, step: Step, record: StepRecord) -> str | None:
-        """Run the step's actions; return the skip reason if the operator skipped the step."""
+    def _run_actions(self, step: Step, record: StepRecord) -> Skip | None:
+        """Run the step's actions; return why, if the operator skipped the step."""
         actions = list(step.actions)
         while actions:
             batch = _next_batch(actions)
@@ -207,9 +169,9 @@ class Engine:
             reply = self._ask(step, batch[0], record)
             if isinstance(reply, SkipStep):
                 for rest in actions:
-                    self._skip_action(step, rest, record, "step skipped")
+                    self._skip_action(step, rest, record, Skip("step", "step skipped"))
                 who = "the operator" if reply.source == "operator" else f"the {reply.source}"
-                return f"skipped by {who}: {reply.reason}"
+                return Skip("operator", f"skipped by {who}: {reply.reason}")
         return None
 
     def _run_checks(self, step: Step, batch: list[Action], record: StepRecord) -> None:
@@ -231,21 +193,27 @@ class Engine:
             action = next(job.action for job in jobs if job.action.id == check.id)
             self._record_check(step, action, check, record)
 
-        runner.run_batch(jobs, self._context, done, self.redactor, self.clock)
+        runner.run_batch(jobs, self._context, done, self.redactor, self.clock,
+                         deadline=self.deadline, stop=self.connector.abort)
 
-    def _why_not_run(self, step: Step, action: Action) -> str | None:
+    def _why_not_run(self, step: Step, action: Action) -> Skip | None:
+        # The deadline first: a condition on a check the deadline stopped would only blame it.
+        if self.deadline is not None and self.clock() >= self.deadline:
+            self.cut.add(action.id)
+            return Skip("deadline", f"deadline: the run's {self.options.deadline:g} s "
+                                    "deadline passed before it could run")
         if action.when is not None and not conditions.evaluate(action.when, self.scope()):
-            return f"{NOT_MET}{action.when.source}"
+            return Skip("condition", f"{NOT_MET}{action.when.source}")
         kind = self.checks[str(action.check)]
         if kind.needs_target and self.target.problem is not None:
-            return "the Redis URL cannot be used (see the URL check)"
+            return Skip("target", "the Redis URL cannot be used (see the URL check)")
         if action.destructive:
             if not self.options.interactive and not self.options.assume_yes:
-                return "destructive: not run non-interactively without --yes"
+                return Skip("destructive", "destructive: not run non-interactively without --yes")
             if not self.options.assume_yes and not self.operator.confirm(
                 step, action, self._destructive_question(action, kind)
             ):
-                return "destructive: the operator did not confirm"
+                return Skip("destructive", "destructive: the operator did not confirm")
         return None
 
     def _destructive_question(self, action: Action, kind: CheckKind) -> str:
@@ -254,13 +222,16 @@ class Engine:
         if kind.preview is None:
             return question
         job = runner.prepare(action, kind, self.names, self.options.timeout)
-        return f"{question}\n{self.redactor.text(kind.preview(self._context(job)))}"
+        ctx = self._context(job, self.clock() + job.timeout)
+        return f"{question}\n{self.redactor.text(kind.preview(ctx))}"
 
-    def _context(self, job: runner.Job) -> CheckContext:
+    def _context(self, job: runner.Job, until: float) -> CheckContext:
         return CheckContext(
-            target=self.target, params=job.params, timeout=job.timeout,
+            target=self.current, params=job.params, timeout=job.timeout,
             earlier=dict(self.outcomes), environ=self.environ, clock=self.clock,
-            allow_write=self.options.allow_write, runner=self.commands,
+            allow_write=self.options.allow_write,
+            runner=runner.limited_runner(self.commands, until, self.clock),
+            wall_clock=self.wall_clock, connector=self.connector, given=self.target,
             session=self._transcript,
         )
 
@@ -280,6 +251,8 @@ class Engine:
         self.outcomes[action.id] = Outcome(check.status, check.summary, check.findings,
                                            check.data, check.details)
         self.statuses[action.id] = check.status
+        if check.resolved is not None:
+            self._resolve(action, check.resolved)
         if check.data.get("corroborates"):  # e.g. log lines confirming a step-2 finding
             from troubleshooter import corroboration
 
@@ -288,26 +261,36 @@ class Engine:
         record.findings.extend(check.findings)
         self.listener(CheckFinished(step, check))
 
-    def _skip_action(self, step: Step, action: Action, record: StepRecord, reason: str) -> None:
+    def _resolve(self, action: Action, resolved: Resolved) -> None:
+        """A check found where the target really is: the checks after it go there."""
+        self.current = resolved.target
+        self.session.resolved_targets.append({
+            "by": action.id, "role": resolved.role,
+            "evidence": self.redactor.text(resolved.evidence),
+            "target": self.redactor.value(resolved.target.to_dict()),
+        })
+
+    def _skip_action(self, step: Step, action: Action, record: StepRecord, skip: Skip) -> None:
         self.statuses[action.id] = "skipped"
         if action.is_check:
             check = CheckRecord(action.id, str(action.check), action.title, {}, "skipped",
-                                reason, now_iso(), 0.0, 0.0)
-            self.outcomes[action.id] = Outcome("skipped", reason)
+                                skip.text, now_iso(), 0.0, 0.0)
+            self.outcomes[action.id] = Outcome("skipped", skip.text)
             record.checks.append(check)
-            self.listener(CheckFinished(step, check))
+            self.listener(CheckFinished(step, check, skip))
         else:
             record.answers.append(AnswerRecord(action.id, str(action.prompt),
-                                               self._render(action.question), "skipped",
+                                               self.render(action.question), "skipped",
                                                source=None))
-            self.listener(PromptFinished(step, record.answers[-1]))
+            self.listener(PromptFinished(step, record.answers[-1], skip))
 
     def _ask(self, step: Step, action: Action, record: StepRecord) -> Reply:
         if action.when is not None and not conditions.evaluate(action.when, self.scope()):
-            self._skip_action(step, action, record, f"{NOT_MET}{action.when.source}")
+            self._skip_action(step, action, record,
+                              Skip("condition", f"{NOT_MET}{action.when.source}"))
             return Pending()
-        question = self._render(action.question)
-        reply = self.operator.ask(step, replace(action, help=self._render(action.help)),
+        question = self.render(action.question)
+        reply = self.operator.ask(step, replace(action, help=self.render(action.help)),
                                   question)
         if isinstance(reply, Answered):
             self.answers[action.id] = reply.value
@@ -333,16 +316,17 @@ class Engine:
             if rule.when is not None and conditions.evaluate(rule.when, scope):
                 answer = self.answers.get(action.id)
                 shown = ", ".join(map(str, answer)) if isinstance(answer, list) else answer
-                message = self._render(rule.message) if rule.message else (
+                message = self.render(rule.message) if rule.message else (
                     f"{CATALOGUE[rule.code].title} (the operator answered: {shown})")
-                remedy = self._render(rule.remedy) if rule.remedy else None
-                evidence = f"operator answer to: {self._render(action.question)}"
+                remedy = self.render(rule.remedy) if rule.remedy else None
+                evidence = f"operator answer to: {self.render(action.question)}"
                 found.append(replace(
                     finding(rule.code, message, evidence, severity=rule.severity, remedy=remedy),
                     step=step.id, source=action.id))
         return found
 
-    def _render(self, text: str) -> str:
+    def render(self, text: str) -> str:
+        """A playbook text filled in with the run's names and redacted: what a person reads."""
         from troubleshooter import templating
 
         return self.redactor.text(str(templating.render(text, self.names)))
@@ -382,7 +366,7 @@ class Engine:
         s = self.session
         s.ended_by, s.finished_at = ended_by, now_iso()
         s.diagnosis = diagnose(s.findings, self.playbook.rules, self.scope())
-        incomplete = ended_by != "finished" or any(
+        incomplete = ended_by != "finished" or bool(self.cut) or any(
             c.status in ("error", "timeout") for step in s.steps for c in step.checks)
         s.status = "problems" if s.has_errors else ("incomplete" if incomplete else "healthy")
 
@@ -433,10 +417,10 @@ def _playbook_order(step: Step, record: StepRecord) -> None:
     record.checks.sort(key=lambda check: order[check.id])
 
 
-def _step_status(record: StepRecord) -> str:
+def _step_status(record: StepRecord, cut: Collection[str] = ()) -> str:
     if any(f.severity == "error" for f in record.findings):
         return "problems"
-    if any(c.status in ("error", "timeout") for c in record.checks):
+    if any(c.status in ("error", "timeout") or c.id in cut for c in record.checks):
         return "incomplete"
     if any(f.severity == "warning" for f in record.findings):
         return "warnings"
@@ -445,4 +429,6 @@ def _step_status(record: StepRecord) -> str:
     return "passed"
 
 
-__all__ = ["Engine", "RunOptions", "Answered", "SkipStep", "Pending", "Operator", "Event"]
+__all__ = ["Engine", "RunOptions", "Answered", "SkipStep", "Pending", "Reply", "Operator", "Event",
+           "Listener", "RunStarted", "Skip", "SKIP_KINDS", "NOT_MET", "DEFAULT_TIMEOUT",
+           "StepStarted", "ChecksStarted", "CheckFinished", "PromptFinished", "StepFinished"]

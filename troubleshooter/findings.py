@@ -97,6 +97,9 @@ CATALOGUE: dict[str, Code] = _codes(
      "Point the app at the current master (after a failover the old master becomes a replica)."),
     ("server.replica_link_down", "The replica has lost its master",
      "Check the master named by master_host:master_port, and the link between them."),
+    ("server.not_enough_replicas", "Fewer good replicas than min-replicas-to-write: writes fail",
+     "Bring the replicas back (check their master_link_status), or lower min-replicas-to-write "
+     "if fewer are expected."),
     ("server.loading", "Redis is loading its dataset",
      "Wait for loading to finish (loading_eta_seconds); do not restart it meanwhile."),
     ("server.persistence_failed", "The last save failed: writes are refused (MISCONF)",

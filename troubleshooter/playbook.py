@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
@@ -32,6 +32,9 @@ from troubleshooter.schema import (
     labels_by_id,
     one_of,
 )
+
+if TYPE_CHECKING:
+    from troubleshooter.checks.base import CheckKind
 
 PROMPT_KINDS = ("confirm", "select", "text", "checklist")
 ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -235,16 +238,19 @@ class Playbook:
     warnings: tuple[str, ...] = ()
 
 
-def load(path: str | Path) -> Playbook:
-    """Load and validate a playbook file; raise PlaybookError listing every problem."""
+def load(path: str | Path, checks: Mapping[str, CheckKind] | None = None) -> Playbook:
+    """Load and validate a playbook file; raise PlaybookError listing every problem.
+
+    `checks` is the registry its check kinds are checked against (default: every family)."""
     try:
         text = inputfiles.read_text(path, inputfiles.PLAYBOOK_MAX, "playbook")
     except inputfiles.InputFileError as exc:
         raise PlaybookError([str(exc)]) from None
-    return loads(text, str(path))
+    return loads(text, str(path), checks)
 
 
-def loads(text: str, name: str = "<playbook>") -> Playbook:
+def loads(text: str, name: str = "<playbook>",
+          checks: Mapping[str, CheckKind] | None = None) -> Playbook:
     """Validate playbook text; `name` is what messages call the file."""
     try:
         source = yamlsrc.load(text)
@@ -261,7 +267,7 @@ def loads(text: str, name: str = "<playbook>") -> Playbook:
         raise PlaybookError(_format(problems.errors, source, name))
     clean = PLAYBOOK.check(source.data, Loc(), problems)
     if clean is not INVALID:
-        crosscheck.check(clean, problems)
+        crosscheck.check(clean, problems, checks)
     warnings = [(loc, f"warning: {message}") for loc, message in problems.warnings]
     if problems.errors:
         raise PlaybookError(_format(problems.errors + warnings, source, name))

@@ -1,7 +1,8 @@
 """Running automated checks: parameters, concurrency, timeouts and outcome rules.
 
-Checks run in daemon threads: a check that overruns its timeout is abandoned (recorded as
-`timeout`), never waited for, so the wizard cannot hang on a stuck socket.
+Checks run in daemon threads: a check that overruns its limit (or the run's deadline) is stopped
+(its connections closed, its commands cut by their limits) and recorded as `timeout`, never
+waited for, so the wizard cannot hang on a stuck socket.
 """
 
 from __future__ import annotations
@@ -11,22 +12,24 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from troubleshooter import conditions, templating
-from troubleshooter.checks.base import REQUIRED, CheckContext, CheckKind, Outcome
+from troubleshooter.checks.base import MIN_TIMEOUT, REQUIRED, CheckContext, CheckKind, Outcome
+from troubleshooter.cmdrunner import CommandResult, CommandRunner
 from troubleshooter.findings import Finding, finding
 from troubleshooter.playbook import Action
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import CheckRecord, now_iso
 
-# How long past its own timeout a check may take before the engine abandons it.
+# How long past its own timeout a check may take before the engine stops it.
 GRACE_S = 0.5
+# How long a stopped check may take to return what it found so far.
+STOP_WAIT_S = 0.2
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """One check, ready to run: its action, kind, rendered parameters and time budget."""
 
     action: Action
@@ -85,41 +88,107 @@ def coerce(value: Any, types: type | tuple[type, ...]) -> Any:
 
 def run_batch(
     jobs: Sequence[Job],
-    make_context: Callable[[Job], CheckContext],
+    make_context: Callable[[Job, float], CheckContext],
     on_done: Callable[[CheckRecord], None],
     redactor: Redactor,
     clock: Callable[[], float] = time.monotonic,
+    *,
+    deadline: float | None = None,
+    stop: Callable[[int], object] = lambda thread_id: None,
 ) -> list[CheckRecord]:
-    """Run `jobs` concurrently; return their records in the order given."""
+    """Run `jobs` concurrently; return their records in the order given.
+
+    A check still running `GRACE_S` past its limit, or at the run's `deadline` (monotonic), is
+    stopped: `stop(thread id)` closes what it waits on (its connections; its commands are cut
+    by their own limit, see `limited_runner`), and it is recorded as `timeout` with the data
+    and details it returns once stopped, if it does so within STOP_WAIT_S.
+    `make_context(job, until)` builds the check's context; `until` is where its limit ends.
+    """
     results: queue.Queue[tuple[int, Outcome, float]] = queue.Queue()
     starts: dict[int, tuple[float, str]] = {}
+    threads: dict[int, threading.Thread] = {}
     records: dict[int, CheckRecord] = {}
+    arrived: dict[int, tuple[Outcome, float]] = {}
+
+    def end(i: int) -> float:
+        own = starts[i][0] + jobs[i].timeout + GRACE_S
+        return own if deadline is None else min(own, deadline)
+
+    def pull(wait: float) -> None:
+        try:
+            i, outcome, elapsed = results.get(timeout=max(0.0, wait))
+        except queue.Empty:
+            return
+        arrived.setdefault(i, (outcome, elapsed))
+
+    def finish(i: int, outcome: Outcome, elapsed: float) -> None:
+        records[i] = _record(jobs[i], starts[i], outcome, elapsed, redactor)
+        on_done(records[i])
+
+    _import_for(jobs)
     for i, job in enumerate(jobs):
         starts[i] = (clock(), now_iso())
         if job.problem:
             results.put((i, Outcome("error", f"cannot run: {job.problem}"), 0.0))
             continue
-        ctx = make_context(job)
-        thread = threading.Thread(target=_work, args=(i, job, ctx, results, clock), daemon=True,
-                                  name=f"check-{job.action.id}")
-        thread.start()
+        # Its commands end with its own limit (or the deadline): it then has the grace to say so.
+        ctx = make_context(job, min(starts[i][0] + job.timeout, end(i)))
+        threads[i] = threading.Thread(target=_work, args=(i, job, ctx, results, clock),
+                                      daemon=True, name=f"check-{job.action.id}")
+        threads[i].start()
     while len(records) < len(jobs):
+        for i in sorted(set(arrived) - set(records)):
+            finish(i, *arrived[i])
         pending = [i for i in range(len(jobs)) if i not in records]
-        deadline = min(starts[i][0] + jobs[i].timeout + GRACE_S for i in pending)
-        try:
-            i, outcome, elapsed = results.get(timeout=max(0.0, deadline - clock()))
-        except queue.Empty:
-            for i in pending:
-                if clock() >= starts[i][0] + jobs[i].timeout + GRACE_S:
-                    records[i] = _record(jobs[i], starts[i], _overrun(jobs[i]),
-                                         clock() - starts[i][0], redactor)
-                    on_done(records[i])
+        if not pending:
+            break
+        wake = min(end(i) for i in pending)
+        if clock() < wake:
+            pull(wake - clock())
             continue
-        if i in records:  # finished after being abandoned: too late to count
-            continue
-        records[i] = _record(jobs[i], starts[i], outcome, elapsed, redactor)
-        on_done(records[i])
+        overdue = [i for i in pending if clock() >= end(i) and i not in arrived]
+        for i in overdue:
+            thread = threads.get(i)  # none for a job that could not start
+            if thread is not None and thread.ident is not None:
+                stop(thread.ident)
+        settle = clock() + STOP_WAIT_S
+        while any(i not in arrived for i in overdue) and clock() < settle:
+            pull(settle - clock())
+        for i in overdue:
+            cut = deadline is not None and end(i) >= deadline
+            late = arrived.pop(i, None)
+            finish(i, _overrun(jobs[i], clock() - starts[i][0], cut, late[0] if late else None),
+                   clock() - starts[i][0])
     return [records[i] for i in range(len(jobs))]
+
+
+def _import_for(jobs: Sequence[Job]) -> None:
+    """Import what the kinds about to run need (CheckKind.imports) before their clocks start."""
+    import importlib
+
+    for module in dict.fromkeys(m for job in jobs if not job.problem for m in job.kind.imports):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # the check that needs it says so, in its own words
+
+
+def limited_runner(base: CommandRunner, until: float,
+                   clock: Callable[[], float] = time.monotonic) -> CommandRunner:
+    """`base`, its commands' time limits cut to end by `until`: a restart or a log read cannot
+    outlive the check that started it (the runner kills its process group at the limit)."""
+    return _LimitedRunner(base, until, clock)
+
+
+class _LimitedRunner(CommandRunner):
+    def __init__(self, base: CommandRunner, until: float, clock: Callable[[], float]) -> None:
+        super().__init__(base.environ, base.redact, base.output_cap)
+        self.until, self.clock = until, clock
+
+    def run(self, argv: Sequence[str], timeout: float, stdin: bytes | None = None,
+            output_cap: int | None = None) -> CommandResult:
+        left = max(self.until - self.clock(), MIN_TIMEOUT)
+        return super().run(argv, min(timeout, left), stdin, output_cap)
 
 
 def _work(i: int, job: Job, ctx: CheckContext,
@@ -133,8 +202,16 @@ def _work(i: int, job: Job, ctx: CheckContext,
     results.put((i, outcome, clock() - start))
 
 
-def _overrun(job: Job) -> Outcome:
-    return Outcome("timeout", f"did not finish within {job.timeout:g} s; abandoned")
+def _overrun(job: Job, elapsed: float, cut: bool, late: Outcome | None) -> Outcome:
+    """A check stopped at its limit or at the deadline, with what it had found by then."""
+    if cut:
+        summary = f"stopped after {elapsed:.1f} s: the run's deadline passed"
+    else:
+        summary = f"did not finish within {job.timeout:g} s; abandoned"
+    if late is None:
+        return Outcome("timeout", summary)
+    # Its findings are not kept: the closed connection it saw last was ours, not the server's.
+    return Outcome("timeout", summary, data=late.data, details=late.details)
 
 
 def _record(job: Job, start: tuple[float, str], outcome: Outcome, elapsed: float,
@@ -157,6 +234,7 @@ def _record(job: Job, start: tuple[float, str], outcome: Outcome, elapsed: float
         ),
         data=r.value(dict(outcome.data), f"check {job.action.id}: data"),
         details=tuple(r.text(d) for d in outcome.details),
+        resolved=outcome.resolved,
     )
 
 

@@ -30,6 +30,9 @@ class CheckRecord:
     findings: tuple[Finding, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
     details: tuple[str, ...] = ()
+    # The endpoint the check resolved the target to (checks.base.Resolved), for the engine;
+    # the session lists it under resolved_targets.
+    resolved: Any = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -116,6 +119,11 @@ class Session:
     diagnosis: Diagnosis | None = None
     # The playbook's support section, filled in: whom to escalate to, where, what to attach.
     support: Mapping[str, Any] | None = None
+    # Every endpoint a check resolved the given target to, in order (`target` stays the given
+    # one): {"by": action id, "role": "master", "evidence": ..., "target": {...}}.
+    resolved_targets: list[Mapping[str, Any]] = field(default_factory=list)
+    # The signal (SIGTERM, SIGHUP) that ended the run, for the exit code; not in the document.
+    signum: int | None = field(default=None, repr=False, compare=False)
     # Each `resume`: when, and which step was run again from its start.
     resumed: list[dict[str, Any]] = field(default_factory=list)
 
@@ -142,6 +150,7 @@ class Session:
             "trace_id": self.trace_id,
             "playbook": dict(self.playbook),
             "target": dict(self.target),
+            "resolved_targets": [dict(t) for t in self.resolved_targets],
             "mode": self.mode,
             "variables": dict(self.variables),
             "started_at": self.started_at,

@@ -12,11 +12,11 @@ from troubleshooter import credentials, library, playbook, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS
 from troubleshooter.redaction import Redactor
+from troubleshooter.runconfig import resolve_topology, resolve_variables
 from troubleshooter.sanitize import visible
 from troubleshooter.session import Session
 from troubleshooter.target import parse_target, resolve_url
 from troubleshooter.watch import Round, watch
-from troubleshooter.wizard import resolve_topology, resolve_variables
 
 
 def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -65,7 +65,7 @@ def run(name: str, url: str, *, timeout: float = 2.0, earlier: Mapping[str, Outc
     kind = CHECKS[name]
     filled = {key: param.default for key, param in kind.params.items()} | params
     ctx = CheckContext(target=parse_target(url), params=filled, timeout=timeout,
-                       earlier=earlier or {}, clock=clock)
+                       earlier=earlier or {}, wall_clock=clock)
     outcome = kind.run(ctx)
     shown = json.dumps(dataclasses.asdict(outcome))  # also proves it is JSON-serialisable
     assert PASSWORD not in shown

@@ -396,7 +396,7 @@ def test_write_probe_misconf(fresh: RedisServer) -> None:
 def test_write_probe_noreplicas(fresh: RedisServer) -> None:
     with faults.no_replicas(fresh):
         outcome = run("write_probe", url(fresh))
-    only(outcome, "server.replica_link_down")
+    only(outcome, "server.not_enough_replicas")
     assert "NOREPLICAS" in outcome.summary
     assert "min-replicas-to-write" in outcome.findings[0].remedy
 

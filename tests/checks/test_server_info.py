@@ -131,7 +131,7 @@ def test_a_replica_refusing_stale_reads(fresh: RedisServer) -> None:
 def test_too_few_replicas_for_writes(fresh: RedisServer) -> None:
     with faults.no_replicas(fresh):
         outcome = run("redis_info", url(fresh), **SETTLED)
-    only(outcome, "server.replica_link_down")
+    only(outcome, "server.not_enough_replicas")
     assert "NOREPLICAS" in outcome.summary
 
 

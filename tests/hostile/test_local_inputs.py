@@ -14,7 +14,7 @@ import pytest
 
 from troubleshooter import inputfiles, playbook
 from troubleshooter.errors import PlaybookError, UsageError
-from troubleshooter.wizard import load_answers
+from troubleshooter.runconfig import load_answers
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -51,7 +51,7 @@ def show_everything(bad: str, width: int = 100) -> tuple[str, str]:
     pb = Playbook(bad, bad, "1", bad, {}, (step,))
     renderer.header(pb, Target(url=bad, source=bad, host=bad), bad)
     render_warnings(console, [bad])
-    renderer(engine.StepStarted(step, 0, 1))
+    renderer(engine.StepStarted(step, 0, 1, guidance=step.guidance, why=step.why))
     renderer(engine.ChecksStarted(step, (Action(bad, check="rq_workers"),), (bad,)))
     for event in (engine.CheckFinished(step, check), engine.CheckFinished(step, skipped),
                   engine.PromptFinished(step, answered), engine.PromptFinished(step, pending),
@@ -86,7 +86,7 @@ def test_all_of_it_at_once_and_the_fake_all_clear_is_visibly_fake() -> None:
 def test_a_multiline_guidance_keeps_its_lines_but_not_its_escapes() -> None:
     console = terminal()
     step = Step("s", "Title", guidance=f"First line\n\nSecond {FAKE_HEALTHY} line")
-    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1))
+    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1, guidance=step.guidance))
     raw = written(console)
     assert foreign_controls(raw) == []
     assert "First line" in raw and "Second" in raw
@@ -135,7 +135,7 @@ def test_numbered_prompts_show_everything_made_visible(action: Action) -> None:
 def test_a_markdown_link_in_guidance_is_text_not_a_terminal_hyperlink() -> None:
     console = terminal()
     step = Step("s", "Title", guidance="See [the runbook](http://evil.example/) now")
-    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1))
+    Renderer(console, guidance=True)(engine.StepStarted(step, 0, 1, guidance=step.guidance))
     raw = written(console)
     assert "\x1b]8" not in raw
     assert "http://evil.example/" in raw  # shown, so a person sees where it leads

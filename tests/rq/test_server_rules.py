@@ -176,7 +176,7 @@ def test_a_replica_whose_master_answers_keeps_the_usual_remedy() -> None:
 
 @pytest.mark.parametrize(("info", "config", "kw", "expected"), [
     ({"connected_slaves": 0}, {"min-replicas-to-write": "1"}, {},
-     [("server.replica_link_down", "error")]),
+     [("server.not_enough_replicas", "error")]),
     ({"connected_slaves": 1}, {"min-replicas-to-write": "1"}, {}, []),
     ({"connected_clients": 100, "maxclients": 100}, {}, {}, [("server.max_clients", "error")]),
     ({"connected_clients": 95, "maxclients": 100}, {}, {}, [("server.max_clients", "warning")]),

@@ -9,13 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from troubleshooter.findings import Finding
 from troubleshooter.target import Target
 
 if TYPE_CHECKING:
     from troubleshooter.cmdrunner import CommandRunner
+    from troubleshooter.connector import Connector
     from troubleshooter.schema import Loc, Problems
 
 # A check's status. "error" means the check itself could not run (a bug, a missing tool) - not
@@ -31,14 +33,15 @@ MIN_TIMEOUT = 0.05
 class Budget:
     """One check's time budget (ctx.timeout), shared by every step the check takes."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
-        self.start = time.monotonic()
+        self.clock = clock
+        self.start = clock()
         self.end = self.start + seconds
 
     def remaining(self) -> float:
         """Seconds left, 0 once spent."""
-        return max(self.end - time.monotonic(), 0.0)
+        return max(self.end - self.clock(), 0.0)
 
     def left(self, cap: float | None = None) -> float:
         """A usable socket timeout: what is left, at most `cap`, never zero."""
@@ -46,19 +49,27 @@ class Budget:
         return max(left, MIN_TIMEOUT)
 
     def spent(self) -> bool:
-        return time.monotonic() >= self.end
+        return self.clock() >= self.end
 
     def elapsed_ms(self) -> float:
-        return (time.monotonic() - self.start) * 1000
+        return (self.clock() - self.start) * 1000
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One check parameter: its type(s), default (or REQUIRED) and a one-line description."""
 
     type: type | tuple[type, ...]
     default: Any = REQUIRED
     help: str = ""
+
+
+class Resolved(NamedTuple):
+    """An endpoint a check found the target really is (Sentinel's current master, the node
+    that owns a slot): the checks after it run against `target`; the session records it."""
+
+    target: Target
+    role: str  # what the endpoint is: "master", "slot owner"...
+    evidence: str = ""  # how the check knows: "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class Outcome:
     findings: tuple[Finding, ...] = ()
     data: Mapping[str, Any] = field(default_factory=dict)
     details: tuple[str, ...] = ()
+    # The endpoint this check resolved the target to, if any (see Resolved).
+    resolved: Resolved | None = None
 
 
 @dataclass(frozen=True)
@@ -82,30 +95,40 @@ class CheckContext:
     # Results of the checks that ran before this one, by action id (their Outcome).
     earlier: Mapping[str, Outcome] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=dict)
-    clock: Callable[[], float] = field(default=lambda: 0.0)
+    # Monotonic seconds: for durations and budgets (`ctx.budget()`).
+    clock: Callable[[], float] = time.monotonic
     allow_write: bool = False
     # Runs other programs (restarts, journalctl, docker logs): argv, time limit, output cap.
+    # Its time limits never reach past the check's own.
     runner: CommandRunner | None = None
     # Epoch seconds, for comparing with timestamps stored in Redis or written in logs.
     wall_clock: Callable[[], float] = time.time
+    # The run's Redis connections, shared by its checks (checks/server/link.open_link).
+    connector: Connector | None = None
+    # The target the run was given; `target` is the endpoint resolved from it so far (the same
+    # one until a check publishes a Resolved endpoint).
+    given: Target | None = None
     # The session so far, as its transcript document (the support bundle puts it in).
     session: Callable[[], Mapping[str, Any]] | None = None
 
     def param(self, name: str) -> Any:
         return self.params[name]
 
+    def budget(self) -> Budget:
+        """This check's time budget, on the injected clock."""
+        return Budget(self.timeout, self.clock)
+
 
 CheckFn = Callable[[CheckContext], Outcome]
 
 
-@dataclass(frozen=True)
-class CheckKind:
+class CheckKind(NamedTuple):
     """A registered kind of automated check."""
 
     name: str
     run: CheckFn
     help: str
-    params: Mapping[str, Param] = field(default_factory=dict)
+    params: Mapping[str, Param] = MappingProxyType({})
     # Finding codes this kind can emit (validated against the catalogue by the tests).
     codes: tuple[str, ...] = ()
     # Changes something on the target (requeue, restart): must be marked destructive.
@@ -120,6 +143,10 @@ class CheckKind:
     # its own limit unless the playbook's `timeout:` sets another.
     time_limit: float | None = None
     capped_by_timeout: bool = True
+    # Modules the kind needs (redis, rq): imported before its clock starts, so a cold import
+    # (~150 ms) neither eats its time limit nor shows as its duration. Imported lazily, never
+    # at module level: `validate` and `--help` must stay fast.
+    imports: tuple[str, ...] = ()
     # Load-time checks of parameters beyond their types (e.g. log_scan's signatures), reported
     # like every playbook problem: called with the action's `with:`, its location, problems.
     check_params: Callable[[Mapping[str, Any], Loc, Problems], None] | None = None

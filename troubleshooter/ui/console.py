@@ -1,24 +1,29 @@
-"""The rich Console, honouring NO_COLOR, TERM=dumb and non-terminal output."""
+"""The rich Console, honouring NO_COLOR, TERM=dumb and non-terminal output.
+
+The environment is handed in (the run's), never read from os.environ here.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Mapping
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-def make_console(stream: IO[str] | None = None, width: int | None = None) -> Console:
+def make_console(stream: IO[str] | None = None, width: int | None = None,
+                 environ: Mapping[str, str] | None = None) -> Console:
     from rich.console import Console
 
+    environ = environ or {}
     stream = stream or sys.stdout
-    dumb = os.environ.get("TERM") == "dumb"
+    dumb = environ.get("TERM") == "dumb"
     return Console(
         file=stream,
         width=width,
-        no_color=bool(os.environ.get("NO_COLOR")) or dumb,
+        no_color=bool(environ.get("NO_COLOR")) or dumb,
         color_system=None if dumb else "auto",
         highlight=False,
         emoji=False,
@@ -26,7 +31,7 @@ def make_console(stream: IO[str] | None = None, width: int | None = None) -> Con
     )
 
 
-def plain_symbols(console: Console) -> bool:
+def plain_symbols(console: Console, environ: Mapping[str, str] | None = None) -> bool:
     """ASCII marks where the terminal cannot be trusted with ✓ and ✗."""
     encoding = (console.encoding or "").lower()
-    return os.environ.get("TERM") == "dumb" or "utf" not in encoding
+    return (environ or {}).get("TERM") == "dumb" or "utf" not in encoding

@@ -6,7 +6,7 @@ URL): it reaches rich only through `ui.safe` (made visible, as `Text`, never as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.panel import Panel
@@ -39,19 +39,18 @@ class Renderer:
     """Listens to the engine and prints as things happen."""
 
     def __init__(self, console: Console, *, guidance: bool, explain: bool = False,
-                 fill: Callable[[str], str] = str) -> None:
+                 plain: bool | None = None) -> None:
         self.console = console
         self.guidance = guidance
         self.explain = explain
-        # Fills the `{{ target.url }}` templates of guidance texts (the wizard hands one in).
-        self.fill = fill
-        self.plain = plain_symbols(console)
+        self.plain = plain_symbols(console) if plain is None else plain
         self._status: Status | None = None
         # The running batch, in playbook order: lines are printed in that order, each as soon
         # as it and every check before it have finished.
         self._order: list[str] = []
         self._done: dict[str, CheckRecord] = {}
         self._notes: dict[str, str] = {}  # the batch's skip notes, by action id
+        self._skips: dict[str, engine.Skip | None] = {}  # why each finished check was skipped
 
     def header(self, playbook: Playbook, target: Target, mode: str) -> None:
         body = Text("\n").join([
@@ -69,13 +68,14 @@ class Renderer:
             if event.running:
                 self._spin(", ".join(event.running))
         elif isinstance(event, engine.CheckFinished):
+            self._skips[event.record.id] = event.skip
             self._finished(event.record)
         elif isinstance(event, engine.PromptFinished):
             self._prompt(event.record)
         elif isinstance(event, engine.StepFinished):
             self._stop_spinner()
             if event.record.status == "skipped":
-                reason = self._reason(event.record.reason,
+                reason = self._reason(event.skip, event.record.reason,
                                       event.step.skip_note or "not needed here")
                 self.console.print(line((f"  – step skipped: {reason}", "dim")))
 
@@ -98,14 +98,16 @@ class Renderer:
         self.console.print()
         self.console.rule(line((f"Step {event.index + 1}/{event.total} · {step.title}", "bold")),
                           align="left")
-        if self.guidance and step.guidance.strip():
+        if event.skip is not None:
+            return  # its guidance would describe checks that are not going to run
+        if self.guidance and event.guidance.strip():
             from rich.markdown import Markdown
 
             # Markdown, not rich markup; links are shown as text, never as terminal hyperlinks.
-            guidance = visible(self.fill(step.guidance).strip(), multiline=True)
+            guidance = visible(event.guidance.strip(), multiline=True)
             self.console.print(Markdown(guidance, hyperlinks=False))
-        if self.explain and step.why.strip():
-            why = block(self.fill(step.why).strip())
+        if self.explain and event.why.strip():
+            why = block(event.why.strip())
             self.console.print(Panel(why, title="why this matters", style="dim", expand=False))
 
     def _spin(self, what: str) -> None:
@@ -119,30 +121,44 @@ class Renderer:
             self._status.stop()
             self._status = None
 
-    def _reason(self, reason: str, short: str) -> str:
+    def _reason(self, skip: engine.Skip | None, reason: str, short: str) -> str:
         """A false `when:` is plumbing to an on-call engineer; trainees (--explain) see it."""
-        return short if reason.startswith(engine.NOT_MET) and not self.explain else reason
+        hidden = skip is not None and skip.kind == "condition" and not self.explain
+        return short if hidden else reason
 
     def _check(self, record: CheckRecord) -> None:
         mark, word, style = MARKS.get(record.status, ("?", "??", "white"))
         shown = word if self.plain else mark
         if record.status == "skipped":
-            summary = self._reason(record.summary,
+            summary = self._reason(self._skips.pop(record.id, None), record.summary,
                                    self._notes.get(record.id) or "not needed here")
-            self.console.print(line((f"  {shown} {record.id}  {summary}", "dim")))
+            self._hanging(line((f"  {shown} ", "dim")), line((f"{record.id}  {summary}", "dim")))
             return
-        self.console.print(line("  ", (shown, style), " ", (record.id, "bold"), "  ",
-                                record.summary, (f" ({record.duration_ms:.0f} ms)", "dim")))
+        self._hanging(line((f"  {shown} ", style)),
+                      line((record.id, "bold"), "  ", record.summary,
+                           (f" ({record.duration_ms:.0f} ms)", "dim")))
         if record.kind == "log_scan":  # counts, samples and a timeline: ui/logs.py
             from troubleshooter.ui.logs import render_record
 
             render_record(self.console, record)
         for f in record.findings:
             if f.severity != "info" and f.remedy:
-                self.console.print(line((f"      → {f.remedy}", "dim")))
+                self._hanging(line(("      → ", "dim")), line((f.remedy, "dim")))
         from troubleshooter.ui.config import render_extra  # steps 4 and 5: tables, plans
 
         render_extra(self.console, record)
+
+    def _hanging(self, mark: Text, body: Text) -> None:
+        """`mark` then `body`, the body's wrapped lines under its first character (not at
+        column 0, where they would read as lines of their own)."""
+        indent = mark.cell_len
+        width = max(self.console.width - indent, 20)
+        lines = []
+        for i, wrapped in enumerate(body.wrap(self.console, width)):
+            wrapped.rstrip()
+            lines.append(Text.assemble(mark if i == 0 else " " * indent, wrapped))
+        # One print: a running spinner redraws between prints, not inside one.
+        self.console.print(Text("\n").join(lines))
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":

@@ -71,7 +71,7 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     target = ctx.target
     try:
-        link = open_link(target, budget)
+        link = open_link(ctx, budget)  # the run's connection, not one more handshake
     except redis.exceptions.RedisError as exc:
         return Outcome("skipped", f"Redis does not answer ({type(exc).__name__}): steps 1-2 "
                                   "say why")

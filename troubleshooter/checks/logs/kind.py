@@ -48,7 +48,7 @@ def run_log_scan(ctx: CheckContext) -> Outcome:
         ask = bool(live.data.get("connected")) if live is not None else not any(
             f.severity == "error" and f.code.startswith(("network.", "server."))
             for out in ctx.earlier.values() for f in out.findings)
-        specs += redis_log_sources(ctx.target, notes, ctx.timeout, ask)
+        specs += redis_log_sources(ctx.target, notes, ctx.timeout, ask, via=ctx)
     redact = ctx.runner.redact if ctx.runner is not None else (lambda text: text)
     stdin = sys.stdin.buffer if "-" in specs and not sys.stdin.isatty() else None
     result = scan_logs(specs, catalogue, since=since, now=now, time_limit=ctx.timeout,
@@ -145,19 +145,21 @@ def _data(result: ScanResult) -> dict[str, Any]:
 
 
 def redis_log_sources(target: Target, notes: list[str], timeout: float,
-                      ask: bool = True) -> list[str]:
+                      ask: bool = True, via: CheckContext | None = None) -> list[str]:
     """The Redis server's own log when it runs here: `CONFIG GET logfile` (relative to `dir`;
     only when `ask`), else /var/log/redis/*.log."""
     if target.problem is not None or not (target.is_unix or target.host in _LOCAL):
         return []
-    found = _config_logfile(target, notes, min(timeout, 2.0)) if ask else None
+    # Through the check's context: the run's connection to Redis, not one more handshake.
+    found = _config_logfile(via or target, notes, min(timeout, 2.0)) if ask else None
     if found:
         return [found]
     usual = os.path.join(REDIS_LOG_DIR, "*.log")
     return [usual] if glob.glob(usual) else []
 
 
-def _config_logfile(target: Target, notes: list[str], timeout: float) -> str | None:
+def _config_logfile(target: Target | CheckContext, notes: list[str],
+                    timeout: float) -> str | None:
     from troubleshooter.checks.server.link import open_link
 
     try:

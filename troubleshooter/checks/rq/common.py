@@ -52,13 +52,8 @@ class Session:
 
 
 def wall_now(ctx: CheckContext) -> float:
-    """Epoch seconds from the injected clock, or time.time() when none was injected.
-
-    RQ stores wall-clock timestamps; CheckContext's default clock returns 0.0 (and a
-    monotonic clock would be far below any epoch), so anything before 2001 means "not wall time".
-    """
-    injected = ctx.clock()
-    return injected if injected > 1e9 else time.time()
+    """Epoch seconds (RQ stores wall-clock timestamps): the run's injected wall clock."""
+    return ctx.wall_clock()
 
 
 def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]) -> Outcome:
@@ -69,11 +64,11 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
     try:
         # The same way in as the server checks: RESP2 for Redis < 6, no CLIENT SETNAME for
         # a user that may not run it (RQ does not need it either).
-        conn = open_link(ctx.target, budget).client
+        link = open_link(ctx, budget)
     except redis.exceptions.RedisError as exc:
         # No reply at all within the budget: the server did not answer (server.unresponsive).
         return redis_failure(ctx, name, exc)
-    session = Session(conn, time.monotonic() + ctx.timeout, wall_now(ctx))
+    session = Session(link.client, time.monotonic() + ctx.timeout, wall_now(ctx))
     try:
         return body(session)
     except redis.exceptions.RedisError as exc:
@@ -85,7 +80,7 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
             f"while {exc}",
         )
     finally:
-        conn.close()
+        link.close()
 
 
 def _spent(ctx: CheckContext, name: str, doing: str, exc: Exception,

@@ -32,6 +32,7 @@ _RECENT = Param((int, float), 300, "a Redis up for less than this many seconds r
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_queues",
         run=run_rq_queues,
         help="Each RQ queue's length and the age of its next job; flags backed-up queues. "
@@ -46,6 +47,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.backlog",),
     ),
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_workers",
         run=run_rq_workers,
         help="Registered RQ workers and whether they live (process on this host, key, "
@@ -59,6 +61,7 @@ KINDS: tuple[CheckKind, ...] = (
                "rq.unregistered_workers", "server.data_lost"),
     ),
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_registries",
         run=run_rq_registries,
         help="Read-only, O(sample): started jobs nothing can still run (worker dead, no work "
@@ -72,6 +75,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.orphaned_jobs", "rq.failed_jobs"),
     ),
     CheckKind(
+        imports=("redis", "rq.job"),
         name="rq_requeue",
         run=run_rq_requeue,
         help="Requeue the orphaned jobs and the jobs failed on Redis errors that the last "

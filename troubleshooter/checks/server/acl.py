@@ -76,7 +76,7 @@ def run_acl_probe(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     user, prefix = ctx.target.username or "default", rq_prefix(ctx)
     try:
-        link = open_link(ctx.target, budget)
+        link = open_link(ctx, budget)
     except redis.exceptions.RedisError as exc:
         return failure(ctx, exc, "connect/AUTH/SELECT", budget)
     with closing(link):
@@ -293,6 +293,7 @@ def _password_note(ctx: CheckContext, user: str, probe: Probe) -> list[Finding]:
 
 
 ACL_PROBE = CheckKind(
+    imports=("redis",),
     name="acl_probe",
     run=run_acl_probe,
     help=(

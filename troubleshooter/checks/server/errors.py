@@ -191,7 +191,7 @@ def _replication(exc: BaseException, at: str, tls: bool) -> _Match:
                 f"The replica{at} lost its master and refuses commands (MASTERDOWN: "
                 "replica-serve-stale-data is no)")
     if code == "NOREPLICAS":
-        return ("server.replica_link_down",
+        return ("server.not_enough_replicas",
                 f"Writes refused{at}: fewer good replicas than min-replicas-to-write "
                 "(NOREPLICAS)")
     return None

@@ -42,7 +42,7 @@ def run_redis_info(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     try:
         # db=0: INFO is server-wide, and a bad db in the URL is one of the things to report.
-        link = open_link(ctx.target, budget, db=0)
+        link = open_link(ctx, budget, db=0)
     except redis.exceptions.RedisError as exc:
         return failure(ctx, exc, "connect/AUTH", budget)
     with closing(link):
@@ -224,6 +224,7 @@ def _healthy_summary(f: Facts) -> str:
 
 
 REDIS_INFO = CheckKind(
+    imports=("redis",),
     name="redis_info",
     run=run_redis_info,
     help=(

@@ -9,7 +9,7 @@ imported lazily: this module is loaded by `validate` and `--help`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,6 +21,8 @@ from troubleshooter.target import Target
 if TYPE_CHECKING:
     import redis
 
+    from troubleshooter.connector import Connector
+
 CLIENT_NAME = "troubleshooter"
 # Every code a failed connection can be classified as (redis_errors.classify).
 CONNECT_CODES = (
@@ -28,8 +30,8 @@ CONNECT_CODES = (
     "network.tls_mismatch", "network.tls_failed", "network.not_redis",
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
-    "server.persistence_failed", "server.replica_link_down", "server.db_out_of_range",
-    "server.wrong_mode", "server.protocol_error",
+    "server.persistence_failed", "server.replica_link_down", "server.not_enough_replicas",
+    "server.db_out_of_range", "server.wrong_mode", "server.protocol_error",
 )
 
 
@@ -42,18 +44,78 @@ class Link:
     protocol: int
     hello: Mapping[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # A leased link gives its connection back to the run's connector instead of closing it.
+    release: Callable[[], None] | None = None
 
     def close(self) -> None:
-        self.client.close()
+        self.client.close()  # a leased client does not own its pool: this closes nothing shared
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
 
 def open_link(
-    target: Target, budget: Budget, *, protocol: int = 3, db: int | None = None
+    source: CheckContext | Target, budget: Budget, *, protocol: int = 3, db: int | None = None
 ) -> Link:
     """Connect, authenticate and select the db; raise the redis error that stopped it.
 
+    Given the check's context, the connection is the run's (`ctx.connector`): the first check
+    to reach an endpoint does the handshake, the checks after and beside it reuse it. Given a
+    bare Target (or a context without a connector), a connection of its own.
     `db` overrides the URL's database (redis_info reads INFO even when the URL's db is bad).
     """
+    if isinstance(source, Target) or source.connector is None:
+        target = source if isinstance(source, Target) else source.target
+        return _handshake(target, budget, protocol, db, make_client)
+    return _lease(source.connector, source.target, budget, protocol, db)
+
+
+def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
+           db: int | None) -> Link:
+    import redis
+
+    key = (target.scheme, target.host, target.port, target.path, target.username,
+           target.password, tuple(sorted(target.query.items())),
+           target.db if db is None else db, protocol)
+    # Its reads end with this check's budget, whoever connected (never below MIN_TIMEOUT).
+    connector.until(max(budget.end, time.monotonic() + MIN_TIMEOUT))
+    try:
+        entry = connector.shared(key)
+        if entry is None:
+            opening = connector.opening(key)
+            if not opening.acquire(timeout=budget.left()):
+                raise redis.exceptions.TimeoutError(
+                    f"no connection to {target.address} within {budget.seconds:g} s "
+                    "(another check was still connecting)")
+            try:
+                entry = connector.shared(key)
+                if entry is None:
+                    started = budget.clock()
+                    first = _handshake(target, budget, protocol, db, connector.make)
+                    entry = connector.share(key, first.client, first.protocol, first.hello,
+                                            tuple(first.notes), budget.clock() - started)
+            finally:
+                opening.release()
+        if not entry.slots.acquire(timeout=budget.left()):
+            raise redis.exceptions.TimeoutError(
+                f"no free connection to {target.address} within {budget.seconds:g} s "
+                "(the other checks held them)")
+    except BaseException:
+        connector.until(None)
+        raise
+    # A client of its own over the shared pool: closing it leaves the pool open.
+    client = redis.Redis(connection_pool=entry.client.connection_pool)
+    slots = entry.slots
+
+    def release() -> None:
+        connector.until(None)
+        slots.release()
+
+    return Link(client, entry.protocol, entry.hello, list(entry.notes), release)
+
+
+def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
+               make: Callable[..., redis.Redis]) -> Link:
     import redis
 
     protocols = [3, 2] if protocol == 3 else [protocol]
@@ -62,8 +124,8 @@ def open_link(
     while True:
         # As budget.left(): never less than MIN_TIMEOUT to connect, even on a spent budget.
         deadline = max(budget.end, time.monotonic() + MIN_TIMEOUT)
-        client = make_client(target, budget.left(), protocol=protocols[0], client_name=name,
-                             deadline=deadline, **overrides)
+        client = make(target, budget.left(), protocol=protocols[0], client_name=name,
+                      deadline=deadline, **overrides)
         try:
             conn = client.connection_pool.get_connection()
         except redis.exceptions.ResponseError as exc:

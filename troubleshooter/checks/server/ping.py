@@ -41,7 +41,7 @@ def run_redis_ping(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     try:
         protocol = 2 if ctx.param("protocol") == 2 else 3
-        link = open_link(ctx.target, budget, protocol=protocol)
+        link = open_link(ctx, budget, protocol=protocol)
     except redis.exceptions.RedisError as exc:
         return failure(ctx, exc, "connect/AUTH/SELECT", budget, connected=False)
     with closing(link):
@@ -111,6 +111,7 @@ def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float],
 
 
 REDIS_PING = CheckKind(
+    imports=("redis",),
     name="redis_ping",
     run=run_redis_ping,
     help=(
@@ -142,7 +143,7 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
     budget = Budget(ctx.timeout)
     key = f"{rq_prefix(ctx)}:troubleshooter:probe:{secrets.token_hex(8)}"
     try:
-        link = open_link(ctx.target, budget)
+        link = open_link(ctx, budget)
     except redis.exceptions.RedisError as exc:
         return failure(ctx, exc, "connect/AUTH/SELECT", budget)
     with closing(link):
@@ -160,6 +161,7 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
 
 
 WRITE_PROBE = CheckKind(
+    imports=("redis",),
     name="write_probe",
     run=run_write_probe,
     help=(

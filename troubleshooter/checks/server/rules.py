@@ -87,7 +87,7 @@ def _min_replicas(f: Facts) -> list[Finding]:
     if wanted <= 0 or good >= wanted:
         return []
     return [finding(
-        "server.replica_link_down",
+        "server.not_enough_replicas",
         f"Writes refused on {f.where}: {good} good replica(s), min-replicas-to-write is "
         f"{wanted} (NOREPLICAS)",
         f"connected_slaves:{int(f.num('connected_slaves'))}",

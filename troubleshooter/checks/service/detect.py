@@ -71,7 +71,7 @@ def run_service_detect(ctx: CheckContext) -> Outcome:
                for f in o.findings)
     # A hung server would only spend the budget: what it would lose cannot be read anyway.
     server = {"answers": False, "error": "unresponsive"} if hung else \
-        read_server(ctx.target, budget)
+        read_server(ctx, budget)
     redis = redis or _bare_redis(ctx.target, listening, server, local)
     workers = workers or _bare_workers(worker_procs)
     findings = _findings(redis, workers, server)

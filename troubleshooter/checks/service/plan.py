@@ -6,21 +6,23 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from troubleshooter.checks.base import Budget
+from troubleshooter.checks.base import Budget, CheckContext
 from troubleshooter.checks.service.managers import Service
 from troubleshooter.target import Target
 
 
-def read_server(target: Target, budget: Budget) -> dict[str, Any]:
+def read_server(source: Target | CheckContext, budget: Budget) -> dict[str, Any]:
     """INFO persistence/server, DBSIZE and CONFIG GET save: `answers` False when it does not."""
     import redis
 
     from troubleshooter.checks.server.link import command, open_link, text
 
+    # A check's context: the run's connection (checks/server/link.open_link).
+    target = source if isinstance(source, Target) else source.target
     if target.problem is not None:
         return {"answers": False, "error": "the URL is malformed"}
     try:
-        link = open_link(target, Budget(budget.left(1.0)))
+        link = open_link(source, Budget(budget.left(1.0)))
     except redis.exceptions.RedisError as exc:
         return {"answers": False, "error": type(exc).__name__}
     try:

@@ -1,0 +1,333 @@
+"""The run's seams against a real Redis: one connection per endpoint, checks stopped at their
+limit (connection closed, command killed), the run's deadline, resolved endpoints."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from troubleshooter import playbook
+from troubleshooter.checks import CHECKS
+from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, Resolved
+from troubleshooter.checks.server.link import command, open_link
+from troubleshooter.connector import Connector
+from troubleshooter.engine import Engine, RunOptions
+from troubleshooter.lab.relay import Forwarder
+from troubleshooter.lab.server import RedisServer
+from troubleshooter.session import Session
+from troubleshooter.target import parse_target
+
+pytestmark = pytest.mark.timeout(30)
+
+SERVER_STEP = """
+id: t
+title: T
+steps:
+  - id: server
+    title: Server
+    actions:
+      - {id: ping, check: redis_ping}
+      - {id: info, check: redis_info, when: "ping.data.connected"}
+      - {id: acl, check: acl_probe, when: "ping.data.connected"}
+      - {id: queues, check: rq_queues, when: "ping.data.connected"}
+      - {id: workers, check: rq_workers, when: "ping.data.connected"}
+      - {id: registries, check: rq_registries, when: "ping.data.connected"}
+"""
+
+
+def run(text: str, url: str, kinds: dict[str, CheckKind] | None = None,
+        connector: Connector | None = None, **options: Any) -> Session:
+    registry = {**CHECKS, **(kinds or {})}
+    pb = playbook.loads(text, "t.yaml", checks=registry)
+    opts = RunOptions(**{"timeout": 2.0, **options})
+    from troubleshooter.ui.prompts import Nobody
+
+    return Engine(pb, parse_target(url), Nobody(), opts, registry, environ={},
+                  connector=connector).run()
+
+
+def stats(server: RedisServer, section: str) -> dict[str, Any]:
+    import redis
+
+    with redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=5, protocol=2) as client:
+        return dict(client.info(section))
+
+
+# -- one connection per endpoint -------------------------------------------------------------------
+def test_the_server_checks_share_their_connections(redis_server: RedisServer) -> None:
+    before = stats(redis_server, "stats")["total_connections_received"]
+    session = run(SERVER_STEP, redis_server.url)
+    after = stats(redis_server, "stats")["total_connections_received"]
+    assert {c.status for c in session.steps[0].checks} <= {"pass", "warn"}  # warn: just started
+    # Six checks on loopback take turns on one connection (one more: the INFO above).
+    assert after - before - 1 == 1
+    hellos = stats(redis_server, "commandstats").get("cmdstat_hello", {}).get("calls", 0)
+    assert hellos == 1
+
+
+def test_a_connector_opens_each_endpoint_once(redis_server: RedisServer) -> None:
+    connector = Connector()
+    ctx = CheckContext(parse_target(redis_server.url), {}, 2.0, connector=connector)
+    try:
+        for _ in range(3):
+            link = open_link(ctx, ctx.budget())
+            assert command(link.client, "PING") is True
+            link.close()
+        other = open_link(ctx, ctx.budget(), db=1)  # another db is another endpoint
+        other.close()
+        assert connector.opened == 2
+    finally:
+        connector.close()
+
+
+def test_a_bare_target_still_gets_a_connection_of_its_own(redis_server: RedisServer) -> None:
+    target = parse_target(redis_server.url)
+    link = open_link(target, CheckContext(target, {}, 2.0).budget())
+    link.close()
+    assert link.protocol == 3 and link.hello["version"].startswith("7")
+
+
+# -- stopping a check past its limit ---------------------------------------------------------------
+def _stubborn(ctx: CheckContext) -> Outcome:
+    """Waits on BLPOP with no time limit of its own (straight on the socket: the bounded reader
+    would stop at the check's deadline): only its connection being closed ends it."""
+    link = open_link(ctx, ctx.budget())
+    try:
+        conn: Any = link.client.connection_pool.get_connection()
+        conn.send_command("BLPOP", "troubleshooter:test:never", 0)
+        conn._sock.settimeout(None)
+        got = conn._sock.recv(1)  # b"" once the connection is shut down
+        conn.disconnect()
+        link.client.connection_pool.release(conn)
+        return Outcome("error", "connection closed", data={"rounds": 1, "got": repr(got)},
+                       details=("waited 1 rounds",))
+    finally:
+        link.close()
+
+
+STUBBORN = CheckKind("stubborn", _stubborn, "waits until stopped")
+ONE_STUBBORN = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: wait, check: stubborn, timeout: 0.3}
+      - {id: after, check: redis_ping}
+"""
+
+
+def test_a_check_past_its_limit_is_stopped_and_keeps_what_it_found(
+        redis_server: RedisServer) -> None:
+    start = time.monotonic()
+    session = run(ONE_STUBBORN, redis_server.url, {"stubborn": STUBBORN})
+    took = time.monotonic() - start
+    wait, after = session.steps[0].checks
+    assert wait.status == "timeout"
+    assert wait.summary == "did not finish within 0.3 s; abandoned"
+    # Stopped by closing its connection: it returned what it had, and no finding of it.
+    assert wait.data["rounds"] >= 1 and wait.details == (f"waited {wait.data['rounds']} rounds",)
+    assert wait.findings == ()
+    assert after.status == "pass"  # the connection it shared is usable again
+    assert took < 0.3 + 0.5 + 1.0
+    assert session.status == "incomplete"
+
+
+def _sleeper(ctx: CheckContext) -> Outcome:
+    assert ctx.runner is not None
+    result = ctx.runner.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=30)
+    return Outcome("pass", result.describe(), data={"timed_out": result.timed_out,
+                                                    "took": result.duration_s})
+
+
+SLEEPER = CheckKind("sleeper", _sleeper, "runs a long command", time_limit=0.5,
+                    capped_by_timeout=False)
+
+
+def test_a_command_cannot_outlive_its_check(redis_server: RedisServer) -> None:
+    text = ONE_STUBBORN.replace("{id: wait, check: stubborn, timeout: 0.3}",
+                                "{id: cmd, check: sleeper}")
+    start = time.monotonic()
+    session = run(text, redis_server.url, {"sleeper": SLEEPER})
+    cmd = session.steps[0].checks[0]
+    # The runner cut the command at the check's limit and killed it; the check then finished.
+    assert cmd.data["timed_out"] is True and cmd.data["took"] < 1.0
+    assert time.monotonic() - start < 3.0
+
+
+# -- the run's deadline ----------------------------------------------------------------------------
+@pytest.fixture
+def slow_link(redis_server: RedisServer) -> Iterator[Forwarder]:
+    relay = Forwarder(redis_server, delay_ms=300).start()
+    try:
+        yield relay
+    finally:
+        relay.close()
+
+
+NETWORK_AND_SERVER = SERVER_STEP.replace("""steps:
+""", """steps:
+  - id: network
+    title: Network
+    actions:
+      - {id: tcp, check: tcp_connect}
+      - {id: resp, check: resp_probe}
+""")
+
+
+def test_behind_a_slow_link_the_deadline_ends_the_run(slow_link: Forwarder) -> None:
+    start = time.monotonic()
+    session = run(NETWORK_AND_SERVER, slow_link.url, deadline=1.5)
+    took = time.monotonic() - start
+    assert took < 1.5 + 0.5
+    checks = {c.id: c for s in session.steps for c in s.checks}
+    stopped = [c for c in checks.values() if c.status == "timeout"]
+    cut = [c for c in checks.values() if c.status == "skipped"]
+    assert stopped and all("the run's deadline passed" in c.summary for c in stopped)
+    assert cut and all(c.summary.startswith("deadline: the run's 1.5 s deadline passed")
+                       for c in cut)
+    assert (session.status, session.ended_by) == ("incomplete", "finished")
+
+
+def test_without_a_deadline_the_same_run_completes(redis_server: RedisServer) -> None:
+    session = run(NETWORK_AND_SERVER, redis_server.url, deadline=None)
+    assert session.status == "healthy"
+
+
+# -- endpoints resolved during the run -------------------------------------------------------------
+def test_a_resolved_endpoint_is_where_later_checks_go(redis_server: RedisServer) -> None:
+    def resolve(ctx: CheckContext) -> Outcome:
+        real = parse_target(redis_server.url, "sentinel")
+        return Outcome("pass", "the master is elsewhere",
+                       resolved=Resolved(real, "master", "SENTINEL GET-MASTER-ADDR-BY-NAME x"))
+
+    def where(ctx: CheckContext) -> Outcome:
+        assert ctx.given is not None
+        return Outcome("pass", ctx.target.address, data={"given": ctx.given.address})
+
+    kinds = {"resolve": CheckKind("resolve", resolve, "resolves"),
+             "where": CheckKind("where", where, "says where", params={"x": Param(int, 0)})}
+    text = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: before, check: where}
+      - {id: master, check: resolve}
+      - {id: after, check: where, when: "master.status == 'pass'"}
+      - {id: ping, check: redis_ping, when: "after.status == 'pass'"}
+"""
+    session = run(text, "redis://127.0.0.1:1/0", kinds)
+    checks = {c.id: c for c in session.steps[0].checks}
+    assert checks["before"].summary == "127.0.0.1:1"
+    assert checks["after"].summary == f"127.0.0.1:{redis_server.port}"
+    assert checks["after"].data == {"given": "127.0.0.1:1"}
+    assert checks["ping"].status == "pass"
+    doc = session.to_dict()
+    assert doc["target"]["port"] == 1  # the given target stays what it was
+    assert doc["resolved_targets"] == [{
+        "by": "master", "role": "master", "evidence": "SENTINEL GET-MASTER-ADDR-BY-NAME x",
+        "target": parse_target(redis_server.url, "sentinel").to_dict()}]
+
+
+def test_checks_after_the_deadline_are_skipped_and_the_run_is_incomplete() -> None:
+    # The clock jumps while the operator answers: nothing is running when the deadline passes.
+    now = [0.0]
+
+    class Slow:
+        def ask(self, step: Any, action: Any, question: str) -> Any:
+            from troubleshooter.engine import Answered
+
+            now[0] += 10
+            return Answered(True)
+
+        def confirm(self, step: Any, action: Any, question: str) -> bool:
+            return False
+
+    text = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: before, check: redis_url}
+      - {id: slow, prompt: confirm, question: Ready?}
+      - {id: after, check: redis_url}
+"""
+    pb = playbook.loads(text, "t.yaml")
+    session = Engine(pb, parse_target("redis://127.0.0.1:1/0"), Slow(),
+                     RunOptions(timeout=1.0, deadline=5.0), CHECKS, environ={},
+                     clock=lambda: now[0]).run()
+    before, after = session.steps[0].checks
+    assert (before.status, after.status) == ("pass", "skipped")
+    assert after.summary == "deadline: the run's 5 s deadline passed before it could run"
+    assert (session.steps[0].status, session.status) == ("incomplete", "incomplete")
+
+
+def test_a_budget_runs_on_the_injected_clock() -> None:
+    now = [100.0]
+    budget = CheckContext(parse_target("redis://127.0.0.1:1/0"), {}, 2.0,
+                          clock=lambda: now[0]).budget()
+    assert (budget.remaining(), budget.spent()) == (2.0, False)
+    now[0] += 1.5
+    assert (budget.remaining(), budget.elapsed_ms()) == (0.5, 1500.0)
+    now[0] += 1.0
+    assert budget.spent() and budget.left() == 0.05  # never a zero socket timeout
+
+
+def test_what_a_kind_imports_is_loaded_before_its_clock_starts() -> None:
+    sys.modules.pop("colorsys", None)
+
+    def loaded(ctx: CheckContext) -> Outcome:
+        return Outcome("pass", "ran", data={"loaded": "colorsys" in sys.modules})
+
+    kinds = {"early": CheckKind("early", loaded, "imports", imports=("colorsys",)),
+             "broken": CheckKind("broken", loaded, "imports", imports=("no_such_module_xyz",))}
+    text = """
+id: t
+title: T
+steps:
+  - id: s
+    title: S
+    actions:
+      - {id: early, check: early}
+      - {id: broken, check: broken}
+"""
+    early, broken = run(text, "redis://127.0.0.1:1/0", kinds).steps[0].checks
+    assert early.data == {"loaded": True}
+    assert broken.status == "pass"  # a missing module is the check's to report, not the run's
+
+
+def test_a_shared_connection_reads_until_its_current_check_s_deadline(
+        redis_server: RedisServer) -> None:
+    connector = Connector()
+    target = parse_target(redis_server.url)
+    try:
+        short = CheckContext(target, {}, 0.3, connector=connector)
+        link = open_link(short, short.budget())
+        assert command(link.client, "PING") is True
+        link.close()
+        time.sleep(0.4)  # the first check's deadline has passed; its connection lives on
+        later = CheckContext(target, {}, 2.0, connector=connector)
+        link = open_link(later, later.budget())
+        assert command(link.client, "PING") is True
+        link.close()
+        assert connector.opened == 1
+    finally:
+        connector.close()
+
+
+@pytest.mark.parametrize(("handshake_s", "parallel"), [(0.002, 1), (0.3, 2)])
+def test_checks_take_turns_on_a_near_endpoint_and_share_two_over_a_slow_link(
+        handshake_s: float, parallel: int) -> None:
+    entry = Connector().share("key", Any, 3, {}, (), handshake_s)  # type: ignore[arg-type]
+    leases = [entry.slots.acquire(blocking=False) for _ in range(3)]
+    assert leases.count(True) == parallel

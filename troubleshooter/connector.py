@@ -1,0 +1,195 @@
+"""One Redis connection per endpoint and credentials for the whole run.
+
+Each check used to open its own connection: HELLO and CLIENT SETNAME were half the commands of a
+healthy triage. The run's `Connector` (in `CheckContext.connector`) keeps, per endpoint +
+credentials + db + protocol, the client the first check opened, what its handshake learned (the
+protocol spoken, HELLO's reply, the workarounds it needed), and at most `per_endpoint`
+connections that the checks lease in turn: parallel checks share a small pool, later checks
+reuse what earlier ones opened.
+
+It also knows which thread holds which connection, so the engine can stop a check past its time
+limit by closing the sockets it waits on (`abort`). Clients come from `redisclient.make_client`
+(its timeouts, no retries, and whatever bounds it puts on reading), so redis is imported only
+when a check connects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from troubleshooter.redisclient import make_client
+
+if TYPE_CHECKING:
+    import redis
+
+    from troubleshooter.target import Target
+
+# Connections per endpoint that parallel checks may hold at once, over a slow link: two keep
+# the handshakes to four commands and still let one check's round trips overlap another's.
+PER_ENDPOINT = 2
+# A first handshake faster than this is a near link (loopback, the same data centre): there the
+# checks take turns on one connection, which costs them less than a second handshake would.
+NEAR_HANDSHAKE_S = 0.05
+
+Factory = Callable[..., "redis.Redis"]
+
+
+class Shared:
+    """An endpoint's open client and what its handshake learned, shared by the run's checks;
+    `slots` bounds how many of its connections the checks hold at once."""
+
+    def __init__(self, client: redis.Redis, protocol: int, hello: Mapping[str, Any],
+                 notes: tuple[str, ...], slots: int = PER_ENDPOINT) -> None:
+        self.client, self.protocol, self.hello, self.notes = client, protocol, hello, notes
+        self.slots = threading.BoundedSemaphore(slots)
+
+
+class Connector:
+    """The run's Redis connections: shared per endpoint, leased per check, stoppable per thread."""
+
+    def __init__(self, factory: Factory = make_client, per_endpoint: int = PER_ENDPOINT) -> None:
+        self.factory = factory
+        self.per_endpoint = per_endpoint
+        self._lock = threading.Lock()
+        self._shared: dict[Hashable, Shared] = {}
+        self._opening: dict[Hashable, threading.Lock] = {}
+        self._clients: list[redis.Redis] = []
+        # Which thread took each connection that is out of its pool right now.
+        self._holders: dict[Any, int] = {}
+        # Each leasing thread's deadline (monotonic): the end of its check's time limit.
+        self._deadlines: dict[int, float] = {}
+        self.opened = 0  # clients made: what a test of the sharing counts
+
+    # -- making and sharing ---------------------------------------------------------------------
+    def make(self, target: Target, timeout: float, **kwargs: Any) -> redis.Redis:
+        """A new client from the factory, its connections tracked by thread for `abort`."""
+        client = self.factory(target, timeout, **kwargs)
+        self._track(client.connection_pool)
+        with self._lock:
+            self._clients.append(client)
+            self.opened += 1
+        return client
+
+    def opening(self, key: Hashable) -> threading.Lock:
+        """The lock a check holds while it opens `key`'s first connection: the checks that
+        start beside it wait for that handshake and reuse it instead of repeating it."""
+        with self._lock:
+            return self._opening.setdefault(key, threading.Lock())
+
+    def shared(self, key: Hashable) -> Shared | None:
+        with self._lock:
+            return self._shared.get(key)
+
+    def share(self, key: Hashable, client: redis.Redis, protocol: int,
+              hello: Mapping[str, Any], notes: tuple[str, ...],
+              handshake_s: float = NEAR_HANDSHAKE_S) -> Shared:
+        """Keep `client` (freshly handshaken, in `handshake_s`) for the checks that follow."""
+        slots = 1 if handshake_s < NEAR_HANDSHAKE_S else self.per_endpoint
+        entry = Shared(client, protocol, dict(hello), notes, slots)
+        with self._lock:
+            self._shared[key] = entry
+        return entry
+
+    def until(self, deadline: float | None) -> None:
+        """The calling thread's reads end by `deadline` (None: forget it). A shared connection
+        was made for another check: before this thread reads on it, it takes this deadline
+        (redisclient's bounded reader stops there)."""
+        me = threading.get_ident()
+        with self._lock:
+            if deadline is None:
+                self._deadlines.pop(me, None)
+            else:
+                self._deadlines[me] = deadline
+
+    # -- stopping -------------------------------------------------------------------------------
+    def abort(self, thread_id: int) -> int:
+        """Close every connection thread `thread_id` holds (a check past its limit): whatever
+        it waits on fails at once. Returns how many were closed."""
+        with self._lock:
+            held = [conn for conn, owner in self._holders.items() if owner == thread_id]
+        for conn in held:
+            _hard_close(conn)
+        return len(held)
+
+    def close(self) -> None:
+        """Close every client of the run (the run is over)."""
+        with self._lock:
+            clients, self._clients = self._clients, []
+            self._shared.clear()
+        for client in clients:
+            try:
+                client.connection_pool.disconnect()
+            except Exception:  # closing what may already be broken: nothing to report
+                pass
+
+    def _track(self, pool: Any) -> None:
+        # The pool hands a connection to whichever thread asks; remember which one, so that
+        # abort() can find the sockets of a stuck check. Wrapped on the instance, not
+        # subclassed: make_client chooses the pool and connection classes.
+        make, get, put = pool.make_connection, pool.get_connection, pool.release
+        holders, deadlines, lock = self._holders, self._deadlines, self._lock
+
+        def hold(conn: Any) -> Any:
+            me = threading.get_ident()
+            with lock:
+                holders[conn] = me
+                deadline = deadlines.get(me)
+            if deadline is not None:
+                _read_until(conn, deadline)
+            return conn
+
+        def deadline_of_caller() -> float | None:
+            with lock:
+                return deadlines.get(threading.get_ident())
+
+        def make_connection() -> Any:
+            conn = make()
+            connect = conn.connect
+
+            def connect_until_deadline(*args: Any, **kwargs: Any) -> Any:
+                # A (re)connection handshakes within the deadline of the check that caused it.
+                deadline = deadline_of_caller()
+                if deadline is not None:
+                    _read_until(conn, deadline)
+                return connect(*args, **kwargs)
+
+            conn.connect = connect_until_deadline
+            return hold(conn)  # before it connects: a hung handshake is abortable too
+
+        def get_connection(*args: Any, **kwargs: Any) -> Any:
+            return hold(get(*args, **kwargs))
+
+        def release(conn: Any) -> None:
+            with lock:
+                holders.pop(conn, None)
+            put(conn)
+
+        pool.make_connection = make_connection
+        pool.get_connection = get_connection
+        pool.release = release
+
+
+def _read_until(conn: Any, deadline: float) -> None:
+    """Give a connection's bounded reader (redisclient / boundedresp) the leasing check's
+    deadline; a reader without one (another parser) is left as it is."""
+    parser = getattr(conn, "_parser", None)
+    if parser is not None and hasattr(parser, "deadline"):
+        parser.deadline = deadline
+        buffer = getattr(parser, "_buffer", None)
+        if buffer is not None and hasattr(buffer, "deadline"):
+            buffer.deadline = deadline
+
+
+def _hard_close(conn: Any) -> None:
+    """Shut the socket down: the thread blocked in recv() on it wakes with a closed connection
+    and cleans up itself (closing it from here would pull the socket from under its feet)."""
+    import socket
+
+    sock = getattr(conn, "_sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
