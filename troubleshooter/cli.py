@@ -134,7 +134,10 @@ def add_run_options(run: argparse.ArgumentParser) -> None:
                           "interactively, 30 with --non-interactive)")
     run.add_argument("--sentinel-password", metavar="PASSWORD",
                      help="the Sentinels' own password for a redis+sentinel:// URL (or "
-                          "?sentinel_password= in the URL)")
+                          "?sentinel_password= in the URL; `ps` shows it: prefer "
+                          "--sentinel-password-file)")
+    run.add_argument("--sentinel-password-file", metavar="FILE",
+                     help="read the Sentinels' password from FILE (a file or a pipe)")
     run.add_argument("--cluster", action="store_true",
                      help="the target is a Redis Cluster node: check the whole cluster")
     run.add_argument("--write-probe", action="store_true",

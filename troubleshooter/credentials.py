@@ -39,44 +39,45 @@ def resolve(target: Target, args: argparse.Namespace, environ: Mapping[str, str]
     return password_from_env(target, environ)
 
 
-def read_password_file(path: str) -> str:
-    """The password in `path` (a file or a pipe), without its trailing newline."""
+def read_password_file(path: str, option: str = "--password-file") -> str:
+    """The password in `path` (a file or a pipe), without its trailing newline; errors name
+    `option`."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise UsageError(f"--password-file {path}: {exc.strerror}") from None
+        raise UsageError(f"{option} {path}: {exc.strerror}") from None
     try:
         mode = os.fstat(fd).st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-            raise UsageError(f"--password-file {path}: not a regular file or a pipe")
-        data = _read_bounded(fd, path, pipe=stat.S_ISFIFO(mode))
+            raise UsageError(f"{option} {path}: not a regular file or a pipe")
+        data = _read_bounded(fd, path, pipe=stat.S_ISFIFO(mode), option=option)
     finally:
         os.close(fd)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("utf-8", "surrogateescape")
-        raise UsageError(f"--password-file {path}: {encoding_problem(text, 'the password')}") \
+        raise UsageError(f"{option} {path}: {encoding_problem(text, 'the password')}") \
             from None
     password = text[:-1] if text.endswith("\n") else text
     password = password[:-1] if password.endswith("\r") else password
     if not password:
-        raise UsageError(f"--password-file {path}: the file is empty")
+        raise UsageError(f"{option} {path}: the file is empty")
     return password
 
 
-def _read_bounded(fd: int, path: str, pipe: bool) -> bytes:
+def _read_bounded(fd: int, path: str, pipe: bool, option: str = "--password-file") -> bytes:
     data = b""
     deadline = time.monotonic() + PIPE_WAIT_S
     while len(data) <= MAX_FILE_BYTES:
         if pipe and not select.select([fd], [], [], max(deadline - time.monotonic(), 0))[0]:
-            raise UsageError(f"--password-file {path}: nothing came through the pipe in "
+            raise UsageError(f"{option} {path}: nothing came through the pipe in "
                              f"{PIPE_WAIT_S:g} s")
         chunk = os.read(fd, MAX_FILE_BYTES + 1 - len(data))
         if not chunk:
             return data
         data += chunk
-    raise UsageError(f"--password-file {path}: larger than {MAX_FILE_BYTES // 1024} KB; "
+    raise UsageError(f"{option} {path}: larger than {MAX_FILE_BYTES // 1024} KB; "
                      "a password file holds the password only")
 
 

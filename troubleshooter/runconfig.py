@@ -102,9 +102,14 @@ def resolve_topology(target: Target, args: argparse.Namespace) -> Target:
 
     from troubleshooter.topology.sentinels import resolve
 
-    if getattr(args, "sentinel_password", None):
-        target = replace(target, sentinel=replace(target.sentinel,
-                                                  sentinel_password=args.sentinel_password))
+    password = getattr(args, "sentinel_password", None)
+    path = getattr(args, "sentinel_password_file", None)
+    if path:
+        from troubleshooter.credentials import read_password_file
+
+        password = read_password_file(path, "--sentinel-password-file")
+    if password:
+        target = replace(target, sentinel=replace(target.sentinel, sentinel_password=password))
     return resolve(target, args.timeout or DEFAULT_TIMEOUT)
 
 

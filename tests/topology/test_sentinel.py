@@ -167,6 +167,19 @@ def test_sentinel_password(sentinel_set: SentinelSet) -> None:
                             "--sentinel-password", "sentinelpw99")
     assert code == 0, doc["findings"]
     assert "sentinelpw99" not in err and "sentinelpw99" not in str(doc)
+    secret = sentinel_set.master.dir / "sentinel.pw"
+    secret.write_text("sentinelpw99\n")
+    code, doc, err = triage(sentinel_set.url(), "--timeout", "1",
+                            "--sentinel-password-file", str(secret))
+    assert code == 0, doc["findings"]
+    import subprocess
+    import sys
+
+    bad = subprocess.run([sys.executable, "-m", "troubleshooter", "run", "--non-interactive",
+                          "--url", sentinel_set.url(), "--sentinel-password-file",
+                          "/nonexistent"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert "--sentinel-password-file /nonexistent: No such file" in bad.stderr
 
 
 def test_plain_url_to_a_sentinel_is_still_the_wrong_mode(sentinel_set: SentinelSet) -> None:
