@@ -6,13 +6,12 @@ and RQ check then runs against it), and by the `sentinel_status` check, which lo
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.server.link import command
+from troubleshooter.parallel import first_line, in_parallel
 from troubleshooter.target import Target
 
 if TYPE_CHECKING:
@@ -20,7 +19,6 @@ if TYPE_CHECKING:
 
     from troubleshooter.topology.sentinel_url import SentinelSpec
 
-T = TypeVar("T")
 # Sentinel replies are small; anything larger is not a Sentinel talking.
 _MAX_ITEMS = 4096
 
@@ -44,26 +42,6 @@ class SentinelView:
         return self.error is None
 
 
-def in_parallel(items: Sequence[Any], work: Callable[[Any], T],
-                timeout: float) -> list[T | Exception | None]:
-    """`work(item)` for every item at once, each with the same deadline: its result, the
-    exception it raised, or None when it has not finished by `timeout`."""
-    results: list[T | Exception | None] = [None] * len(items)
-
-    def run(i: int) -> None:
-        try:
-            results[i] = work(items[i])
-        except Exception as exc:  # a bug or an unexpected reply: reported, not lost
-            results[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(items))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout)
-    return results
-
-
 def sentinel_client(spec: SentinelSpec, host: str, port: int, timeout: float) -> redis.Redis:
     from troubleshooter.redisclient import make_client
 
@@ -80,6 +58,8 @@ def ask(spec: SentinelSpec, host: str, port: int, timeout: float,
     and replicas too)."""
     import redis
 
+    from troubleshooter.checks.server.link import command
+
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     client = sentinel_client(spec, host, port, timeout)
     try:
@@ -92,18 +72,20 @@ def ask(spec: SentinelSpec, host: str, port: int, timeout: float,
             return SentinelView(address, master=master)
         return _detail(client, spec.master_name, address, master)
     except redis.AuthenticationError as exc:
-        return SentinelView(address, f"refused our credentials: {_short(exc)}", "auth")
+        return SentinelView(address, f"refused our credentials: {first_line(exc)}", "auth")
     except redis.ResponseError as exc:
         kind = "auth" if "NOAUTH" in str(exc) or "uthentication" in str(exc) else "other"
-        return SentinelView(address, _short(exc), kind)
+        return SentinelView(address, first_line(exc), kind)
     except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
-        return SentinelView(address, _short(exc), "unreachable")
+        return SentinelView(address, first_line(exc), "unreachable")
     finally:
         client.close()
 
 
 def _detail(client: redis.Redis, name: str, address: str, master: str) -> SentinelView:
     import redis
+
+    from troubleshooter.checks.server.link import command
 
     fields = _pairs(command(client, "SENTINEL", "MASTER", name))
     try:
@@ -124,13 +106,9 @@ def _pairs(reply: Any) -> dict[str, str]:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value[:1024].decode("utf-8", errors="replace")
-    return str(value)[:1024]
+    from troubleshooter.checks.server.link import text
 
-
-def _short(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
+    return text(value)[:1024]
 
 
 def ask_all(spec: SentinelSpec, timeout: float, detail: bool = False) -> list[SentinelView]:
@@ -138,7 +116,7 @@ def ask_all(spec: SentinelSpec, timeout: float, detail: bool = False) -> list[Se
     views = in_parallel(list(spec.sentinels),
                         lambda hp: ask(spec, hp[0], hp[1], timeout, detail), timeout + 0.5)
     return [v if isinstance(v, SentinelView) else SentinelView(
-                spec.addresses[i], _short(v) if v else f"no answer within {timeout:g} s",
+                spec.addresses[i], first_line(v) if v else f"no answer within {timeout:g} s",
                 "other" if v else "unreachable") for i, v in enumerate(views)]
 
 

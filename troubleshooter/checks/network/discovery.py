@@ -8,10 +8,10 @@ classic wrong-instance outage (a port changed in one place, a second instance le
 from __future__ import annotations
 
 import socket
-import threading
 
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param
 from troubleshooter.findings import finding
+from troubleshooter.parallel import in_parallel
 
 DEFAULT_PORTS = [6379, 6380, 6381, 6382, 6390, 16379]
 # Each probe is tiny: loopback or LAN answers in milliseconds; this bounds the whole scan.
@@ -38,16 +38,9 @@ def run_redis_nearby(ctx: CheckContext) -> Outcome:
     wanted = [*map(int, ctx.param("ports")), *(t.port + d for d in (-2, -1, 1, 2))]
     ports = sorted({p for p in wanted if 0 < p < 65536 and p != t.port})
     timeout = min(ctx.timeout, PROBE_TIMEOUT)
-    answering: dict[int, bool] = {}
-
-    def probe(port: int) -> None:
-        answering[port] = _speaks_resp(t.host, port, timeout)
-
-    threads = [threading.Thread(target=probe, args=(p,), daemon=True) for p in ports]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout * 2 + 0.1)
+    replies = in_parallel(ports, lambda port: _speaks_resp(t.host, port, timeout),
+                          timeout * 2 + 0.1)
+    answering = {p: r is True for p, r in zip(ports, replies, strict=True)}
     host = f"[{t.host}]" if ":" in t.host else t.host
     # Nearest first: a neighbour of the configured port is likelier the intended instance than
     # a developer's own Redis on 6379.

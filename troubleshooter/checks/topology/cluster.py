@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
-from troubleshooter.checks.server.link import command
+from troubleshooter.checks.server.link import command, text
 from troubleshooter.findings import Finding, finding
-from troubleshooter.topology.sentinels import in_parallel
+from troubleshooter.parallel import first_line, in_parallel
 
 if TYPE_CHECKING:
     import redis
@@ -106,10 +106,7 @@ def uncovered(nodes: list[Node]) -> list[tuple[int, int]]:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value[: 4 * 1024 * 1024].decode("utf-8", errors="replace")
-    return str(value)
-
+    return text(value)[: 4 * 1024 * 1024]
 
 def _node_client(ctx: CheckContext, node: Node, timeout: float) -> redis.Redis:
     from troubleshooter.redisclient import make_client
@@ -126,19 +123,15 @@ def _node_view(ctx: CheckContext, node: Node, timeout: float) -> dict[str, str]:
     try:
         return info_fields(_text(command(client, "CLUSTER", "INFO")))
     except redis.AuthenticationError as exc:
-        return {"auth_error": _first_line(exc)}
+        return {"auth_error": first_line(exc)}
     except redis.ResponseError as exc:
         if any(word in str(exc) for word in ("NOAUTH", "WRONGPASS", "NOPERM")):
-            return {"auth_error": _first_line(exc)}
-        return {"error": _first_line(exc)}
+            return {"auth_error": first_line(exc)}
+        return {"error": first_line(exc)}
     except (redis.RedisError, OSError) as exc:
-        return {"error": _first_line(exc)}
+        return {"error": first_line(exc)}
     finally:
         client.close()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def run_cluster_status(ctx: CheckContext) -> Outcome:
@@ -158,7 +151,7 @@ def run_cluster_status(ctx: CheckContext) -> Outcome:
         client.close()
     views = in_parallel(nodes, lambda n: _node_view(ctx, n, ctx.timeout), ctx.timeout + 0.5)
     by_node = {n.id: v if isinstance(v, dict) else
-               {"error": _first_line(v) if v else f"no answer within {ctx.timeout:g} s"}
+               {"error": first_line(v) if v else f"no answer within {ctx.timeout:g} s"}
                for n, v in zip(nodes, views, strict=True)}
     findings = _findings(ctx, info, nodes, by_node)
     masters = [n for n in nodes if n.is_master]
