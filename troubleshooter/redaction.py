@@ -26,7 +26,7 @@ _SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL|_AUTH$",
 # Names whose values are secrets: *PASSWORD*, *SECRET*, *TOKEN* in any case; *KEY* only in
 # upper case (a variable), since `key` alone is an ordinary word in Redis data (a key name).
 _SECRET_NAME = re.compile(
-    r"(?i:passw(?:or)?d|secret|token|credential|requirepass|masterauth"
+    r"(?i:passw(?:or)?d|(?:^|[-_])pass(?:$|[-_])|secret|token|credential|requirepass|masterauth"
     r"|api_?key|private_?key|access_?key)|KEY")
 # Values the operator marks secret: one a line (set it from a file, not on the command line).
 OPERATOR_SECRETS = "TROUBLESHOOTER_SECRETS"
@@ -64,7 +64,8 @@ _RULES: tuple[_Rule, ...] = (
      _keep_mask("pw")),
     # redis.conf lines, CONFIG SET/GET output: `requirepass pw`, "masterauth" "pw"
     ("requirepass/masterauth",
-     re.compile(r'(?im)(?:^\s*|\bCONFIG\s+SET\s+|")(?:requirepass|masterauth)"?'
+     re.compile(r'(?im)(?:^\s*|\bCONFIG\s+SET\s+|")'
+                r'(?:requirepass|masterauth|tls-(?:client-)?key-file-pass)"?'
                 r'(?:[ \t]*[=:][ \t]*|[ \t]+|\n\s*\d+\)[ \t]*)"?(?P<pw>[^\s"\',*][^\s"\',]*)'),
      _keep_mask("pw")),
     # ACL SETUSER / ACL LIST / users.acl: `>password` and `#<sha256>` of a user's rules

@@ -117,3 +117,14 @@ def test_our_own_words_are_never_redacted() -> None:
     texts += strings(yaml.safe_load((root / "playbooks" / "redis-outage.yaml").read_text()))
     r = Redactor()
     assert [t for t in texts if r.text(t) != t] == []
+
+
+def test_tls_key_file_passphrases_in_config() -> None:
+    # CONFIG GET * as the support bundle reads it: the TLS key passphrases are secrets too.
+    r = Redactor()
+    config = {"tls-key-file-pass": PW, "tls-client-key-file-pass": PW, "tls-port": "0",
+              "passes": "3"}
+    assert r.value(config) == {"tls-key-file-pass": MASK, "tls-client-key-file-pass": MASK,
+                               "tls-port": "0", "passes": "3"}
+    assert r.text(f"tls-key-file-pass {PW}") == f"tls-key-file-pass {MASK}"
+    assert r.text(f"CONFIG SET tls-client-key-file-pass {PW}").endswith(MASK)
