@@ -137,6 +137,9 @@ def test_setup_only_leaves_it_running_for_a_class_and_stop_ends_it(tmp_path: Pat
         app_env = (Path(data["dir"]) / "app.env").read_text()
         password = app_env.split(":", 2)[2].split("@")[0].lstrip("/:")
         assert password and password not in done.stdout + done.stderr
+        # The state file outlives the drill's processes: private, and without the password.
+        assert password not in state_file(tmp_path).read_text()
+        assert state_file(tmp_path).stat().st_mode & 0o777 == 0o600
         assert len(left.pids) == 2 and left.left()  # redis and its worker still run
         again = run("oom")
         assert again.returncode == 2

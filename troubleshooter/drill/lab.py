@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from troubleshooter.drill.scenario import PLACEHOLDER_RE, Scenario
 from troubleshooter.drill.supervisor import Supervisor
 from troubleshooter.lab.server import LabError, find_redis_server, free_port
+from troubleshooter.target import redact_url
 
 if TYPE_CHECKING:
     import redis
@@ -217,7 +218,8 @@ def _build(lab: Lab) -> Lab:
         sup.programs[f"worker-{i}"].log = str(directory / "worker.log")
     (directory / "app.log").touch()
     (directory / "worker.log").touch()
-    sup.info.update(ports=lab.ports, url=lab.app_url, dir=str(directory),
+    # The state file outlives the drill's processes: never a password in it.
+    sup.info.update(ports=lab.ports, url=redact_url(lab.app_url), dir=str(directory),
                     values={k: v for k, v in lab.values.items() if "password" not in k})
     sup.save()
     return lab

@@ -76,11 +76,12 @@ class Supervisor:
 
     # -- state --------------------------------------------------------------------------------
     def save(self) -> None:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        tmp.write_text(json.dumps({"dir": str(self.dir), "info": self.info,
-                                   "programs": [p.to_dict() for p in self.programs.values()]}))
-        tmp.replace(self.state_path)
+        from troubleshooter.store import write_private
+
+        document = {"dir": str(self.dir), "info": self.info,
+                    "programs": [p.to_dict() for p in self.programs.values()]}
+        # Private and atomic like every file of the state directory (a random temp name).
+        write_private(self.state_path, json.dumps(document).encode(), durable=False)
 
     def refresh(self) -> None:
         """Take PIDs from the state file: `drill --restart` in another shell may have started a
