@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.errors import EXIT_OK, UsageError
-from troubleshooter.sanitize import shorten, visible
+from troubleshooter.sanitize import json_for_terminal, shorten, visible
 
 if TYPE_CHECKING:
     from troubleshooter.redaction import Redactor
@@ -57,7 +57,7 @@ def list_sessions(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     found, problems = store.listing(environ)
     rows = [s.summary() for s in found]
     if args.json:
-        sys.stdout.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_for_terminal(json.dumps(rows, indent=2, ensure_ascii=False)) + "\n")
     else:
         for r in rows:
             started = str(r["started_at"] or "")[:19].replace("T", " ")
@@ -86,7 +86,9 @@ def report_cmd(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     destination = _output(args.output)
     text = report.render(report.document(stored.doc, _redactor(environ)), args.format)
     if destination is None:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        # Stored text came from Redis, servers and logs: nothing in it may act on a terminal.
+        shown = json_for_terminal(text) if args.format == "json" else visible(text, multiline=True)
+        sys.stdout.write(shown if shown.endswith("\n") else shown + "\n")
         return EXIT_OK
     _write(destination, text.encode("utf-8"))
     print(f"Report written: {destination}", file=sys.stderr)

@@ -13,7 +13,7 @@ from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS
 from troubleshooter.redaction import Redactor
 from troubleshooter.runconfig import resolve_topology, resolve_variables
-from troubleshooter.sanitize import visible
+from troubleshooter.sanitize import json_for_terminal, visible
 from troubleshooter.session import Session
 from troubleshooter.target import parse_target, resolve_url
 from troubleshooter.watch import Round, watch
@@ -43,7 +43,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     def on_round(r: Round, session: Session) -> None:
         rounds.append(redactor.value(r.to_dict()))
         if args.json:
-            sys.stdout.write(json.dumps(rounds[-1], ensure_ascii=False) + "\n")
+            sys.stdout.write(json_for_terminal(json.dumps(rounds[-1], ensure_ascii=False)) + "\n")
             sys.stdout.flush()
         else:
             print_round(console, r)

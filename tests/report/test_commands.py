@@ -165,3 +165,22 @@ def test_save_never_follows_a_planted_temp_file(url: str, tmp_path: Path) -> Non
     saved = tmp_path / "s.json"
     assert not saved.is_symlink() and os.stat(saved).st_mode & 0o777 == 0o600
     assert json.loads(saved.read_text())["diagnosis"]["code"] == "network.refused"
+
+
+def test_reports_and_listings_on_stdout_carry_no_control_character() -> None:
+    # A queue name written by an attacker, saved in the transcript as it is (JSON keeps exact
+    # values), must not act on the terminal when a report or listing is printed later.
+    with RedisServer() as server:
+        import redis
+
+        conn = redis.Redis(host=server.host, port=server.port)
+        name = "q\x1b]0;owned\x07\x1b[2J\u009b31m\u202e"
+        conn.sadd("rq:queues", f"rq:queue:{name}")
+        conn.rpush(f"rq:queue:{name}", "j1")
+        done = run("run", "--non-interactive", "--json", "--url", server.url)
+    assert done.returncode == 1, done.stderr
+    for args in (("report", "--format", "md"), ("report", "--format", "html"),
+                 ("report", "--format", "json"), ("sessions", "--json")):
+        shown = run(*args)
+        assert shown.returncode == 0, shown.stderr
+        assert not any(ch in shown.stdout for ch in "\x1b\x07\x9b\u202e"), args
