@@ -366,7 +366,9 @@ class Engine:
         s = self.session
         s.ended_by, s.finished_at = ended_by, now_iso()
         s.diagnosis = diagnose(s.findings, self.playbook.rules, self.scope())
+        # Step records carry it, kept ones of a resumed session included.
         incomplete = ended_by != "finished" or bool(self.cut) or any(
+            step.status == "incomplete" for step in s.steps) or any(
             c.status in ("error", "timeout") for step in s.steps for c in step.checks)
         s.status = "problems" if s.has_errors else ("incomplete" if incomplete else "healthy")
 

@@ -68,7 +68,8 @@ def run_session(ctx: CheckContext, name: str, body: Callable[[Session], Outcome]
     except redis.exceptions.RedisError as exc:
         # No reply at all within the budget: the server did not answer (server.unresponsive).
         return redis_failure(ctx, name, exc)
-    session = Session(link.client, time.monotonic() + ctx.timeout, wall_now(ctx))
+    # The same budget as the connection's: connecting spends the check's time too.
+    session = Session(link.client, budget.end, wall_now(ctx))
     try:
         return body(session)
     except redis.exceptions.RedisError as exc:

@@ -119,8 +119,8 @@ def _registries(session: Session, ctx: CheckContext) -> Outcome:
           f"{ctx.target.address}")
     outcome = outcome_from(findings, ok, **report.data())
     status = outcome.status
-    if report.partial and status == "pass":
-        status = "timeout"  # incomplete is not healthy
+    if report.partial and status != "fail":
+        status = "timeout"  # incomplete is not healthy, warnings or not
         ok = f"rq_registries: {report.partial} (nothing found before that)"
     return Outcome(status, outcome.summary if findings else ok, outcome.findings, outcome.data,
                    tuple(details))

@@ -11,7 +11,7 @@ and the refusal recorded, never run twice. Nothing here unpickles: rq's Job.fetc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
@@ -113,6 +113,7 @@ def _requeue(session: Session, ctx: CheckContext) -> Outcome:
     requeued: list[str] = []
     refused: dict[str, str] = {}
     details = [f"candidates from {plan.source}"]
+    stopped: str | None = None
     for n, (job_id, action) in enumerate(todo):
         try:
             session.spend("requeueing jobs")
@@ -123,8 +124,12 @@ def _requeue(session: Session, ctx: CheckContext) -> Outcome:
         except (BudgetSpent, redis.exceptions.RedisError) as exc:
             # Redis went away (or time ran out) mid-way: say exactly what was and was not done.
             refused.update(_stopped(exc, ctx, [rest for rest, _ in todo[n:]]))
+            stopped = ("timeout" if isinstance(exc, BudgetSpent | redis.exceptions.TimeoutError)
+                       else "error")
             break
-    return _outcome(ctx, len(todo), requeued, refused, details)
+    outcome = _outcome(ctx, len(todo), requeued, refused, details)
+    # A requeue cut short did not finish: never a pass or a mere warning (exit 0).
+    return replace(outcome, status=stopped) if stopped else outcome
 
 
 def _stopped(exc: Exception, ctx: CheckContext, left: list[str]) -> dict[str, str]:
