@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from troubleshooter.inputfiles import InputFileError, read_text
+
 MAX_BYTES = 1024 * 1024
 
 
@@ -23,16 +25,10 @@ def read_settings(path: str) -> tuple[dict[str, str], str]:
     """Every scalar setting in the file, flattened, and the format it was read as."""
     p = Path(path)
     try:
-        with p.open("rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise FileProblem(f"{path}: cannot read: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise FileProblem(f"{path}: larger than {MAX_BYTES // 1024} KiB: not a settings file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FileProblem(f"{path}: not UTF-8 text") from None
+        # Regular files only (a FIFO would block the run), size-capped, UTF-8.
+        text = read_text(path, MAX_BYTES, "the settings file")
+    except InputFileError as exc:
+        raise FileProblem(str(exc)) from None
     suffix = p.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return _yaml(path, text), "yaml"
