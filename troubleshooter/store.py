@@ -151,12 +151,14 @@ class NotASession(UsageError):
 def read(path: Path) -> Stored:
     """A saved transcript, or UsageError naming the file and what is wrong with it."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # O_NONBLOCK: a FIFO named *.json must not block `sessions` (as inputfiles does).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise UsageError(f"cannot read session file {path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
             raise UsageError(f"{path}: not a regular file")
+        os.set_blocking(fh.fileno(), True)
         raw = fh.read(MAX_SESSION_BYTES + 1)
     if len(raw) > MAX_SESSION_BYTES:
         raise UsageError(f"{path}: larger than {MAX_SESSION_BYTES // 2**20} MB: not a session")

@@ -176,3 +176,17 @@ def test_a_watch_transcript_is_not_listed_as_a_session(tmp_path: Path) -> None:
     assert store.listing(e) == ([], [])
     with pytest.raises(UsageError, match="no session with id '0123'"):
         store.find(e, "0123")
+
+
+def test_a_fifo_among_the_sessions_does_not_block(tmp_path) -> None:
+    import os
+
+    import pytest
+
+    from troubleshooter.errors import UsageError
+    from troubleshooter.store import read
+
+    fifo = tmp_path / "2026-01-01T000000-deadbeef.json"
+    os.mkfifo(fifo)  # nobody will write to it
+    with pytest.raises(UsageError, match="not a regular file"):
+        read(fifo)
