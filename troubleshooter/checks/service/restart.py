@@ -208,7 +208,7 @@ def run_redis_bgsave(ctx: CheckContext) -> Outcome:
                     return outcome_from([f], "")
                 return Outcome("pass", f"saved in {budget.elapsed_ms() / 1000:.1f} s",
                                data={"saved": True})
-            time.sleep(backoff(attempt))
+            time.sleep(min(backoff(attempt), budget.remaining()))
             attempt += 1
         return Outcome("timeout", f"BGSAVE still running after {ctx.param('wait_s'):g} s")
     except redis.exceptions.RedisError as exc:
