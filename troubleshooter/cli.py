@@ -366,14 +366,17 @@ def list_checks() -> int:
 
 def _crash(exc: BaseException) -> int:
     from troubleshooter import crashlog
-    from troubleshooter.target import redact_url
+    from troubleshooter.redaction import Redactor
 
+    # The one redaction layer, with this environment's secrets ($REDISCLI_AUTH, secret-named
+    # variables, URLs in variables): a traceback may quote a URL or a password.
+    redact = Redactor.for_run([], os.environ).text
     try:
-        log = crashlog.write("".join(traceback.format_exception(exc)), os.environ)
+        log = crashlog.write(redact("".join(traceback.format_exception(exc))), os.environ)
         where = f"; details in {log}"
     except OSError:
         where = ""
     # One line whatever the exception says: the whole of it is in the crash log.
-    message = shorten(redact_url(str(exc)), 300)
+    message = shorten(redact(str(exc)), 300)
     _say(f"troubleshooter: internal error: {type(exc).__name__}: {message}{where}")
     return EXIT_INTERNAL

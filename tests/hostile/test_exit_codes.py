@@ -79,22 +79,24 @@ def test_3_internal_error_with_a_private_crash_log(tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text(
         "import troubleshooter.cli as cli\n"
         "def boom(args, environ):\n"
-        "    raise RuntimeError('a bug at redis://:hunter2@db:6379/0')\n"
+        "    raise RuntimeError('a bug at redis://:hunter2@db:6379/0 with envpw-77')\n"
         "cli._dispatch = boom\n")
     victim = tmp_path / "victim"
     victim.write_text("untouched")
     state().mkdir(parents=True)
     (state() / "crash.log").symlink_to(victim)  # planted: must not be written through
-    done = run(NETWORK_ONLY, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    done = run(NETWORK_ONLY, env={**os.environ, "PYTHONPATH": str(tmp_path),
+                                  "REDISCLI_AUTH": "envpw-77"})
     log = state() / "crash.log"
     assert done.returncode == 3, done.stderr
     assert done.stderr == ("troubleshooter: internal error: RuntimeError: a bug at "
-                           f"redis://:***@db:6379/0; details in {log}\n")
+                           f"redis://:***@db:6379/0 with ***; details in {log}\n")
     assert victim.read_text() == "untouched"
     info = log.lstat()
     assert stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600
     assert stat.S_IMODE(state().stat().st_mode) == 0o700
     assert "Traceback" in log.read_text() and "RuntimeError" in log.read_text()
+    assert "hunter2" not in log.read_text() and "envpw-77" not in log.read_text()
 
 
 def test_5_output_that_cannot_be_written(redis_server: RedisServer) -> None:
