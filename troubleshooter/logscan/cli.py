@@ -68,7 +68,8 @@ def run_logs(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         render_scan(make_console(), result)
     if not result.found_any_source:
         if not args.json:
-            print("troubleshooter: error: no log source could be read (see the notes above)",
+            print("troubleshooter: error: no log source could be read (the notes on "
+                  "standard output say why)",
                   file=sys.stderr)
         return EXIT_USAGE
     return EXIT_PROBLEMS if result.matches else EXIT_OK

@@ -259,7 +259,9 @@ def _bare_redis(target: Target, listening: procs.ProcInfo | None, server: dict[s
         return Service("redis", "process", f"pid {listening.pid}", (),
                        f"process {listening.pid} ({listening.name}) listens on port "
                        f"{target.port}", listening.status, listening.pid, conf, manual)
-    where = "on this host" if local else f"on {target.host}"
+    # A malformed URL has no host to name: say where the operator must look instead.
+    where = ("on this host" if local else f"on {target.host}" if target.host
+             else "behind the URL (step 1 says what is wrong with it)")
     manual = (f"Find how Redis is run {where}: `systemctl status redis-server`, `docker ps`, "
               "`supervisorctl status`, or the provider's console (reboot / failover)",
               "Restart it there; if it is a bare process: kill PID, then "
