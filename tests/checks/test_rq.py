@@ -387,5 +387,9 @@ def test_the_requeue_preview_lists_the_job_ids_before_anything_changes() -> None
     narrowed = CheckContext(ctx.target, {"job_ids": ["j3"]}, 1.0, earlier=ctx.earlier)
     assert preview_rq_requeue(narrowed).endswith("jobs failed on Redis errors (1): j3")
     assert "none" in preview_rq_requeue(narrowed).splitlines()[0]
+    # An id asked for that no check listed is still attempted (as a failed job): the operator
+    # must see it in the preview too — the preview and the run choose with one function.
+    unknown = CheckContext(ctx.target, {"job_ids": ["zzz"]}, 1.0, earlier=ctx.earlier)
+    assert preview_rq_requeue(unknown).endswith("(1): zzz")
     fresh = CheckContext(ctx.target, {"job_ids": []}, 1.0)
     assert preview_rq_requeue(fresh).startswith("It will read the registries now")

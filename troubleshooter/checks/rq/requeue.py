@@ -60,9 +60,7 @@ def preview_rq_requeue(ctx: CheckContext, limit: int = 20) -> str:
     found = earlier_candidates(ctx.earlier)
     if found is None:
         return "It will read the registries now and requeue the candidates it finds there."
-    wanted = {str(i) for i in ctx.param("job_ids")}
-    orphans, failed = ([i for i in ids if not wanted or i in wanted] for ids in found)
-    failed = [i for i in failed if i not in orphans]
+    orphans, failed = choose(found, ctx.param("job_ids"))
 
     def listed(ids: list[str]) -> str:
         more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
@@ -93,12 +91,21 @@ def _plan(session: Session, ctx: CheckContext) -> Plan:
                                                           "out while "))
         found = ([o.job_id for o in report.orphans], report.redis_failed_ids)
         source = "a fresh read of the registries"
+    orphans, failed = choose(found, ctx.param("job_ids"))
+    return Plan(orphans, failed, f"job_ids, checked against {source}"
+                if ctx.param("job_ids") else source)
+
+
+def choose(found: tuple[list[str], list[str]],
+           job_ids: list[object]) -> tuple[list[str], list[str]]:
+    """(orphans, failed) to requeue: the candidates, or the ids asked for (an id that is not an
+    orphan is tried as a failed job, and refused if no failed registry holds it). The preview
+    the operator confirms and the run use this one choice."""
     orphans, redis_failed = found
-    wanted = list(dict.fromkeys(str(i) for i in ctx.param("job_ids")))
+    wanted = list(dict.fromkeys(str(i) for i in job_ids))
     if not wanted:
-        return Plan(orphans, [i for i in redis_failed if i not in orphans], source)
-    return Plan([i for i in wanted if i in orphans], [i for i in wanted if i not in orphans],
-                f"job_ids, checked against {source}")
+        return orphans, [i for i in redis_failed if i not in orphans]
+    return [i for i in wanted if i in orphans], [i for i in wanted if i not in orphans]
 
 
 def _requeue(session: Session, ctx: CheckContext) -> Outcome:
