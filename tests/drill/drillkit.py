@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,17 @@ class Leftovers:
                  if ticks is not None and start_ticks(pid) == ticks]
         found += [f"directory {d}" for d in self.dirs if d.exists()]
         for port in self.ports:
-            with socket.socket() as sock:
-                sock.settimeout(0.5)
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    found.append(f"port {port}")
+            # A process killed by another one (`drill --stop` does not wait for what it did
+            # not start) closes its socket a moment later: give it that moment.
+            deadline = time.monotonic() + 3.0
+            while _listening(port) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _listening(port):
+                found.append(f"port {port}")
         return found
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
