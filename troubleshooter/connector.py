@@ -16,6 +16,7 @@ when a check connects.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +34,42 @@ PER_ENDPOINT = 2
 # checks take turns on one connection, which costs them less than a second handshake would.
 NEAR_HANDSHAKE_S = 0.05
 
+# What a server said (INFO, CONFIG GET, RQ's queue set) is reused by the checks after the one
+# that read it for at most this long, and never across anything that may change the server (a
+# destructive check, an operator's answer: `Connector.forget`).
+FACT_MAX_AGE_S = 5.0
+
 Factory = Callable[..., "redis.Redis"]
+
+
+class Facts:
+    """Replies of one endpoint that several checks need, read once and shared for the run.
+
+    A read that raises is not kept: the next check asks again, and sees the error itself.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 max_age: float = FACT_MAX_AGE_S) -> None:
+        self.clock, self.max_age = clock, max_age
+        self._lock = threading.Lock()
+        self._kept: dict[Hashable, tuple[float, Any]] = {}
+        self.reads = 0  # replies read from the server, not from here: what a test counts
+
+    def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        """The reply kept under `key`, else `read()`'s, kept for the checks after."""
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and self.clock() - kept[0] <= self.max_age:
+            return kept[1]
+        value = read()
+        with self._lock:
+            self._kept[key] = (self.clock(), value)
+            self.reads += 1
+        return value
+
+    def forget(self) -> None:
+        with self._lock:
+            self._kept.clear()
 
 
 class Shared:
@@ -41,9 +77,11 @@ class Shared:
     `slots` bounds how many of its connections the checks hold at once."""
 
     def __init__(self, client: redis.Redis, protocol: int, hello: Mapping[str, Any],
-                 notes: tuple[str, ...], slots: int = PER_ENDPOINT) -> None:
+                 notes: tuple[str, ...], slots: int = PER_ENDPOINT,
+                 facts: Facts | None = None) -> None:
         self.client, self.protocol, self.hello, self.notes = client, protocol, hello, notes
         self.slots = threading.BoundedSemaphore(slots)
+        self.facts = facts if facts is not None else Facts()
 
 
 class Connector:
@@ -55,6 +93,8 @@ class Connector:
         self._lock = threading.Lock()
         self._shared: dict[Hashable, Shared] = {}
         self._opening: dict[Hashable, threading.Lock] = {}
+        # Per server (not per db or protocol): INFO and CONFIG are the server's.
+        self._facts: dict[Hashable, Facts] = {}
         self._clients: list[redis.Redis] = []
         # Which thread took each connection that is out of its pool right now.
         self._holders: dict[Any, int] = {}
@@ -84,11 +124,14 @@ class Connector:
 
     def share(self, key: Hashable, client: redis.Redis, protocol: int,
               hello: Mapping[str, Any], notes: tuple[str, ...],
-              handshake_s: float = NEAR_HANDSHAKE_S) -> Shared:
-        """Keep `client` (freshly handshaken, in `handshake_s`) for the checks that follow."""
+              handshake_s: float = NEAR_HANDSHAKE_S, server: Hashable = None) -> Shared:
+        """Keep `client` (freshly handshaken, in `handshake_s`) for the checks that follow.
+        Connections to the same `server` (its address and credentials, whatever the db or
+        protocol) share their Facts."""
         slots = 1 if handshake_s < NEAR_HANDSHAKE_S else self.per_endpoint
-        entry = Shared(client, protocol, dict(hello), notes, slots)
         with self._lock:
+            facts = self._facts.setdefault(key if server is None else server, Facts())
+            entry = Shared(client, protocol, dict(hello), notes, slots, facts)
             self._shared[key] = entry
         return entry
 
@@ -102,6 +145,14 @@ class Connector:
                 self._deadlines.pop(me, None)
             else:
                 self._deadlines[me] = deadline
+
+    def forget(self) -> None:
+        """Drop every endpoint's kept replies: something may have changed the server (a
+        destructive check ran, the operator answered a prompt); the next check reads again."""
+        with self._lock:
+            kept = list(self._facts.values())
+        for facts in kept:
+            facts.forget()
 
     # -- stopping -------------------------------------------------------------------------------
     def abort(self, thread_id: int) -> int:

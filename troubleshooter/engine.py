@@ -259,6 +259,8 @@ class Engine:
             corroboration.attach(self.session.steps, self.outcomes, check.data["corroborates"])
         record.checks.append(check)
         record.findings.extend(check.findings)
+        if action.destructive:  # it changed the server: what checks read before is stale
+            self.connector.forget()
         self.listener(CheckFinished(step, check))
 
     def _resolve(self, action: Action, resolved: Resolved) -> None:
@@ -293,6 +295,9 @@ class Engine:
         reply = self.operator.ask(step, replace(action, help=self.render(action.help)),
                                   question)
         if isinstance(reply, Answered):
+            # The operator may have acted on the server meanwhile (restarted it, fixed its
+            # config): the checks after this read it again.
+            self.connector.forget()
             self.answers[action.id] = reply.value
             self.statuses[action.id] = "answered"
             record.answers.append(AnswerRecord(action.id, str(action.prompt), question,

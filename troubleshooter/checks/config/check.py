@@ -66,7 +66,8 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     the instance's identity (run_id, role) when the playbook names the expected one."""
     import redis
 
-    from troubleshooter.checks.server.link import command, open_link, text
+    from troubleshooter.checks.server.link import open_link, text
+    from troubleshooter.checks.server.replies import server_config, server_info
 
     budget = Budget(ctx.timeout)
     target = ctx.target
@@ -76,14 +77,9 @@ def run_config_server(ctx: CheckContext) -> Outcome:
         return Outcome("skipped", f"Redis does not answer ({type(exc).__name__}): steps 1-2 "
                                   "say why")
     try:
-        info = link.client.info("server") | link.client.info("replication")
-        try:
-            reply = command(link.client, "CONFIG", "GET", "maxmemory-policy")
-            pairs = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2],
-                                                                   strict=True))
-            policy: str | None = text(next(iter(pairs.values()), "")) or None
-        except redis.exceptions.RedisError:
-            policy = None
+        # The INFO and CONFIG GET redis_info read, unless the server may have changed since.
+        info = server_info(link)
+        policy: str | None = server_config(link, info)[0].get("maxmemory-policy") or None
     except redis.exceptions.RedisError as exc:
         return Outcome("error", f"reading INFO from {target.address}: {visible(str(exc))[:200]}")
     finally:

@@ -24,16 +24,12 @@ from troubleshooter.checks.server.link import (
     text,
 )
 from troubleshooter.checks.server.master import probe_master
+from troubleshooter.checks.server.replies import server_config, server_info
 from troubleshooter.checks.server.rules import Facts, analyse, mib
 from troubleshooter.findings import Finding
 
 if TYPE_CHECKING:
     import redis
-
-# What INFO lacks; one CONFIG GET on Redis >= 7 (older servers take one name per call).
-CONFIG_NAMES = ("databases", "save", "stop-writes-on-bgsave-error", "replica-serve-stale-data",
-                "min-replicas-to-write", "maxclients", "appendonly")
-
 
 def run_redis_info(ctx: CheckContext) -> Outcome:
     """Read INFO (+ CONFIG GET where permitted) and report what stops RQ or puts it at risk."""
@@ -64,16 +60,16 @@ def run_redis_info(ctx: CheckContext) -> Outcome:
 
 
 def _read(ctx: CheckContext, link: Link, budget: Budget) -> tuple[Facts, list[str]]:
-    info = link.client.info()
+    info = server_info(link)
     details: list[str] = []
     config: dict[str, str] = {}
     if budget.spent():
         details.append("CONFIG GET skipped: the time budget was spent on INFO")
     else:
-        config, problem = _read_config(link.client, info)
+        config, problem = server_config(link, info)
         if problem:
             details.append(f"CONFIG GET not permitted ({problem}): could not read "
-                           + ", ".join(CONFIG_NAMES))
+                           "databases, save points, maxclients, appendonly...")
     cluster_state = ""
     if info.get("cluster_enabled") == 1 and not budget.spent():
         cluster_state = _cluster_state(link.client)
@@ -116,24 +112,6 @@ def _blocked_writes(client: redis.Redis) -> tuple[tuple[str, ...], str]:
     return tuple(stuck), ""
 
 
-def _read_config(client: redis.Redis, info: Mapping[str, Any]) -> tuple[dict[str, str], str]:
-    import redis
-
-    if info.get("redis_mode") == "sentinel":
-        return {}, "a Sentinel has no CONFIG GET"
-    major = _major(str(info.get("redis_version", "0")))
-    try:
-        if major >= 7:
-            return _pairs(client.config_get(*CONFIG_NAMES)), ""
-        config: dict[str, str] = {}
-        for name in CONFIG_NAMES:
-            config.update(_pairs(client.config_get(name)))
-        return config, ""
-    except redis.exceptions.ResponseError as exc:
-        # NOPERM, or CONFIG renamed away (the usual on managed Redis).
-        return {}, safe_text(exc)
-
-
 def _cluster_state(client: redis.Redis) -> str:
     import redis
 
@@ -145,15 +123,6 @@ def _cluster_state(client: redis.Redis) -> str:
         if line.startswith("cluster_state:"):
             return line.split(":", 1)[1].strip()
     return ""
-
-
-def _pairs(reply: Mapping[Any, Any]) -> dict[str, str]:
-    return {text(k): text(v) for k, v in reply.items()}
-
-
-def _major(version: str) -> int:
-    head = version.split(".", 1)[0]
-    return int(head) if head.isdigit() else 0
 
 
 def _doctor(client: redis.Redis, findings: list[Finding], budget: Budget) -> list[str]:

@@ -21,7 +21,7 @@ from troubleshooter.target import Target
 if TYPE_CHECKING:
     import redis
 
-    from troubleshooter.connector import Connector
+    from troubleshooter.connector import Connector, Facts
 
 CLIENT_NAME = "troubleshooter"
 # Every code a failed connection can be classified as (redis_errors.classify).
@@ -46,6 +46,13 @@ class Link:
     notes: list[str] = field(default_factory=list)
     # A leased link gives its connection back to the run's connector instead of closing it.
     release: Callable[[], None] | None = None
+    # The endpoint's replies shared by the run's checks (a link of its own keeps none).
+    facts: Facts | None = None
+
+    def remember(self, key: str, read: Callable[[], Any]) -> Any:
+        """`read()`'s reply, or the one an earlier check of this run read under `key` on this
+        endpoint (see connector.Facts: never across a change the run made or was told of)."""
+        return read() if self.facts is None else self.facts.get(key, read)
 
     def close(self) -> None:
         self.client.close()  # a leased client does not own its pool: this closes nothing shared
@@ -74,9 +81,9 @@ def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
            db: int | None) -> Link:
     import redis
 
-    key = (target.scheme, target.host, target.port, target.path, target.username,
-           target.password, tuple(sorted(target.query.items())),
-           target.db if db is None else db, protocol)
+    server = (target.scheme, target.host, target.port, target.path, target.username,
+              target.password, tuple(sorted(target.query.items())))
+    key = (*server, target.db if db is None else db, protocol)
     # Its reads end with this check's budget, whoever connected (never below MIN_TIMEOUT).
     connector.until(max(budget.end, time.monotonic() + MIN_TIMEOUT))
     try:
@@ -93,7 +100,8 @@ def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
                     started = budget.clock()
                     first = _handshake(target, budget, protocol, db, connector.make)
                     entry = connector.share(key, first.client, first.protocol, first.hello,
-                                            tuple(first.notes), budget.clock() - started)
+                                            tuple(first.notes), budget.clock() - started,
+                                            server)
             finally:
                 opening.release()
         if not entry.slots.acquire(timeout=budget.left()):
@@ -111,7 +119,7 @@ def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,
         connector.until(None)
         slots.release()
 
-    return Link(client, entry.protocol, entry.hello, list(entry.notes), release)
+    return Link(client, entry.protocol, entry.hello, list(entry.notes), release, entry.facts)
 
 
 def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
