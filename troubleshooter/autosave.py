@@ -1,8 +1,10 @@
-"""Saving the session after every action: an engine listener.
+"""Saving the session as the run goes: an engine listener.
 
 The engine tells its listeners about every step started and every check or prompt finished;
-this one writes the transcript then (atomically, see `store`), so a run killed at any moment
-loses at most the step it was in, and `troubleshooter resume` continues from there.
+this one writes the transcript (atomically, see `store`) whenever something would be costly
+to lose, so a run killed at any moment loses at most the step it was in, and
+`troubleshooter resume` continues from there. What a rerun redoes in no time (a skipped step,
+a prompt nobody answered) waits for the next save.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from troubleshooter import report, store
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import Session
 
-# Saved: every step's end, every answer, and a check's result if the last save is this old:
-# `resume` runs the checks of a cut step again anyway, and a batch of checks finishing together
-# is worth one save, not one each.
+# Saved: every answer, the end of every step in which a check ran or a prompt was answered,
+# and anything else if the last save is this old: `resume` runs the checks of a cut step again
+# anyway, and a batch of checks finishing together is worth one save, not one each.
 CHECK_SAVE_INTERVAL_S = 0.5
 
 
@@ -42,14 +44,8 @@ class Autosave:
         self.session, self.redactor = session, redactor
 
     def __call__(self, event: object) -> None:
-        from troubleshooter.engine import CheckFinished, ChecksStarted, StepStarted
-
-        if isinstance(event, StepStarted | ChecksStarted):
-            return  # nothing done yet: the step's first result or its end saves it
-        if isinstance(event, CheckFinished) and \
-                time.monotonic() - self._last < CHECK_SAVE_INTERVAL_S:
-            return
-        self.save()
+        if _worth_saving(event) or time.monotonic() - self._last >= CHECK_SAVE_INTERVAL_S:
+            self.save()
 
     def document(self) -> dict[str, Any]:
         """The transcript as it stands, redacted, with the redaction audit."""
@@ -67,3 +63,18 @@ class Autosave:
             except OSError as exc:
                 self.error = exc.strerror or str(exc)
         return self.path
+
+
+def _worth_saving(event: object) -> bool:
+    """Whether `event` finished something a rerun would have to redo at a cost: an answer, or
+    a step in which a check ran or a prompt was answered."""
+    from troubleshooter.engine import PromptFinished, StepFinished
+
+    if isinstance(event, PromptFinished):
+        return event.record.status == "answered"
+    if isinstance(event, StepFinished):
+        record = event.record
+        return event.skip is None and (
+            any(c.status != "skipped" for c in record.checks)
+            or any(a.status == "answered" for a in record.answers))
+    return False  # a step or batch started (nothing done yet), a check (its step's end saves)

@@ -15,13 +15,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+
+from troubleshooter.frozen import frozen
 
 # Output kept per command: enough for a restart's messages or a window of journald.
 DEFAULT_OUTPUT_CAP = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@frozen
 class CommandResult:
     """What one command did. `returncode` is None when it timed out or could not start."""
 

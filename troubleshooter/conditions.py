@@ -15,8 +15,9 @@ import ast
 import fnmatch
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from troubleshooter.frozen import frozen
 
 BUILTIN_NAMES = ("vars", "target", "healthy", "True", "False", "None")
 FUNCTIONS = ("finding", "answer", "status")
@@ -42,7 +43,7 @@ class ExpressionError(ValueError):
     """A `when:` expression that cannot be used; the message says why."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Expression:
     """A parsed, checked condition. `names` and `codes` are what it refers to."""
 
@@ -128,7 +129,7 @@ def wrap(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-@dataclass(frozen=True)
+@frozen
 class Scope:
     """What an expression can see at the moment it is evaluated."""
 

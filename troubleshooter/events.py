@@ -8,10 +8,10 @@ to create, a NamedTuple a fifth of that, and these are only built and read.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
+from troubleshooter.frozen import frozen
 from troubleshooter.playbook import Action, Step
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
@@ -33,19 +33,19 @@ class Skip(NamedTuple):
 
 
 # -- what the operator can say ----------------------------------------------------------------
-@dataclass(frozen=True)
+@frozen
 class Answered:
     value: Any
     source: str = "operator"
 
 
-@dataclass(frozen=True)
+@frozen
 class SkipStep:
     reason: str
     source: str = "operator"
 
 
-@dataclass(frozen=True)
+@frozen
 class Pending:
     """Nobody is there to answer (non-interactive run)."""
 
@@ -70,7 +70,7 @@ class RunStarted(NamedTuple):
     redactor: Redactor
 
 
-@dataclass(frozen=True)
+@frozen
 class StepStarted:
     """A step begins. `guidance` and `why` are rendered and redacted; `skip` says the step will
     not run (its guidance is then empty: it would describe checks that do not happen)."""

@@ -6,8 +6,9 @@ the codes inside each family is the diagnosis order: the most upstream error win
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from troubleshooter.frozen import frozen
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -23,7 +24,7 @@ FAMILIES = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Code:
     """A catalogue entry: what a code means and what to do about it by default."""
 
@@ -255,7 +256,7 @@ def is_known(code: str) -> bool:
     return code in CATALOGUE
 
 
-@dataclass(frozen=True)
+@frozen
 class Finding:
     """One conclusion of a check: `{code, severity, step, message, evidence, remedy}`."""
 

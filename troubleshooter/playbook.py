@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
 from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import shorten, shorten_quoted
 from troubleshooter.schema import (
     ANY,
@@ -157,7 +158,7 @@ PLAYBOOK = Obj((
 ))
 
 
-@dataclass(frozen=True)
+@frozen
 class Variable:
     name: str
     default: Any
@@ -165,7 +166,7 @@ class Variable:
     env: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class OutcomeRule:
     code: str
     when: conditions.Expression | None = None
@@ -174,7 +175,7 @@ class OutcomeRule:
     remedy: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Action:
     """A check (`check` set) or a manual prompt (`prompt` set)."""
 
@@ -198,7 +199,7 @@ class Action:
         return self.check is not None
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     id: str
     title: str
@@ -209,14 +210,14 @@ class Step:
     skip_note: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class DiagnosisRule:
     when: conditions.Expression
     code: str
     summary: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Support:
     contact: str = ""
     where: str = ""
@@ -224,7 +225,7 @@ class Support:
     notes: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Playbook:
     id: str
     title: str

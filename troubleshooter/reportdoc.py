@@ -8,31 +8,32 @@ people (and a Markdown viewer or a browser must never meet a control character w
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import visible
 
 
-@dataclass(frozen=True)
+@frozen
 class Para:
     text: str
     strong: bool = False
 
 
-@dataclass(frozen=True)
+@frozen
 class Facts:
     """Label: value pairs."""
 
     items: tuple[tuple[str, str], ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Bullets:
     items: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@frozen
 class Table:
     headers: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -41,7 +42,7 @@ class Table:
 Block = Para | Facts | Bullets | Table
 
 
-@dataclass(frozen=True)
+@frozen
 class Section:
     title: str
     blocks: tuple[Block, ...]
@@ -50,7 +51,7 @@ class Section:
     anchor: str = ""
 
 
-@dataclass(frozen=True)
+@frozen
 class Report:
     title: str
     status: str

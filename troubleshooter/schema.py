@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from troubleshooter.frozen import frozen
 from troubleshooter.yamlsrc import Path
 
 INVALID: Any = object()
@@ -21,7 +22,7 @@ _ID_LABEL = re.compile(r"[a-z][a-z0-9_]*")
 MISSING: Any = object()
 
 
-@dataclass(frozen=True)
+@frozen
 class Loc:
     """Where a value is: its raw path (for line numbers) and its display path."""
 
@@ -73,7 +74,7 @@ class Spec:
         return INVALID
 
 
-@dataclass(frozen=True)
+@frozen
 class Scalar(Spec):
     types: tuple[type, ...]
     expected: str = "a value"
@@ -111,7 +112,7 @@ def one_of(*choices: str) -> Scalar:
     return Scalar((str,), f"one of {', '.join(choices)}", choices=choices)
 
 
-@dataclass(frozen=True)
+@frozen
 class ListOf(Spec):
     item: Spec
     label: Callable[[Any, int], str | None] = lambda value, i: None
@@ -124,7 +125,7 @@ class ListOf(Spec):
                 for i, v in enumerate(value)]
 
 
-@dataclass(frozen=True)
+@frozen
 class MapOf(Spec):
     value: Spec
     expected: str = "a mapping"
@@ -135,7 +136,7 @@ class MapOf(Spec):
         return {str(k): self.value.check(v, loc.key(str(k)), problems) for k, v in value.items()}
 
 
-@dataclass(frozen=True)
+@frozen
 class Field:
     name: str
     spec: Spec
@@ -147,7 +148,7 @@ class Field:
         return self.default is MISSING
 
 
-@dataclass(frozen=True)
+@frozen
 class Obj(Spec):
     """A mapping with known fields: missing required ones fail, unknown ones warn."""
 

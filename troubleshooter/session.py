@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from troubleshooter.findings import Finding
+from troubleshooter.frozen import frozen
 
 SCHEMA = "troubleshooter.session/1"
 
@@ -16,7 +17,7 @@ def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckRecord:
     id: str
     kind: str
@@ -44,7 +45,7 @@ class CheckRecord:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class AnswerRecord:
     """A manual action: `status` is answered, pending (nobody answered) or skipped."""
 
@@ -88,7 +89,7 @@ class StepRecord:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class Diagnosis:
     code: str
     title: str

@@ -15,11 +15,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from troubleshooter.errors import UsageError
+from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import shorten
 from troubleshooter.sessionload import OtherDocument, SessionFormatError, check_schema
 
@@ -118,7 +118,7 @@ def save_document(doc: Mapping[str, Any], environ: Mapping[str, str],
 
 
 # -- reading ------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@frozen
 class Stored:
     """One saved session: its file and its transcript document."""
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from urllib.parse import SplitResult, parse_qs, unquote, unquote_plus, urlsplit
 
+from troubleshooter.frozen import frozen
 from troubleshooter.topology.sentinel_url import (
     SentinelSpec,
     SentinelUrlError,
@@ -27,7 +28,7 @@ URL_SOURCES = ("RQ_REDIS_URL", "REDIS_URL")
 SCHEMES = ("redis", "rediss", "unix")
 
 
-@dataclass(frozen=True)
+@frozen
 class UrlProblem:
     """Why a URL cannot be used: a finding code and a one-line explanation (no secrets)."""
 
@@ -35,7 +36,7 @@ class UrlProblem:
     message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """A parsed Redis URL. `password` is never shown: use `redacted` for display."""
 

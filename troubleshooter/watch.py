@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from troubleshooter.frozen import frozen
 from troubleshooter.session import Session, now_iso
 
 
-@dataclass(frozen=True)
+@frozen
 class Round:
     number: int
     at: str

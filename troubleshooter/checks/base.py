@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from troubleshooter.findings import Finding
+from troubleshooter.frozen import frozen
 from troubleshooter.target import Target
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class Resolved(NamedTuple):
     evidence: str = ""  # how the check knows: "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster"
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """What one check run found. `data` holds facts later conditions and checks may use."""
 
@@ -85,7 +86,7 @@ class Outcome:
     resolved: Resolved | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class CheckContext:
     """Everything a check may touch. The outside world is injected, never imported."""
 

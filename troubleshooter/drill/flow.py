@@ -20,6 +20,7 @@ from troubleshooter.drill.scenario import Scenario
 from troubleshooter.drill.scoring import Attempt, Debrief, score
 from troubleshooter.drill.verify import Verdict, verify
 from troubleshooter.findings import CATALOGUE
+from troubleshooter.frozen import frozen
 from troubleshooter.session import Session
 
 NEXT, HINT, FIXED, GIVE_UP, LOOK = "next", "hint", "fixed", "give up", "look"
@@ -36,7 +37,7 @@ STEPS = (
 CAUSE_FAMILIES = ("config.", "network.", "server.", "rq.")
 
 
-@dataclass(frozen=True)
+@frozen
 class Step:
     id: str
     title: str

@@ -8,10 +8,10 @@ visible (control characters) before a terminal sees it; nothing is deserialized.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.drill.lab import Lab
+from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import visible
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ MAX_BYTES = 64 * 1024
 MAX_ITEMS = 20
 
 
-@dataclass(frozen=True)
+@frozen
 class Look:
     id: str
     title: str

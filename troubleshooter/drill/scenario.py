@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from troubleshooter import yamlsrc
 from troubleshooter.errors import PlaybookError, UsageError
 from troubleshooter.findings import CATALOGUE
+from troubleshooter.frozen import frozen
 from troubleshooter.schema import (
     INT,
     INVALID,
@@ -46,13 +46,13 @@ LOOK_IDS = ("ping", "processes", "info:server", "info:memory", "info:replication
             "app.log", "worker.log", "redis.log", "app.env", "worker.env", "redis.conf")
 
 
-@dataclass(frozen=True)
+@frozen
 class Evidence:
     look: str
     shows: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Scenario:
     name: str
     title: str

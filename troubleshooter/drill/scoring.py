@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.drill.scenario import Scenario
+from troubleshooter.frozen import frozen
 from troubleshooter.report import state_dir
 from troubleshooter.session import now_iso
 
@@ -21,7 +22,7 @@ CAUSE, REMEDY, FIXED, HINT = 40, 20, 40, 10
 SOMETHING_ELSE = "something-else"
 
 
-@dataclass(frozen=True)
+@frozen
 class Attempt:
     """What the trainee did, and when (seconds since the story was told)."""
 
@@ -38,7 +39,7 @@ class Attempt:
     time_to_recovery_s: float | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Score:
     cause: int
     remedy: int
@@ -59,7 +60,7 @@ def score(scenario: Scenario, attempt: Attempt) -> Score:
     )
 
 
-@dataclass(frozen=True)
+@frozen
 class Debrief:
     """Everything the debrief shows: the attempt next to where the evidence was and what the
     guide's automated checks found (None when they could not run)."""

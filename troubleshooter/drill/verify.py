@@ -8,14 +8,14 @@ job the app ever enqueued in the drill ran exactly once: none lost, none run twi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from troubleshooter.drill.lab import Lab
 from troubleshooter.drill.looks import app_client, error_text
+from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import visible
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     ok: bool
     checks: tuple[tuple[bool, str], ...]

@@ -8,8 +8,10 @@ master's; a Sentinel that requires its own password gets `?sentinel_password=` (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import parse_qs, unquote
+
+from troubleshooter.frozen import frozen
 
 SENTINEL_SCHEMES = {"redis+sentinel": "redis", "rediss+sentinel": "rediss"}
 DEFAULT_SENTINEL_PORT = 26379
@@ -17,7 +19,7 @@ DEFAULT_SENTINEL_PORT = 26379
 _HOSTPORT = re.compile(r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\[\]/]+))(?::(?P<port>\d+))?$")
 
 
-@dataclass(frozen=True)
+@frozen
 class SentinelSpec:
     """What a Sentinel URL names: the sentinels, the master's name and how to talk to both."""
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
+from troubleshooter.frozen import frozen
 from troubleshooter.parallel import first_line, in_parallel
 from troubleshooter.target import Target
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 _MAX_ITEMS = 4096
 
 
-@dataclass(frozen=True)
+@frozen
 class SentinelView:
     """One Sentinel's answer: its address, whether it answered, and what it says of the master."""
 

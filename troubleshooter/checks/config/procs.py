@@ -9,8 +9,10 @@ we look is simply gone. psutil is imported lazily: `--help` and `validate` load 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from troubleshooter.frozen import frozen
 
 # Environment variables worth reading from a process: nothing else is kept.
 ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
@@ -30,7 +32,7 @@ _VALUE_OPTS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class ProcInfo:
     """One process as far as we may see it. `environ` holds only ENV_KEYS."""
 
@@ -48,7 +50,7 @@ class ProcInfo:
                 "notes": list(self.notes)}
 
 
-@dataclass(frozen=True)
+@frozen
 class WorkerArgs:
     """What an `rq worker` command line says: its URL (if given) and its queues."""
 

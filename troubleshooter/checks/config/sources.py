@@ -8,11 +8,12 @@ really connected to); `to_dict` is what leaves this module, with every password 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from troubleshooter.checks.config import procs
 from troubleshooter.checks.config.files import FileProblem, read_settings
+from troubleshooter.frozen import frozen
 from troubleshooter.target import Target, parse_target, url_secrets
 
 URL_KEYS = ("RQ_REDIS_URL", "REDIS_URL")
@@ -22,7 +23,7 @@ REST_KEYS = ("UPSTASH_REDIS_REST_URL", "KV_REST_API_URL")
 RQ_DEFAULT_URL = "redis://localhost:6379/0"
 
 
-@dataclass(frozen=True)
+@frozen
 class Source:
     """One place that says which Redis and which queues."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from troubleshooter.checks.logs import reader
@@ -13,6 +12,7 @@ from troubleshooter.checks.logs.scan import Hit, OutOfTime, Scanner
 from troubleshooter.checks.logs.signatures import Signature
 from troubleshooter.checks.logs.timestamps import iso
 from troubleshooter.cmdrunner import CommandRunner
+from troubleshooter.frozen import frozen
 from troubleshooter.redaction import Redactor, mask_assignments
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -20,7 +20,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _URLS = Redactor()
 
 
-@dataclass(frozen=True)
+@frozen
 class Match:
     """One signature's evidence over every source (samples already redacted)."""
 
@@ -39,7 +39,7 @@ class Match:
                 "samples": list(self.samples)}
 
 
-@dataclass(frozen=True)
+@frozen
 class ScanResult:
     matches: tuple[Match, ...]
     read: tuple[str, ...]  # sources scanned (labels)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from troubleshooter import yamlsrc
 from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.frozen import frozen
 from troubleshooter.schema import (
     INVALID,
     STR,
@@ -37,7 +38,7 @@ _ID = re.compile(r"[a-z][a-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
+@frozen
 class Signature:
     id: str
     title: str

@@ -11,19 +11,19 @@ import glob
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs.scan import Scanner
 from troubleshooter.cmdrunner import CommandRunner
+from troubleshooter.frozen import frozen
 
 COMMAND_CAP = 64 * 1024 * 1024
 _ROTATED = re.compile(r"^(?P<base>.+?)(?:[.-](?P<n>\d+))?(?P<gz>\.gz)?$")
 _GLOB = re.compile(r"[*?\[]")
 
 
-@dataclass(frozen=True)
+@frozen
 class Source:
     kind: str  # file | stdin | journal | docker
     name: str  # the path, unit or container

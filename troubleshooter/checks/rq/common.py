@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import classify, safe_text
 from troubleshooter.checks.server.link import open_link
+from troubleshooter.frozen import frozen
 
 if TYPE_CHECKING:
     import redis
@@ -33,7 +33,7 @@ class BudgetSpent(Exception):
     """The check used up ctx.timeout between two round trips; the message says doing what."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Session:
     """One check's connection, its deadline (monotonic) and "now" (epoch seconds) for ages."""
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from troubleshooter.checks.rq.common import Session
 from troubleshooter.checks.rq.jobdata import read_failure_texts
 from troubleshooter.checks.server.link import text
+from troubleshooter.frozen import frozen
 from troubleshooter.target import redact_url
 
 # Failures an outage causes (the job itself is fine): worth requeueing once Redis is back.
@@ -30,7 +30,7 @@ REDIS_ERROR_TEXT = re.compile(
 ABANDONED = "AbandonedJobError"  # rq's cleanup: the worker died (often in the outage)
 
 
-@dataclass(frozen=True)
+@frozen
 class FailedJob:
     """One classified entry of a failed registry."""
 

@@ -9,8 +9,9 @@ finishes the job: its job is not orphaned, and requeueing it would run it twice.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from troubleshooter.frozen import frozen
 
 PROC = Path("/proc")
 
@@ -30,7 +31,7 @@ def process_alive(pid: int) -> bool:
         return True  # no /proc (not Linux): kill(0) succeeding is all we know
 
 
-@dataclass(frozen=True)
+@frozen
 class Proc:
     """One live process: its parent, its session and its title (argv joined by spaces)."""
 

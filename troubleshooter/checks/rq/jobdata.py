@@ -13,11 +13,11 @@ import base64
 import binascii
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.server.link import text
+from troubleshooter.frozen import frozen
 
 if TYPE_CHECKING:
     from troubleshooter.checks.rq.common import Session
@@ -29,7 +29,7 @@ DESCRIPTION_CAP = 200  # characters shown of a job's description (its function c
 EXC_TEXT_CAP = 64 * 1024  # bytes of a decompressed traceback we are willing to hold
 
 
-@dataclass(frozen=True)
+@frozen
 class JobRecord:
     """The plain fields of one job hash (found=False: the hash is gone)."""
 

@@ -7,7 +7,6 @@ judges it again right before it acts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from troubleshooter.checks.base import CheckContext
@@ -16,6 +15,7 @@ from troubleshooter.checks.rq.horse import Proc, find_horse, processes
 from troubleshooter.checks.rq.jobdata import JobRecord
 from troubleshooter.checks.rq.restart import Restart
 from troubleshooter.checks.rq.workers import DEAD_SIGNALS, WorkerInfo, read_workers
+from troubleshooter.frozen import frozen
 
 if TYPE_CHECKING:
     from troubleshooter.checks.rq.registries import StartedEntry
@@ -27,7 +27,7 @@ ORPHAN_SIGNALS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Verdict:
     """orphan with its signal; or why a stuck-looking job is not called orphaned."""
 
@@ -47,7 +47,7 @@ def _prefix() -> str:
     return str(Queue.redis_queues_keys).removesuffix(":queues")
 
 
-@dataclass(frozen=True)
+@frozen
 class Judge:
     """What a verdict needs: the jobs' workers, live executions, this host's processes."""
 

@@ -37,9 +37,10 @@ from troubleshooter.checks.rq.judge import ORPHAN_SIGNALS, Judge, Verdict
 from troubleshooter.checks.rq.restart import read_restart
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import Finding, finding
+from troubleshooter.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Orphan:
     """A started job that nothing can still be running."""
 
@@ -179,7 +180,7 @@ def _judge_started(session: Session, ctx: CheckContext, report: RegistryReport,
             report.uncertain[job.job_id] = verdict.uncertain
 
 
-@dataclass(frozen=True)
+@frozen
 class StartedEntry:
     """One started-registry member: `jobid:executionid` (rq >= 2) or `jobid`, and its expiry."""
 

@@ -11,7 +11,7 @@ and the refusal recorded, never run twice. Nothing here unpickles: rq's Job.fetc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -26,6 +26,7 @@ from troubleshooter.checks.rq.workers import WORKER_FIELDS, worker_info, worker_
 from troubleshooter.checks.server.errors import safe_text
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import finding
+from troubleshooter.frozen import frozen
 
 EVIDENCE_LINES = 10
 
@@ -34,7 +35,7 @@ class NotRequeueable(Exception):
     """This one job cannot be requeued; the message says why. The others go on."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Plan:
     """Which ids take which path, and where the candidates came from."""
 
@@ -171,7 +172,7 @@ def _outcome(ctx: CheckContext, total: int, requeued: list[str], refused: dict[s
                    tuple(details))
 
 
-@dataclass(frozen=True)
+@frozen
 class World:
     """What a re-judgement needs besides the job: the server's start, this host's processes."""
 

@@ -9,7 +9,7 @@ work was lost, which INFO alone cannot tell from a first start.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +17,10 @@ from troubleshooter.checks.rq.common import Session
 from troubleshooter.checks.server.link import text
 from troubleshooter.checks.server.rules import Facts, restart_finding
 from troubleshooter.findings import Finding
+from troubleshooter.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Restart:
     """The server's start (epoch seconds) and what it loaded; info is INFO's reply."""
 

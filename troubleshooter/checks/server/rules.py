@@ -7,13 +7,13 @@ easy to read next to the Redis behaviour it stands for.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from troubleshooter.findings import Finding, finding
+from troubleshooter.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Facts:
     """What the rules read: INFO, the CONFIG values we could get, and the check's context."""
 

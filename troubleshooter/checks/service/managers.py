@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from troubleshooter.frozen import frozen
 
 SYSTEMD_PATTERNS = ("redis*.service", "*rq*.service", "*worker*.service")
 DOCKER_FORMAT = "{{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Ports}}\t{{.Status}}"
@@ -23,7 +25,7 @@ _REDIS_UNIT = re.compile(r"^(redis|redis-server)(@[^.]+)?\.service$")
 _WORKER_NAME = re.compile(r"(^|[-_.:@])(rq|rqworker|worker|workers)([-_.:@0-9]|$)", re.I)
 
 
-@dataclass(frozen=True)
+@frozen
 class Service:
     """How one service (Redis, or the workers) is run here, and how to restart it.
 
@@ -50,7 +52,7 @@ class Service:
 
 
 # --- systemd ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@frozen
 class Unit:
     name: str
     load: str
@@ -89,7 +91,7 @@ def systemctl(action: str, units: Sequence[str], root: bool) -> tuple[str, ...]:
 
 
 # --- supervisor ------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@frozen
 class Program:
     name: str
     state: str
@@ -118,7 +120,7 @@ def supervisorctl(conf: str, *args: str) -> tuple[str, ...]:
 
 
 # --- docker ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@frozen
 class Container:
     id: str
     name: str

@@ -4,12 +4,13 @@ nodes, masters without replicas or slots, epochs. RQ on a cluster is called out 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
 from troubleshooter.checks.server.link import command, text
 from troubleshooter.findings import Finding, finding
+from troubleshooter.frozen import frozen
 from troubleshooter.parallel import first_line, in_parallel
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ _MAX_NODES = 1000
 _EVIDENCE = 10
 
 
-@dataclass(frozen=True)
+@frozen
 class Node:
     """One line of CLUSTER NODES."""
 

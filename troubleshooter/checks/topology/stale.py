@@ -7,12 +7,12 @@ came back as a replica (READONLY on every write)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
 from troubleshooter.checks.server.link import command
 from troubleshooter.findings import finding
+from troubleshooter.frozen import frozen
 
 if TYPE_CHECKING:
     import redis
@@ -21,7 +21,7 @@ CHANNEL = "__sentinel__:hello"
 _MAX_MESSAGES = 50
 
 
-@dataclass(frozen=True)
+@frozen
 class Hello:
     sentinel: str
     master_name: str
