@@ -153,6 +153,9 @@ class Renderer:
         column 0, where they would read as lines of their own)."""
         indent = mark.cell_len
         width = max(self.console.width - indent, 20)
+        if body.cell_len <= width and not any(c in body.plain for c in "\n\t"):  # one line
+            self.console.print(Text.assemble(mark, body))
+            return
         lines = []
         for i, wrapped in enumerate(body.wrap(self.console, width)):
             wrapped.rstrip()
