@@ -331,3 +331,71 @@ def test_checks_take_turns_on_a_near_endpoint_and_share_two_over_a_slow_link(
     entry = Connector().share("key", Any, 3, {}, (), handshake_s)  # type: ignore[arg-type]
     leases = [entry.slots.acquire(blocking=False) for _ in range(3)]
     assert leases.count(True) == parallel
+
+
+# -- what a server said, read once per run ---------------------------------------------------------
+INFO_TWICE = """
+id: t
+title: T
+steps:
+  - id: server
+    title: Server
+    actions:
+      - {id: info, check: redis_info}
+      - {id: config_server, check: config_server}
+  - id: later
+    title: Later
+    actions:
+      - {id: fixed, prompt: confirm, question: "Fixed it?"}
+      - {id: again, check: config_server}
+"""
+
+
+def calls(server: RedisServer) -> dict[str, int]:
+    return {name.removeprefix("cmdstat_"): row["calls"]
+            for name, row in stats(server, "commandstats").items()}
+
+
+def test_info_and_config_are_read_once_until_the_operator_answers(
+        redis_server: RedisServer) -> None:
+    from troubleshooter.events import Answered
+
+    class Yes:  # the operator answers: they may have changed the server meanwhile
+        def ask(self, *args: Any) -> Answered:
+            return Answered(True, "operator")
+
+        def confirm(self, *args: Any) -> bool:
+            return True
+
+    before = calls(redis_server)
+    pb = playbook.loads(INFO_TWICE, "t.yaml", checks=CHECKS)
+    session = Engine(pb, parse_target(redis_server.url), Yes(), RunOptions(timeout=2.0),
+                     CHECKS, environ={}).run()
+    after = calls(redis_server)
+    assert [c.status in ("pass", "warn") for s in session.steps for c in s.checks] == [True] * 3
+    read = {name: after.get(name, 0) - before.get(name, 0) for name in ("info", "config|get")}
+    # redis_info reads both; config_server reuses them; after the answer they are read again
+    # (the 1 extra INFO below is the `stats` call of this test).
+    assert read == {"info": 2 + 1, "config|get": 2}
+
+
+def test_facts_keep_a_reply_until_forgotten_or_too_old_and_never_an_error() -> None:
+    from troubleshooter.connector import Facts
+
+    now = [0.0]
+    facts = Facts(clock=lambda: now[0], max_age=5.0)
+    replies = iter(["first", "second", "third"])
+    assert facts.get("INFO", lambda: next(replies)) == "first"
+    assert facts.get("INFO", lambda: next(replies)) == "first"
+    now[0] = 5.1  # too old
+    assert facts.get("INFO", lambda: next(replies)) == "second"
+    facts.forget()
+    assert facts.get("INFO", lambda: next(replies)) == "third"
+
+    def broken() -> str:
+        raise ConnectionError("gone")
+
+    with pytest.raises(ConnectionError):
+        facts.get("CONFIG", broken)
+    assert facts.get("CONFIG", lambda: "read") == "read"  # the error was not kept
+    assert facts.reads == 4
