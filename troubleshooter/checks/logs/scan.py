@@ -17,6 +17,9 @@ from troubleshooter.checks.logs.signatures import Signature
 from troubleshooter.checks.logs.timestamps import line_time
 
 MAX_LINE = 1024 * 1024
+# Up to this many bytes in all, `auto` scans with Python: hyperscan costs ~10 ms to import and
+# compile, what bytes.find spends on ~600 KB. Past it, hyperscan takes over (where installed).
+SMALL_INPUT = 512 * 1024
 SAMPLES = 3
 SAMPLE_CHARS = 400
 MAX_MINUTES = 20_000
@@ -83,11 +86,31 @@ class Scanner:
                     owners.append(i)
         self._owners = list(literals.values())
         self.longest = max((len(p) for p in literals), default=1)
-        self.matcher: Matcher = make_matcher(list(literals), engine)
+        self._literals = list(literals)
+        self._auto = engine == "auto"
+        self._scanned = 0
+        # An engine asked for by name is made now: a missing wheel fails before any reading.
+        self.matcher: Matcher | None = None if self._auto else make_matcher(self._literals,
+                                                                            engine)
         self.hits = [Hit() for _ in self.signatures]
         self.sources: list[SourceStats] = []
         self.notes: list[str] = []
         self.bad_encoding: set[str] = set()
+
+    @property
+    def engine(self) -> str:
+        """The engine that scanned ("none" before any byte was)."""
+        return self.matcher.name if self.matcher is not None else "none"
+
+    def _matcher(self, size: int) -> Matcher:
+        """The matcher for the next `size` bytes (`auto`: Python while the input is small)."""
+        self._scanned += size
+        if self._auto and self._scanned > SMALL_INPUT:
+            self._auto = False
+            self.matcher = make_matcher(self._literals, "auto")
+        elif self.matcher is None:
+            self.matcher = make_matcher(self._literals, "python")
+        return self.matcher
 
     def feed(self, name: str, blocks: Iterable[bytes], window_start: int = 0) -> None:
         """Scan one source's blocks, in order. OutOfTime when the deadline passes (what was
@@ -136,7 +159,7 @@ class Scanner:
         # signature -> start of the last line counted
         counted: dict[int, int] = {i: 0 for i in cont_sigs} if cont_time is not None else {}
         last_line = 0 if cont_time is not None and cont_sigs else -1
-        for end, literal in self.matcher.scan(buf):
+        for end, literal in self._matcher(cut).scan(buf):
             if end > cut:
                 break
             start = buf.rfind(b"\n", 0, end) + 1
