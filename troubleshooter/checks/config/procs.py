@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 # Environment variables worth reading from a process: nothing else is kept.
 ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
@@ -40,8 +40,7 @@ _VALUE_OPTS = {
 }
 
 
-@dataclass(frozen=True)
-class ProcInfo:
+class ProcInfo(NamedTuple):
     """One process as far as we may see it. `environ` holds only ENV_KEYS."""
 
     pid: int
@@ -58,14 +57,13 @@ class ProcInfo:
                 "notes": list(self.notes)}
 
 
-@dataclass(frozen=True)
-class WorkerArgs:
+class WorkerArgs(NamedTuple):
     """What an `rq worker` command line says: its URL (if given) and its queues."""
 
     url: str | None
     queues: tuple[str, ...]
     config: str | None = None
-    flags: dict[str, str] = field(default_factory=dict)
+    flags: Mapping[str, str] = MappingProxyType({})
 
 
 def is_rq_worker(cmdline: Sequence[str]) -> bool:
