@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs import sources as src
@@ -41,8 +41,7 @@ class Match:
                 "samples": list(self.samples)}
 
 
-@dataclass(frozen=True)
-class ScanResult:
+class ScanResult(NamedTuple):
     matches: tuple[Match, ...]
     read: tuple[str, ...]  # sources scanned (labels)
     notes: tuple[str, ...]

@@ -12,8 +12,7 @@ import gzip
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from troubleshooter import inputfiles
 from troubleshooter.checks.logs.timestamps import line_time
@@ -30,8 +29,7 @@ class ReadProblem(Exception):
     """Why a source was skipped (or cut short): one line for a person."""
 
 
-@dataclass
-class Opened:
+class Opened(NamedTuple):
     """An open regular file: its handle, its size when opened, its inode, its mtime."""
 
     path: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from troubleshooter.checks.logs.matcher import Matcher, make_matcher
 from troubleshooter.checks.logs.signatures import Signature
@@ -34,17 +33,19 @@ class OutOfTime(Exception):
     """The scan's time limit passed."""
 
 
-@dataclass
 class Hit:
     """What one signature matched: exact count, first/last time, per-source counts, samples."""
 
-    count: int = 0
-    first_seen: float | None = None
-    last_seen: float | None = None
-    untimed: int = 0
-    files: dict[str, int] = field(default_factory=dict)
-    samples: list[str] = field(default_factory=list)
-    minutes: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("count", "first_seen", "last_seen", "untimed", "files", "samples", "minutes")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_seen: float | None = None
+        self.last_seen: float | None = None
+        self.untimed = 0
+        self.files: dict[str, int] = {}
+        self.samples: list[str] = []
+        self.minutes: dict[int, int] = {}
 
     def add(self, source: str, when: float | None, sample: str | None) -> None:
         """Count one line; `sample` is its text while samples are still wanted."""
@@ -62,12 +63,14 @@ class Hit:
             self.samples.append(sample)
 
 
-@dataclass
 class SourceStats:
-    name: str
-    bytes: int = 0
-    lines_matched: int = 0
-    window_start: int = 0  # the offset the window search started the scan at
+    __slots__ = ("name", "bytes", "lines_matched", "window_start")
+
+    def __init__(self, name: str, window_start: int = 0) -> None:
+        self.name = name
+        self.bytes = 0
+        self.lines_matched = 0
+        self.window_start = window_start  # the offset the window search started the scan at
 
 
 class Scanner:

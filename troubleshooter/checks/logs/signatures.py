@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from troubleshooter import yamlsrc
 from troubleshooter.findings import CATALOGUE, SEVERITIES
@@ -37,8 +36,7 @@ _ID = re.compile(r"[a-z][a-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):
     id: str
     title: str
     patterns: tuple[str, ...]
@@ -135,7 +133,7 @@ def check_extra(value: Any, loc: Loc, problems: Problems) -> list[Signature]:
         if base is None:
             sig = _new(item, iloc, problems)
         else:
-            sig = replace(base, patterns=base.patterns + tuple(
+            sig = base._replace(patterns=base.patterns + tuple(
                 p for p in item["patterns"] if p not in base.patterns),
                 **{k: item[k] for k in ("title", "severity", "corroborates", "remedy")
                    if item[k] is not None})
