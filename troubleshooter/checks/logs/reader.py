@@ -8,7 +8,6 @@ reading; nothing here raises anything else, and nothing reads more than a block 
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -90,6 +89,8 @@ def plain_blocks(opened: Opened, start: int, notes: list[str],
 
 def gzip_blocks(opened: Opened, notes: list[str], block: int = BLOCK) -> Iterator[bytes]:
     """The decompressed bytes, a block at a time; a broken archive ends with a note."""
+    import gzip  # only a rotated .gz needs it
+
     total = 0
     try:
         with gzip.GzipFile(fileobj=opened.fh, mode="rb") as gz:
