@@ -70,3 +70,40 @@ def test_the_wrong_instance(redis_server: RedisServer) -> None:
 def test_a_server_that_does_not_answer_is_skipped() -> None:
     out = _run(f"redis://127.0.0.1:{free_port()}/0")
     assert out.status == "skipped"
+
+
+def _hellos(client: redis.Redis) -> int:
+    stats = client.info("commandstats")
+    return int(stats.get("cmdstat_hello", {}).get("calls", 0))
+
+
+def test_an_open_server_is_not_asked_again_without_credentials(
+        redis_server: RedisServer) -> None:
+    """The run's connection sent no password and was answered: that is the answer."""
+    client = redis.Redis.from_url(redis_server.url)
+    client.ping()  # its own handshake before the count starts
+    client.config_resetstat()
+    out = _run(redis_server.url)
+    assert out.data["requires_auth"] is False
+    assert _hellos(client) == 1  # the check's own link: no second, bare handshake
+
+
+def test_a_target_with_a_password_still_probes_without_one() -> None:
+    with RedisServer("--requirepass", "s3cret") as server:
+        client = redis.Redis.from_url(f"redis://:s3cret@127.0.0.1:{server.port}/0")
+        client.ping()
+        client.config_resetstat()
+        out = _run(f"redis://:s3cret@127.0.0.1:{server.port}/0")
+        assert out.data["requires_auth"] is True
+        assert _hellos(client) == 2  # the check's link, then the bare one refused
+
+
+def test_an_open_server_reached_with_a_password_is_not_called_protected() -> None:
+    """Credentials for an ACL user on a server that lets a bare client in too: the bare
+    probe still runs, and says so."""
+    with RedisServer() as server:
+        admin = redis.Redis.from_url(server.url)
+        admin.acl_setuser("app", enabled=True, passwords=["+pw"], keys=["*"],
+                          commands=["+@all"])
+        out = _run(f"redis://app:pw@127.0.0.1:{server.port}/0")
+    assert out.status == "pass" and out.data["requires_auth"] is False

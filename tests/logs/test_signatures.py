@@ -122,3 +122,11 @@ def test_bad_playbook_signatures_fail_at_load_with_the_line(signatures: str, sin
     with pytest.raises(PlaybookError) as err:
         _load(signatures, since)
     assert problem in err.value.problems, err.value.problems
+
+
+def test_the_catalogue_a_run_loads_is_the_validated_one() -> None:
+    from importlib import resources
+
+    text = resources.files("troubleshooter.checks.logs").joinpath("catalogue.yaml").read_text(
+        encoding="utf-8")
+    assert catalogue() == tuple(parse(text, "catalogue.yaml"))

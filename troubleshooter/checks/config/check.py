@@ -84,7 +84,10 @@ def run_config_server(ctx: CheckContext) -> Outcome:
         return Outcome("error", f"reading INFO from {target.address}: {visible(str(exc))[:200]}")
     finally:
         link.close()
-    requires_auth = _requires_auth(ctx, budget)
+    # The run's connection sent no credentials and was answered: nothing is required. Only
+    # a target with credentials needs a bare connection to tell.
+    requires_auth = (_requires_auth(ctx, budget) if target.password or target.username
+                     else False)
     facts = {"maxmemory_policy": policy, "run_id": text(info.get("run_id", "")),
              "role": text(info.get("role", "")), "tcp_port": info.get("tcp_port"),
              "requires_auth": requires_auth}

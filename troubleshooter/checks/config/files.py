@@ -99,12 +99,12 @@ def flatten(data: Mapping[Any, Any], prefix: str = "", depth: int = 0) -> dict[s
 
 
 # NAME = "value" / NAME: str = 'value' / NAME = 6379 / NAME = os.getenv("X", "default")
-_ASSIGN = re.compile(
-    r"""^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*[\w\[\]|. ]+)?=\s*(?P<rhs>.+)$""", re.M)
-_STRING = re.compile(r"""^[rbuRBU]?(['"])(?P<v>[^'"\\\n]*)\1\s*(#.*)?$""")
-_NUMBER = re.compile(r"^(?P<v>\d+)\s*(#.*)?$")
-_GETENV = re.compile(
-    r"""^os\.(?:environ\.get|getenv)\(\s*['"][A-Za-z0-9_]+['"]\s*,\s*(['"])(?P<v>[^'"\\\n]*)\1""")
+# As text: `re` compiles them when a settings module is first read (and keeps them).
+_ASSIGN = r"""(?m)^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*[\w\[\]|. ]+)?=\s*(?P<rhs>.+)$"""
+_STRING = r"""^[rbuRBU]?(['"])(?P<v>[^'"\\\n]*)\1\s*(#.*)?$"""
+_NUMBER = r"^(?P<v>\d+)\s*(#.*)?$"
+_GETENV = (r"""^os\.(?:environ\.get|getenv)\(\s*['"][A-Za-z0-9_]+['"]\s*,\s*(['"])"""
+           r"""(?P<v>[^'"\\\n]*)\1""")
 
 
 def python_settings(text: str) -> dict[str, str]:
@@ -113,10 +113,10 @@ def python_settings(text: str) -> dict[str, str]:
     A default in `os.getenv("REDIS_URL", "redis://...")` counts as the module's value.
     """
     found: dict[str, str] = {}
-    for match in _ASSIGN.finditer(text):
+    for match in re.finditer(_ASSIGN, text):
         rhs = match["rhs"].strip()
         for pattern in (_STRING, _NUMBER, _GETENV):
-            value = pattern.match(rhs)
+            value = re.match(pattern, rhs)
             if value:
                 found[match["name"].upper()] = value["v"]
                 break

@@ -4,15 +4,18 @@
 process listening on a port, and processes named by pid. A process we may not read (another
 user's environment, macOS's net_connections) gives a note, not an error; one that exits while
 we look is simply gone. psutil is imported lazily: `--help` and `validate` load this module.
+
+On Linux the `rq worker` candidates are found by reading /proc/PID/cmdline directly (a bounded
+prefix of each): psutil costs ~30 ms to import, and a host without a worker never needs it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import field
-from typing import Any
-
-from troubleshooter.frozen import frozen
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 # Environment variables worth reading from a process: nothing else is kept.
 ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
@@ -20,6 +23,11 @@ ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASS
 # At most this many processes are inspected in depth, and this much of a command line kept.
 MAX_PROCS = 64
 MAX_ARG = 4096
+# Finding the candidates: at most this many processes looked at, and this much of each command
+# line read (an rq worker says so in its first few arguments).
+MAX_SCANNED = 100_000
+CMDLINE_BYTES = 4096
+PROC = "/proc"
 # rq worker options that take a value (rq 1.16 - 3.x, `rq worker --help`); the rest are flags.
 _VALUE_OPTS = {
     "-u", "--url", "-c", "--config", "-w", "--worker-class", "-j", "--job-class",
@@ -32,8 +40,7 @@ _VALUE_OPTS = {
 }
 
 
-@frozen
-class ProcInfo:
+class ProcInfo(NamedTuple):
     """One process as far as we may see it. `environ` holds only ENV_KEYS."""
 
     pid: int
@@ -50,14 +57,13 @@ class ProcInfo:
                 "notes": list(self.notes)}
 
 
-@frozen
-class WorkerArgs:
+class WorkerArgs(NamedTuple):
     """What an `rq worker` command line says: its URL (if given) and its queues."""
 
     url: str | None
     queues: tuple[str, ...]
     config: str | None = None
-    flags: dict[str, str] = field(default_factory=dict)
+    flags: Mapping[str, str] = MappingProxyType({})
 
 
 def is_rq_worker(cmdline: Sequence[str]) -> bool:
@@ -125,9 +131,75 @@ def _read(proc: Any, want_env: bool, want_net: bool) -> ProcInfo:
                     tuple(dict.fromkeys(remotes)), tuple(notes))
 
 
-def rq_workers(limit: int = MAX_PROCS) -> tuple[list[ProcInfo], list[str]]:
+def rq_workers(limit: int = MAX_PROCS,
+               proc_root: str = PROC) -> tuple[list[ProcInfo], list[str]]:
     """Every `rq worker` process on this host (at most `limit`), and notes on what was not
     readable. A worker's work horse (its forked child) is not listed twice."""
+    candidates = _proc_candidates(proc_root)
+    if candidates is None:  # no /proc (macOS, BSD): psutil looks
+        return _psutil_workers(limit)
+    pids, notes = candidates
+    if not pids:
+        return [], notes
+    import psutil
+
+    found: list[ProcInfo] = []
+    seen: set[int] = set()
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            if proc.ppid() in seen:
+                continue
+            if len(found) >= limit:
+                notes.append(f"more than {limit} rq worker processes: only the first {limit} "
+                             "were read")
+                break
+            seen.add(pid)
+            info = _read(proc, want_env=True, want_net=True)
+            if not is_rq_worker(info.cmdline):  # it exec'd something else meanwhile
+                continue
+            found.append(info)
+            notes.extend(info.notes)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        except psutil.AccessDenied:
+            notes.append(f"pid {pid}: not readable (permission denied)")
+    return found, notes
+
+
+def _proc_candidates(root: str) -> tuple[list[int], list[str]] | None:
+    """The pids whose command line reads as an rq worker, in pid order (parents before their
+    work horses), from `root`/PID/cmdline; None when there is no such directory."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return None
+    pids = sorted(int(n) for n in names if n.isdigit())
+    if not pids and not os.path.exists(os.path.join(root, "self")):
+        return None  # an empty directory, not procfs
+    notes: list[str] = []
+    if len(pids) > MAX_SCANNED:
+        notes.append(f"more than {MAX_SCANNED:,} processes: only the first {MAX_SCANNED:,} "
+                     "were looked at for rq workers")
+        pids = pids[:MAX_SCANNED]
+    return [pid for pid in pids if is_rq_worker(_cmdline(root, pid))], notes
+
+
+def _cmdline(root: str, pid: int) -> list[str]:
+    """The start of a process's command line (at most CMDLINE_BYTES, split as psutil does);
+    [] when it is gone, a kernel thread or a zombie, or not readable."""
+    try:
+        with open(os.path.join(root, str(pid), "cmdline"), "rb") as fh:
+            data = fh.read(CMDLINE_BYTES)
+    except OSError:  # exited meanwhile (ENOENT, ESRCH), hidepid (EACCES)
+        return []
+    text = data.decode(sys.getfilesystemencoding(), "surrogateescape").removesuffix("\0")
+    args = text.split("\0")
+    # A process that rewrote its title may separate its words with spaces (psutil#1179).
+    return text.split(" ") if len(args) == 1 and " " in text else args
+
+
+def _psutil_workers(limit: int) -> tuple[list[ProcInfo], list[str]]:
     import psutil
 
     found: list[ProcInfo] = []

@@ -8,12 +8,10 @@ really connected to); `to_dict` is what leaves this module, with every password 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import field
-from typing import Any
+from typing import Any, NamedTuple
 
 from troubleshooter.checks.config import procs
 from troubleshooter.checks.config.files import FileProblem, read_settings
-from troubleshooter.frozen import frozen
 from troubleshooter.target import Target, parse_target, url_secrets
 
 URL_KEYS = ("RQ_REDIS_URL", "REDIS_URL")
@@ -23,8 +21,7 @@ REST_KEYS = ("UPSTASH_REDIS_REST_URL", "KV_REST_API_URL")
 RQ_DEFAULT_URL = "redis://localhost:6379/0"
 
 
-@frozen
-class Source:
+class Source(NamedTuple):
     """One place that says which Redis and which queues."""
 
     name: str  # "environment", "/srv/app/.env", "rq worker pid 123"
@@ -38,14 +35,10 @@ class Source:
     pid: int | None = None
     notes: tuple[str, ...] = ()
     password_set: bool = False
-    _target: Target | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def target(self) -> Target | None:
-        return self._target
+    target: Target | None = None  # `url` parsed
 
     def to_dict(self) -> dict[str, Any]:
-        t = self._target
+        t = self.target
         return {
             "name": self.name, "kind": self.kind, "pid": self.pid,
             "url": mask(self.url) if self.url else None, "url_from": self.url_from,
@@ -106,7 +99,7 @@ def _url(values: Mapping[str, str]) -> tuple[str | None, str]:
 def make(name: str, kind: str, url: str | None, url_from: str, queues: Sequence[str],
          queues_from: str, **rest: Any) -> Source:
     target = parse_target(url, name) if url is not None else None
-    return Source(name, kind, url, url_from, tuple(queues), queues_from, _target=target, **rest)
+    return Source(name, kind, url, url_from, tuple(queues), queues_from, target=target, **rest)
 
 
 def environment(environ: Mapping[str, str]) -> Source | None:

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs import sources as src
 from troubleshooter.checks.logs.scan import Hit, OutOfTime, Scanner
-from troubleshooter.checks.logs.signatures import Signature
 from troubleshooter.checks.logs.timestamps import iso
-from troubleshooter.cmdrunner import CommandRunner
-from troubleshooter.frozen import frozen
 from troubleshooter.redaction import Redactor, mask_assignments
+
+if TYPE_CHECKING:
+    from troubleshooter.checks.logs.signatures import Signature
+    from troubleshooter.cmdrunner import CommandRunner
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # URLs with passwords are masked in every sample, whatever redactor the caller hands in.
 _URLS = Redactor()
 
 
-@frozen
+@dataclass(frozen=True)
 class Match:
     """One signature's evidence over every source (samples already redacted)."""
 
@@ -39,8 +41,7 @@ class Match:
                 "samples": list(self.samples)}
 
 
-@frozen
-class ScanResult:
+class ScanResult(NamedTuple):
     matches: tuple[Match, ...]
     read: tuple[str, ...]  # sources scanned (labels)
     notes: tuple[str, ...]
@@ -93,7 +94,7 @@ def scan_logs(specs: Sequence[str], signatures: Sequence[Signature], *, since: f
                                                            strict=True) if hit.count]
     matches.sort(key=lambda m: (SEVERITY_ORDER.get(m.signature.severity, 3), -m.count))
     return ScanResult(tuple(matches), tuple(read), tuple(redact(n) for n in all_notes), since,
-                      scanner.matcher.name, complete, tuple(older), tuple(skipped),
+                      scanner.engine, complete, tuple(older), tuple(skipped),
                       sum(s.bytes for s in scanner.sources), clock() - start,
                       sum(s.lines_matched for s in scanner.sources))
 

@@ -8,12 +8,10 @@ reading; nothing here raises anything else, and nothing reads more than a block 
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from troubleshooter import inputfiles
 from troubleshooter.checks.logs.timestamps import line_time
@@ -30,8 +28,7 @@ class ReadProblem(Exception):
     """Why a source was skipped (or cut short): one line for a person."""
 
 
-@dataclass
-class Opened:
+class Opened(NamedTuple):
     """An open regular file: its handle, its size when opened, its inode, its mtime."""
 
     path: str
@@ -92,6 +89,8 @@ def plain_blocks(opened: Opened, start: int, notes: list[str],
 
 def gzip_blocks(opened: Opened, notes: list[str], block: int = BLOCK) -> Iterator[bytes]:
     """The decompressed bytes, a block at a time; a broken archive ends with a note."""
+    import gzip  # only a rotated .gz needs it
+
     total = 0
     try:
         with gzip.GzipFile(fileobj=opened.fh, mode="rb") as gz:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 
 from troubleshooter.checks.logs.matcher import Matcher, make_matcher
 from troubleshooter.checks.logs.signatures import Signature
 from troubleshooter.checks.logs.timestamps import line_time
 
 MAX_LINE = 1024 * 1024
+# Up to this many bytes in all, `auto` scans with Python: hyperscan costs ~10 ms to import and
+# compile, what bytes.find spends on ~600 KB. Past it, hyperscan takes over (where installed).
+SMALL_INPUT = 512 * 1024
 SAMPLES = 3
 SAMPLE_CHARS = 400
 MAX_MINUTES = 20_000
@@ -31,17 +33,19 @@ class OutOfTime(Exception):
     """The scan's time limit passed."""
 
 
-@dataclass
 class Hit:
     """What one signature matched: exact count, first/last time, per-source counts, samples."""
 
-    count: int = 0
-    first_seen: float | None = None
-    last_seen: float | None = None
-    untimed: int = 0
-    files: dict[str, int] = field(default_factory=dict)
-    samples: list[str] = field(default_factory=list)
-    minutes: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("count", "first_seen", "last_seen", "untimed", "files", "samples", "minutes")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first_seen: float | None = None
+        self.last_seen: float | None = None
+        self.untimed = 0
+        self.files: dict[str, int] = {}
+        self.samples: list[str] = []
+        self.minutes: dict[int, int] = {}
 
     def add(self, source: str, when: float | None, sample: str | None) -> None:
         """Count one line; `sample` is its text while samples are still wanted."""
@@ -59,12 +63,14 @@ class Hit:
             self.samples.append(sample)
 
 
-@dataclass
 class SourceStats:
-    name: str
-    bytes: int = 0
-    lines_matched: int = 0
-    window_start: int = 0  # the offset the window search started the scan at
+    __slots__ = ("name", "bytes", "lines_matched", "window_start")
+
+    def __init__(self, name: str, window_start: int = 0) -> None:
+        self.name = name
+        self.bytes = 0
+        self.lines_matched = 0
+        self.window_start = window_start  # the offset the window search started the scan at
 
 
 class Scanner:
@@ -83,11 +89,31 @@ class Scanner:
                     owners.append(i)
         self._owners = list(literals.values())
         self.longest = max((len(p) for p in literals), default=1)
-        self.matcher: Matcher = make_matcher(list(literals), engine)
+        self._literals = list(literals)
+        self._auto = engine == "auto"
+        self._scanned = 0
+        # An engine asked for by name is made now: a missing wheel fails before any reading.
+        self.matcher: Matcher | None = None if self._auto else make_matcher(self._literals,
+                                                                            engine)
         self.hits = [Hit() for _ in self.signatures]
         self.sources: list[SourceStats] = []
         self.notes: list[str] = []
         self.bad_encoding: set[str] = set()
+
+    @property
+    def engine(self) -> str:
+        """The engine that scanned ("none" before any byte was)."""
+        return self.matcher.name if self.matcher is not None else "none"
+
+    def _matcher(self, size: int) -> Matcher:
+        """The matcher for the next `size` bytes (`auto`: Python while the input is small)."""
+        self._scanned += size
+        if self._auto and self._scanned > SMALL_INPUT:
+            self._auto = False
+            self.matcher = make_matcher(self._literals, "auto")
+        elif self.matcher is None:
+            self.matcher = make_matcher(self._literals, "python")
+        return self.matcher
 
     def feed(self, name: str, blocks: Iterable[bytes], window_start: int = 0) -> None:
         """Scan one source's blocks, in order. OutOfTime when the deadline passes (what was
@@ -136,7 +162,7 @@ class Scanner:
         # signature -> start of the last line counted
         counted: dict[int, int] = {i: 0 for i in cont_sigs} if cont_time is not None else {}
         last_line = 0 if cont_time is not None and cont_sigs else -1
-        for end, literal in self.matcher.scan(buf):
+        for end, literal in self._matcher(cut).scan(buf):
             if end > cut:
                 break
             start = buf.rfind(b"\n", 0, end) + 1

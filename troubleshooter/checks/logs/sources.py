@@ -12,19 +12,20 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 from troubleshooter.checks.logs import reader
-from troubleshooter.checks.logs.scan import Scanner
-from troubleshooter.cmdrunner import CommandRunner
-from troubleshooter.frozen import frozen
+
+if TYPE_CHECKING:
+    from troubleshooter.checks.logs.scan import Scanner
+    from troubleshooter.cmdrunner import CommandRunner
 
 COMMAND_CAP = 64 * 1024 * 1024
-_ROTATED = re.compile(r"^(?P<base>.+?)(?:[.-](?P<n>\d+))?(?P<gz>\.gz)?$")
-_GLOB = re.compile(r"[*?\[]")
+# Patterns as text: `re` compiles them on first use (and keeps them).
+_ROTATED = r"^(?P<base>.+?)(?:[.-](?P<n>\d+))?(?P<gz>\.gz)?$"
 
 
-@frozen
-class Source:
+class Source(NamedTuple):
     kind: str  # file | stdin | journal | docker
     name: str  # the path, unit or container
 
@@ -50,7 +51,7 @@ def expand(specs: Iterable[str], notes: list[str]) -> list[Source]:
                 notes.append(f"{spec}: not a {what} name: not read")
                 continue
             found.append(Source(kind, name))
-        elif _GLOB.search(spec):
+        elif glob.has_magic(spec):
             matches = [p for p in glob.glob(spec) if os.path.isfile(p)]
             if not matches:
                 notes.append(f"{spec}: no file matches")
@@ -84,7 +85,7 @@ def rotated_order(paths: Iterable[str]) -> list[str]:
     """Files grouped by set (app.log with app.log.1...), sets by name, each newest first."""
     groups: dict[str, list[str]] = {}
     for path in paths:
-        match = _ROTATED.match(os.path.basename(path))
+        match = re.match(_ROTATED, os.path.basename(path))
         base = match.group("base") if match else os.path.basename(path)
         groups.setdefault(os.path.join(os.path.dirname(path), base), []).append(path)
     ordered: list[str] = []

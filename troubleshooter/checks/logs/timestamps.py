@@ -13,9 +13,11 @@ Times without a zone are local time, as the program that wrote them meant.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
@@ -24,13 +26,33 @@ _JSON_SPAN = 4096
 
 _ISO = re.compile(
     rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\s?(Z|[+-]\d\d:?\d\d)?")
-_REDIS = re.compile(
-    rb"^\s*\d+:[A-Z] (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
-_SYSLOG = re.compile(rb"^\s*([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)")
-_SIGNAL = re.compile(rb"^\s*\d+:signal-handler \((\d{10})\)")  # Redis's log from a signal handler
-_EPOCH = re.compile(rb"^\s*\[?(1\d{9})(?:\.(\d{1,9}))?\b")
-_JSON = re.compile(rb'"(?:timestamp|time|ts|@timestamp)"\s*:\s*("[^"]{8,40}"|\d{10}(?:\.\d+)?)')
-_CLOCK = re.compile(rb"^\s*(\d\d):(\d\d):(\d\d)(?:[.,]\d+)? ")
+
+
+class _Formats(NamedTuple):
+    """The line formats after ISO 8601, compiled by the first line read (`--since` needs
+    only _ISO and _SINCE)."""
+
+    redis: re.Pattern[bytes]
+    syslog: re.Pattern[bytes]
+    signal: re.Pattern[bytes]  # Redis's log from a signal handler
+    epoch: re.Pattern[bytes]
+    json: re.Pattern[bytes]
+    clock: re.Pattern[bytes]
+
+
+@functools.cache
+def _formats() -> _Formats:
+    return _Formats(
+        re.compile(rb"^\s*\d+:[A-Z] (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d)"
+                   rb"(?:\.(\d{1,6}))?"),
+        re.compile(rb"^\s*([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)"),
+        re.compile(rb"^\s*\d+:signal-handler \((\d{10})\)"),
+        re.compile(rb"^\s*\[?(1\d{9})(?:\.(\d{1,9}))?\b"),
+        re.compile(rb'"(?:timestamp|time|ts|@timestamp)"\s*:\s*("[^"]{8,40}"|\d{10}(?:\.\d+)?)'),
+        re.compile(rb"^\s*(\d\d):(\d\d):(\d\d)(?:[.,]\d+)? "),
+    )
+
+
 _SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -62,23 +84,24 @@ def line_time(line: bytes, now: float) -> float | None:
     match = _ISO.search(head)
     if match and match.start() < 60:
         return _iso_time(match)
-    match = _REDIS.match(head)
+    formats = _formats()
+    match = formats.redis.match(head)
     if match:
         return _redis_time(match)
-    match = _SYSLOG.match(head)
+    match = formats.syslog.match(head)
     if match:
         return _syslog_time(match, now)
-    match = _SIGNAL.match(head)
+    match = formats.signal.match(head)
     if match:
         return float(match.group(1))
-    match = _EPOCH.match(head)
+    match = formats.epoch.match(head)
     if match:
         return float(match.group(1) + b"." + (match.group(2) or b"0"))
     if b'"' in head:
-        match = _JSON.search(line[:_JSON_SPAN])
+        match = formats.json.search(line[:_JSON_SPAN])
         if match:
             return _json_time(match.group(1))
-    match = _CLOCK.match(head)
+    match = formats.clock.match(head)
     if match:
         return _clock_time(match, now)
     return None

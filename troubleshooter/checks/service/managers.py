@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import field
-from typing import Any
-
-from troubleshooter.frozen import frozen
+from typing import Any, NamedTuple
 
 SYSTEMD_PATTERNS = ("redis*.service", "*rq*.service", "*worker*.service")
 DOCKER_FORMAT = "{{.ID}}\t{{.Names}}\t{{.Image}}\t{{.Ports}}\t{{.Status}}"
-_REDIS_UNIT = re.compile(r"^(redis|redis-server)(@[^.]+)?\.service$")
-_WORKER_NAME = re.compile(r"(^|[-_.:@])(rq|rqworker|worker|workers)([-_.:@0-9]|$)", re.I)
+# Patterns as text: `re` compiles them on first use (and keeps them).
+_REDIS_UNIT = r"^(redis|redis-server)(@[^.]+)?\.service$"
+_WORKER_NAME = r"(?i)(^|[-_.:@])(rq|rqworker|worker|workers)([-_.:@0-9]|$)"
+_PID = r"\bpid (\d+)"
 
 
-@frozen
-class Service:
+class Service(NamedTuple):
     """How one service (Redis, or the workers) is run here, and how to restart it.
 
     `restart` is the argv to run (empty: no known way, the operator does it by hand); `manual`
@@ -42,7 +40,7 @@ class Service:
     pid: int | None = None
     config_file: str = ""
     manual: tuple[str, ...] = ()
-    members: tuple[str, ...] = field(default=())
+    members: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"role": self.role, "manager": self.manager, "name": self.name,
@@ -52,8 +50,7 @@ class Service:
 
 
 # --- systemd ---------------------------------------------------------------------------------
-@frozen
-class Unit:
+class Unit(NamedTuple):
     name: str
     load: str
     active: str
@@ -76,12 +73,12 @@ def parse_show(text: str) -> dict[str, str]:
 
 
 def is_redis_unit(name: str) -> bool:
-    return bool(_REDIS_UNIT.match(name))
+    return bool(re.match(_REDIS_UNIT, name))
 
 
 def is_worker_name(name: str) -> bool:
     """A unit, program or container name that reads as RQ workers (`rq-worker`, `app:worker_0`)."""
-    return bool(_WORKER_NAME.search(name)) and "redis" not in name.lower()
+    return bool(re.search(_WORKER_NAME, name)) and "redis" not in name.lower()
 
 
 def systemctl(action: str, units: Sequence[str], root: bool) -> tuple[str, ...]:
@@ -91,15 +88,11 @@ def systemctl(action: str, units: Sequence[str], root: bool) -> tuple[str, ...]:
 
 
 # --- supervisor ------------------------------------------------------------------------------
-@frozen
-class Program:
+class Program(NamedTuple):
     name: str
     state: str
     pid: int | None
     description: str
-
-
-_PID = re.compile(r"\bpid (\d+)")
 
 
 def parse_supervisor_status(text: str) -> list[Program]:
@@ -110,7 +103,7 @@ def parse_supervisor_status(text: str) -> list[Program]:
         if len(parts) < 2 or not parts[1].isupper():
             continue
         desc = parts[2] if len(parts) > 2 else ""
-        match = _PID.search(desc)
+        match = re.search(_PID, desc)
         programs.append(Program(parts[0], parts[1], int(match[1]) if match else None, desc))
     return programs
 
@@ -120,8 +113,7 @@ def supervisorctl(conf: str, *args: str) -> tuple[str, ...]:
 
 
 # --- docker ----------------------------------------------------------------------------------
-@frozen
-class Container:
+class Container(NamedTuple):
     id: str
     name: str
     image: str
