@@ -25,6 +25,7 @@ READS = {
     "exists", "ttl", "pttl", "type", "zrange", "zrangebyscore", "zcard", "zrevrange", "zscore",
     "xrevrange", "xrange", "get", "mget", "time", "dbsize", "watch", "unwatch",
     "sort_ro", "srandmember", "scan", "smismember",  # rq_workers: every worker in one read
+    "sscan", "sismember",  # the RQ checks' bounded listing of rq:queues
 }
 
 

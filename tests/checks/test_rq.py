@@ -32,7 +32,7 @@ CHECKS = {kind.name: kind for kind in KINDS}
 # What the read-only checks may send: handshake, reads, and rq's MULTI/EXEC around HGETALLs.
 READ_ONLY = {"hello", "client|setname", "smembers", "llen", "lindex", "zrange", "zcard",
              "zrevrange", "hmget", "hget", "xrevrange", "sort_ro", "scard", "srandmember",
-             "exists", "scan", "smismember", "config|get"}
+             "exists", "scan", "smismember", "config|get", "sscan", "sismember"}
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +60,13 @@ def worker_log(tmp_path: Any) -> Any:
 
 
 def run(name: str, url: str, *, timeout: float = 2.0, earlier: Mapping[str, Outcome] | None = None,
-        clock: Callable[[], float] = time.time, **params: Any) -> Outcome:
+        clock: Callable[[], float] = time.time, environ: Mapping[str, str] | None = None,
+        **params: Any) -> Outcome:
     """Run one RQ kind the way the engine does: defaults filled in, then the overrides."""
     kind = CHECKS[name]
     filled = {key: param.default for key, param in kind.params.items()} | params
     ctx = CheckContext(target=parse_target(url), params=filled, timeout=timeout,
-                       earlier=earlier or {}, wall_clock=clock)
+                       earlier=earlier or {}, wall_clock=clock, environ=environ or {})
     outcome = kind.run(ctx)
     shown = json.dumps(dataclasses.asdict(outcome))  # also proves it is JSON-serialisable
     assert PASSWORD not in shown

@@ -43,8 +43,6 @@ class FailedJob:
 
 def classify_failed(session: Session, counts: Mapping[str, int], sample: int) -> list[FailedJob]:
     """The newest failures, at most `sample` in all, over the queues with the most failures."""
-    from rq.registry import FailedJobRegistry
-
     # At most sample // 2 queues, two jobs or more each: one ZREVRANGE per queue sampled.
     queues = sorted((q for q, n in counts.items() if n),
                     key=lambda q: -counts[q])[:max(sample // 2, 1)]
@@ -55,7 +53,7 @@ def classify_failed(session: Session, counts: Mapping[str, int], sample: int) ->
     pipe = session.pipeline()
     for name in queues:
         # Newest first: the score is the failure time plus the failure TTL.
-        pipe.zrevrange(FailedJobRegistry(name, connection=session.conn).key, 0, per_queue - 1)
+        pipe.zrevrange(session.keys.failed(name), 0, per_queue - 1)
     pairs = [(text(i), q) for q, ids in zip(queues, pipe.execute(), strict=True) for i in ids]
     texts = read_failure_texts(session, [job_id for job_id, _ in pairs])
     return [failed_job(job_id, queue, texts.get(job_id, "")) for job_id, queue in pairs]

@@ -13,7 +13,7 @@ import base64
 import binascii
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.server.link import text
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 # What a diagnosis reads from a job hash: never data, meta, result or exc_info's payload.
 JOB_FIELDS = ("status", "origin", "description", "worker_name", "enqueued_at", "started_at",
               "last_heartbeat", "rate_limit_key")
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # rq.utils._TIMESTAMP_FORMAT
 DESCRIPTION_CAP = 200  # characters shown of a job's description (its function call)
 EXC_TEXT_CAP = 64 * 1024  # bytes of a decompressed traceback we are willing to hold
 
@@ -50,18 +51,6 @@ class JobRecord:
         return self.description.split("(", 1)[0] or "?"
 
 
-def job_key(job_id: str) -> str:
-    from rq.job import Job
-
-    return str(Job.key_for(job_id))
-
-
-def result_key(job_id: str) -> str:
-    from rq.results import Result
-
-    return str(Result.get_key(job_id))  # type: ignore[no-untyped-call]
-
-
 def read_jobs(session: Session, job_ids: Sequence[str]) -> list[JobRecord]:
     """Each job's plain fields: one HMGET per job, all in one round trip."""
     if not job_ids:
@@ -69,7 +58,7 @@ def read_jobs(session: Session, job_ids: Sequence[str]) -> list[JobRecord]:
     session.spend("reading job records")
     pipe = session.pipeline()
     for job_id in job_ids:
-        pipe.hmget(job_key(job_id), JOB_FIELDS)
+        pipe.hmget(session.keys.job(job_id), JOB_FIELDS)
     return [record(job_id, values)
             for job_id, values in zip(job_ids, pipe.execute(), strict=True)]
 
@@ -100,7 +89,7 @@ def read_failure_texts(session: Session, job_ids: Sequence[str]) -> dict[str, st
     session.spend("reading the failures' exceptions")
     pipe = session.pipeline()
     for job_id in job_ids:
-        pipe.xrevrange(result_key(job_id), "+", "-", count=1)
+        pipe.xrevrange(session.keys.result(job_id), "+", "-", count=1)
     texts: dict[str, str] = {}
     for job_id, entries in zip(job_ids, pipe.execute(), strict=True):
         fields = entries[0][1] if entries else {}
@@ -112,7 +101,7 @@ def read_failure_texts(session: Session, job_ids: Sequence[str]) -> dict[str, st
         session.spend("reading the failures' exceptions from the job hashes")
         pipe = session.pipeline()
         for job_id in missing:
-            pipe.hget(job_key(job_id), "exc_info")
+            pipe.hget(session.keys.job(job_id), "exc_info")
         for job_id, raw in zip(missing, pipe.execute(), strict=True):
             if raw:
                 texts[job_id] = capped_decompress(raw)
@@ -138,10 +127,18 @@ def capped_decompress(raw: bytes | str, cap: int = EXC_TEXT_CAP) -> str:
 
 
 def parse_time(value: str) -> datetime | None:
-    """An rq timestamp (utcformat), or None when absent or malformed."""
-    from rq.utils import utcparse
-
-    try:
-        return utcparse(value) if value else None
-    except (ValueError, OverflowError):
+    """An rq timestamp (utcformat, or rq's older layout without microseconds), or None when
+    absent or malformed: rq.utils.utcparse without importing rq."""
+    if not value:
         return None
+    for layout in (TIMESTAMP_FORMAT, "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(value, layout).replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
+            continue
+    return None
+
+
+def utcformat(moment: datetime) -> str:
+    """A timestamp as rq writes it (rq.utils.utcformat)."""
+    return moment.strftime(TIMESTAMP_FORMAT)

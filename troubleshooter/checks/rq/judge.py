@@ -36,17 +36,6 @@ class Verdict:
     uncertain: str = ""
 
 
-def execution_key(job_id: str, execution_id: str) -> str:
-    """rq >= 2's execution hash: its TTL is the execution heartbeat."""
-    return f"{_prefix()}:execution:{job_id}:{execution_id}"
-
-
-def _prefix() -> str:
-    from rq import Queue
-
-    return str(Queue.redis_queues_keys).removesuffix(":queues")
-
-
 @frozen
 class Judge:
     """What a verdict needs: the jobs' workers, live executions, this host's processes."""
@@ -131,5 +120,5 @@ def live_executions(session: Session, pairs: Sequence[tuple[str, str]]) -> froze
     session.spend("reading the execution heartbeats")
     pipe = session.pipeline()
     for job_id, execution_id in pairs:
-        pipe.exists(execution_key(job_id, execution_id))
+        pipe.exists(session.keys.execution(job_id, execution_id))
     return frozenset(f"{j}:{e}" for (j, e), n in zip(pairs, pipe.execute(), strict=True) if n)

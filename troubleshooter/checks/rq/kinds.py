@@ -32,11 +32,12 @@ _RECENT = Param((int, float), 300, "a Redis up for less than this many seconds r
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
-        imports=("redis", "rq.job"),
+        imports=("redis",),
         name="rq_queues",
         run=run_rq_queues,
         help="Each RQ queue's length and the age of its next job; flags backed-up queues. "
-             "data: queues [{name, length, oldest_age_s, oldest_job_id}], app_queue, key_prefix.",
+             "data: queues [{name, length, oldest_age_s, oldest_job_id}], queue_total, "
+             "app_queue, key_prefix.",
         params={
             "queues": _QUEUES,
             "app_queue": _APP_QUEUE,
@@ -47,7 +48,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.backlog",),
     ),
     CheckKind(
-        imports=("redis", "rq.job"),
+        imports=("redis",),
         name="rq_workers",
         run=run_rq_workers,
         help="Registered RQ workers and whether they live (process on this host, key, "
@@ -61,21 +62,21 @@ KINDS: tuple[CheckKind, ...] = (
                "rq.unregistered_workers", "server.data_lost"),
     ),
     CheckKind(
-        imports=("redis", "rq.job"),
+        imports=("redis",),
         name="rq_registries",
         run=run_rq_registries,
         help="Read-only, O(sample): started jobs nothing can still run (worker dead, no work "
              "horse, execution heartbeat expired), and failed jobs by exception type with Redis "
-             "errors singled out. data: queues, started {total, sampled}, orphaned [{job_id, "
-             "...}], uncertain {id: why}, failed {total, sampled, by_type, redis_errors}, "
-             "partial.",
+             "errors singled out. data: queues, queue_total, started {total, sampled}, "
+             "orphaned [{job_id, ...}], uncertain {id: why}, failed {total, sampled, by_type, "
+             "redis_errors}, partial.",
         params={"queues": _QUEUES, "heartbeat_grace_s": _GRACE,
                 "busy_heartbeat_grace_s": _BUSY_GRACE, "failed_sample": _SAMPLE,
                 "started_sample": _STARTED_SAMPLE},
         codes=("rq.orphaned_jobs", "rq.failed_jobs"),
     ),
     CheckKind(
-        imports=("redis", "rq.job"),
+        imports=("redis",),
         name="rq_requeue",
         run=run_rq_requeue,
         help="Requeue the orphaned jobs and the jobs failed on Redis errors that the last "

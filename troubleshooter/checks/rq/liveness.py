@@ -10,7 +10,7 @@ from troubleshooter.checks.rq.common import (
     capped,
     listed,
     queue_lengths,
-    queue_names,
+    queue_listing,
     run_session,
 )
 from troubleshooter.checks.rq.restart import data_lost, read_restart
@@ -48,7 +48,8 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
     live = [w for w in workers if w.alive]
     served = _served(live)
     app_queue: str = ctx.param("app_queue")
-    lengths = _unserved_lengths(session, ctx, served)
+    listing = queue_listing(session)
+    lengths = _unserved_lengths(session, ctx, served, listing.names)
     wanting = {q for q, n in lengths.items() if n} | ({app_queue} if app_queue else set())
     if len(workers) < total:  # a sample: ask each wanting queue's own worker set
         for queue in sorted(wanting - set(served))[:LISTENER_QUEUES]:
@@ -94,15 +95,17 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
         details.append(f"read {len(workers)} of {total} registered workers (a bounded sample)")
     if scan_note:
         details.append(scan_note)
+    if note := listing.note(session.keys.queues):
+        details.append(note)
     return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,
                    tuple(details))
 
 
-def _unserved_lengths(session: Session, ctx: CheckContext,
-                      served: Mapping[str, list[str]]) -> dict[str, int]:
+def _unserved_lengths(session: Session, ctx: CheckContext, served: Mapping[str, list[str]],
+                      queues: Sequence[str]) -> dict[str, int]:
     """Lengths of the queues no live worker serves: from the rq_queues run just before (one
     LLEN per queue is a lot with hundreds of queues), else read now."""
-    names = [q for q in queue_names(session) if q not in served]
+    names = [q for q in queues if q not in served]
     known: dict[str, int] = {}
     for outcome in ctx.earlier.values():
         rows = outcome.data.get("queues")

@@ -7,12 +7,13 @@ from typing import Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.rq.common import (
+    QueueListing,
     Session,
     age_s,
     capped,
     listed,
     queue_lengths,
-    queue_names,
+    queue_listing,
     run_session,
 )
 from troubleshooter.checks.rq.jobdata import read_jobs
@@ -25,16 +26,18 @@ HEAD_SAMPLE = 20
 def run_rq_queues(ctx: CheckContext) -> Outcome:
     """Each queue's length and the age of its head (next, normally oldest) job.
 
-    data: {"queues": [{"name", "length", "oldest_age_s", "oldest_job_id"}],
-    "app_queue": {"name", "known"} or None, "key_prefix"}.
+    data: {"queues": [{"name", "length", "oldest_age_s", "oldest_job_id"}], "queue_total": how
+    many rq:queues holds (more than "queues" when it is a sample), "app_queue": {"name",
+    "known"} or None, "key_prefix"}.
     """
     return run_session(ctx, "rq_queues", lambda session: _queues(session, ctx))
 
 
 def _queues(session: Session, ctx: CheckContext) -> Outcome:
-    known = queue_names(session)
+    listing = queue_listing(session)
     app_queue: str = ctx.param("app_queue")
-    listed = sorted(set(ctx.param("queues") or known) | ({app_queue} if app_queue else set()))
+    listed = sorted(set(ctx.param("queues") or listing.names)
+                    | ({app_queue} if app_queue else set()))
     lengths = queue_lengths(session, listed)
     # The head's age costs two commands a queue: only for the longest HEAD_SAMPLE (and the app's).
     busy = sorted((q for q in listed if lengths[q]), key=lambda q: -lengths[q])
@@ -43,27 +46,28 @@ def _queues(session: Session, ctx: CheckContext) -> Outcome:
     findings = _merged([(row["name"], f) for row in rows
                         if (f := _backlog(row, ctx)) is not None])
     waiting = sum(lengths.values())
-    ok = (f"{len(rows)} RQ queue(s) on {ctx.target.address}, {waiting} job(s) waiting, "
+    of = "" if listing.complete or ctx.param("queues") else f" (a sample of {listing.total})"
+    ok = (f"{len(rows)} RQ queue(s){of} on {ctx.target.address}, {waiting} job(s) waiting, "
           "none backed up" if rows else f"no RQ queues on {ctx.target.address}")
     outcome = outcome_from(
-        findings, ok, queues=rows, key_prefix=key_prefix(),
-        app_queue={"name": app_queue, "known": app_queue in known} if app_queue else None,
+        findings, ok, queues=rows, queue_total=listing.total, key_prefix=session.keys.prefix,
+        app_queue={"name": app_queue, "known": _known(session, listing, app_queue)}
+        if app_queue else None,
     )
     details = capped([f"{r['name']}: {r['length']} job(s), head waiting "
                       f"{_age_text(r['oldest_age_s'])}" for r in rows])
-    app_prefix = ctx.environ.get("RQ_KEY_PREFIX")
-    if app_prefix and app_prefix != key_prefix():
-        details.append(f"the environment sets RQ_KEY_PREFIX={app_prefix}, but these checks read "
-                       f"{key_prefix()}:* keys: run the tool with the app's RQ_KEY_PREFIX")
+    if note := listing.note(session.keys.queues):
+        details.append(note)
     return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,
                    tuple(details))
 
 
-def key_prefix() -> str:
-    """The key prefix this process's rq uses (RQ_KEY_PREFIX in rq >= 3.0; "rq" before)."""
-    from rq import Queue
-
-    return Queue.redis_queues_keys.removesuffix(":queues")
+def _known(session: Session, listing: QueueListing, name: str) -> bool:
+    """Whether rq:queues holds the queue: asked of Redis when the listing is only a sample."""
+    if name in listing.names or listing.complete:
+        return name in listing.names
+    session.spend("looking the app's queue up in rq:queues")
+    return bool(session.conn.sismember(session.keys.queues, session.keys.queue(name)))
 
 
 _NO_HEAD: Mapping[str, Any] = {"oldest_age_s": None, "oldest_job_id": None}
@@ -71,14 +75,12 @@ _NO_HEAD: Mapping[str, Any] = {"oldest_age_s": None, "oldest_job_id": None}
 
 def _head_jobs(session: Session, names: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The job at the head of each queue (workers pop from the left) and its age."""
-    from rq import Queue
-
     if not names:
         return {}
     session.spend("reading the head of each queue")
     pipe = session.pipeline()
     for name in names:
-        pipe.lindex(Queue(name, connection=session.conn).key, 0)
+        pipe.lindex(session.keys.queue(name), 0)
     ids = [text(i) for i in pipe.execute()]
     jobs = read_jobs(session, [i for i in ids if i])
     by_id = {job.job_id: job for job in jobs if job.found}

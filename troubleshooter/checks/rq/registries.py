@@ -28,7 +28,7 @@ from troubleshooter.checks.rq.common import (
     capped,
     iso,
     listed,
-    queue_names,
+    queue_listing,
     run_session,
 )
 from troubleshooter.checks.rq.failures import FailedJob, classify_failed
@@ -67,6 +67,10 @@ class RegistryReport:
     """What inspect_registries found: the facts both rq_registries and rq_requeue act on."""
 
     queues: list[str]
+    # How many queues there are (more than `queues` when rq:queues was read as a sample),
+    # and the detail line that says so.
+    queue_total: int = 0
+    queues_note: str = ""
     started_total: int = 0
     started_sampled: int = 0
     orphans: list[Orphan] = field(default_factory=list)
@@ -84,6 +88,7 @@ class RegistryReport:
     def data(self) -> dict[str, Any]:
         return {
             "queues": self.queues,
+            "queue_total": self.queue_total or len(self.queues),
             "started": {"total": self.started_total, "sampled": self.started_sampled},
             "orphaned": [o.to_dict() for o in self.orphans],
             "uncertain": dict(list(self.uncertain.items())[:50]),
@@ -99,8 +104,9 @@ class RegistryReport:
 def run_rq_registries(ctx: CheckContext) -> Outcome:
     """Orphaned started jobs and failed jobs (by exception type, Redis errors singled out).
 
-    data: {"queues": [names], "started": {"total", "sampled"}, "orphaned": [{"job_id",
-    "queue", "func_name", "started_at", "started_age_s", "worker_name", "signal"}],
+    data: {"queues": [names], "queue_total": n (more than the names: a sample), "started":
+    {"total", "sampled"}, "orphaned": [{"job_id", "queue", "func_name", "started_at",
+    "started_age_s", "worker_name", "signal"}],
     "uncertain": {id: why}, "failed": {"total", "sampled", "by_type": {type: count in the
     sample}, "redis_errors": [ids in the sample: requeue candidates]}, "partial": why or null}.
     signal: entry_expired, worker_restarted, or the worker's dead signal (key_gone,
@@ -114,9 +120,12 @@ def _registries(session: Session, ctx: CheckContext) -> Outcome:
     findings = [f for f in (_orphan_finding(report, ctx), _failed_finding(report, ctx)) if f]
     details = [f"job {job_id}: {why}" for job_id, why in report.uncertain.items()]
     details = capped(details)
+    if report.queues_note:
+        details.append(report.queues_note)
     if report.partial:
         details.append(f"partial: {report.partial}")
-    ok = (f"no orphaned or failed RQ jobs in {len(report.queues)} queue(s) on "
+    of = f" (a sample of {report.queue_total})" if report.queues_note else ""
+    ok = (f"no orphaned or failed RQ jobs in {len(report.queues)} queue(s){of} on "
           f"{ctx.target.address}")
     outcome = outcome_from(findings, ok, **report.data())
     status = outcome.status
@@ -132,8 +141,11 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
 
     A spent budget ends the reading where it is: what was found so far is kept, marked partial.
     """
-    report = RegistryReport(queues=queue_names(session, ctx.param("queues")))
+    report = RegistryReport(queues=[])
     try:
+        listing = queue_listing(session, ctx.param("queues"))
+        report.queues, report.queue_total = list(listing.names), listing.total
+        report.queues_note = listing.note(session.keys.queues)
         started, failed = _counts(session, report.queues)
         report.started_total = sum(started.values())
         report.failed_total = sum(failed.values())
@@ -145,15 +157,13 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
 
 
 def _counts(session: Session, names: Sequence[str]) -> tuple[dict[str, int], dict[str, int]]:
-    from rq.registry import FailedJobRegistry, StartedJobRegistry
-
     if not names:
         return {}, {}
     session.spend("counting the job registries")
     pipe = session.pipeline()
     for name in names:
-        pipe.zcard(StartedJobRegistry(name, connection=session.conn).key)
-        pipe.zcard(FailedJobRegistry(name, connection=session.conn).key)
+        pipe.zcard(session.keys.started(name))
+        pipe.zcard(session.keys.failed(name))
     replies = [int(n) for n in pipe.execute()]
     return ({n: replies[2 * i] for i, n in enumerate(names)},
             {n: replies[2 * i + 1] for i, n in enumerate(names)})
@@ -194,8 +204,6 @@ def sample_started(session: Session, counts: Mapping[str, int],
                    sample: int) -> list[StartedEntry]:
     """Up to `sample` entries over the queues with started jobs, the ones expiring first
     (the least recently renewed: a dead worker's) from each; all in one round trip."""
-    from rq.registry import StartedJobRegistry
-
     busy = sorted((q for q, n in counts.items() if n), key=lambda q: -counts[q])[:max(sample, 0)]
     if not busy:
         return []
@@ -203,8 +211,7 @@ def sample_started(session: Session, counts: Mapping[str, int],
     session.spend("reading the started jobs")
     pipe = session.pipeline()
     for name in busy:
-        pipe.zrange(StartedJobRegistry(name, connection=session.conn).key, 0, per_queue - 1,
-                    withscores=True)
+        pipe.zrange(session.keys.started(name), 0, per_queue - 1, withscores=True)
     entries = []
     for name, pairs in zip(busy, pipe.execute(), strict=True):
         for member, score in pairs:

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.rq.common import BudgetSpent, Session, run_session
 from troubleshooter.checks.rq.horse import Proc, processes
-from troubleshooter.checks.rq.jobdata import JOB_FIELDS, JobRecord, job_key, record
-from troubleshooter.checks.rq.judge import Judge, execution_key
+from troubleshooter.checks.rq.jobdata import JOB_FIELDS, JobRecord, record, utcformat
+from troubleshooter.checks.rq.judge import Judge
+from troubleshooter.checks.rq.keys import RqKeys
 from troubleshooter.checks.rq.registries import StartedEntry, inspect_registries
 from troubleshooter.checks.rq.restart import Restart, read_restart
-from troubleshooter.checks.rq.workers import WORKER_FIELDS, worker_info, worker_prefix
+from troubleshooter.checks.rq.workers import WORKER_FIELDS, worker_info
 from troubleshooter.checks.server.errors import safe_text
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import finding
@@ -181,8 +182,8 @@ class World:
     ctx: CheckContext
 
 
-def _read(pipe: Any, job_id: str) -> JobRecord:
-    job = record(job_id, pipe.hmget(job_key(job_id), JOB_FIELDS))
+def _read(pipe: Any, keys: RqKeys, job_id: str) -> JobRecord:
+    job = record(job_id, pipe.hmget(keys.job(job_id), JOB_FIELDS))
     if not job.found:
         raise NotRequeueable("the job no longer exists (expired or deleted)")
     if job.rate_limited:
@@ -194,36 +195,34 @@ def _read(pipe: Any, job_id: str) -> JobRecord:
 def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
     """Re-judge under WATCH, then started -> queue in one MULTI/EXEC."""
     from redis.exceptions import WatchError
-    from rq.registry import StartedJobRegistry
 
-    key = job_key(job_id)
+    keys = session.keys
     try:
         with session.conn.pipeline() as pipe:
-            pipe.watch(key)  # type: ignore[no-untyped-call]  # redis-py: unannotated
-            job = _read(pipe, job_id)
+            pipe.watch(keys.job(job_id))  # type: ignore[no-untyped-call]  # redis-py: unannotated
+            job = _read(pipe, keys, job_id)
             if job.status != "started":
                 raise NotRequeueable(f"no longer in flight (status {job.status or '?'})")
-            started_key = StartedJobRegistry(job.origin, connection=session.conn).key
-            executions = [text(e) for e in pipe.zrange(_executions_key(job_id), 0, -1)]
-            exec_keys = [execution_key(job_id, e) for e in executions]
+            started_key = keys.started(job.origin)
+            executions = [text(e) for e in pipe.zrange(keys.executions(job_id), 0, -1)]
+            exec_keys = [keys.execution(job_id, e) for e in executions]
             if exec_keys:
                 pipe.watch(*exec_keys)  # type: ignore[no-untyped-call]
             members = [f"{job_id}:{e}" for e in executions] + [job_id]
             scores = {m: s for m in members if (s := pipe.zscore(started_key, m)) is not None}
             if not scores:
                 raise NotRequeueable(f"not in the started registry of {job.origin} any more")
-            verdict = _rejudge(pipe, world, job, scores, exec_keys, session.now)
+            verdict = _rejudge(pipe, keys, world, job, scores, exec_keys, session.now)
             if not verdict:
                 raise NotRequeueable("its worker is alive and runs it")
             pipe.multi()
             pipe.zrem(started_key, *scores)
             for execution, exec_key in zip(executions, exec_keys, strict=True):
                 pipe.delete(exec_key)
-                pipe.zrem(_executions_key(job_id), execution)
+                pipe.zrem(keys.executions(job_id), execution)
                 if job.worker_name:
-                    pipe.srem(f"{worker_prefix()}{job.worker_name}:executions",
-                              f"{job_id}:{execution}")
-            _enqueue(pipe, job, session.now)
+                    pipe.srem(keys.worker_executions(job.worker_name), f"{job_id}:{execution}")
+            _enqueue(pipe, keys, job, session.now)
             pipe.execute()
     except WatchError as exc:
         _lost_connection(exc)
@@ -233,10 +232,11 @@ def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
             f"({verdict})")
 
 
-def _rejudge(pipe: Any, world: World, job: JobRecord, scores: Mapping[str, float],
-             exec_keys: list[str], now: float) -> str:
+def _rejudge(pipe: Any, keys: RqKeys, world: World, job: JobRecord,
+             scores: Mapping[str, float], exec_keys: list[str], now: float) -> str:
     """The orphan signal judged on fresh reads; raises NotRequeueable with the reason if not."""
-    raw = pipe.hmget(worker_prefix() + job.worker_name, WORKER_FIELDS) if job.worker_name else []
+    raw = (pipe.hmget(keys.worker_namespace + job.worker_name, WORKER_FIELDS) if job.worker_name
+           else [])
     ctx = world.ctx
     workers = {}
     if job.worker_name:
@@ -255,20 +255,19 @@ def _rejudge(pipe: Any, world: World, job: JobRecord, scores: Mapping[str, float
 
 def _requeue_failed(session: Session, world: World, job_id: str) -> str:
     from redis.exceptions import WatchError
-    from rq.registry import FailedJobRegistry
 
-    key = job_key(job_id)
+    keys = session.keys
     try:
         with session.conn.pipeline() as pipe:
-            pipe.watch(key)  # type: ignore[no-untyped-call]
-            job = _read(pipe, job_id)
-            failed_key = FailedJobRegistry(job.origin, connection=session.conn).key
+            pipe.watch(keys.job(job_id))  # type: ignore[no-untyped-call]
+            job = _read(pipe, keys, job_id)
+            failed_key = keys.failed(job.origin)
             if job.status != "failed" or pipe.zscore(failed_key, job_id) is None:
                 raise NotRequeueable(f"not in the failed registry of {job.origin} "
                                      f"(status {job.status or '?'})")
             pipe.multi()
             pipe.zrem(failed_key, job_id)
-            _enqueue(pipe, job, session.now)
+            _enqueue(pipe, keys, job, session.now)
             pipe.execute()
     except WatchError as exc:
         _lost_connection(exc)
@@ -284,23 +283,11 @@ def _lost_connection(exc: Exception) -> None:
         raise exc.__context__
 
 
-def _enqueue(pipe: Any, job: JobRecord, now: float) -> None:
+def _enqueue(pipe: Any, keys: RqKeys, job: JobRecord, now: float) -> None:
     """What rq's requeue writes: the job queued again, its id at the back of its queue."""
-    from datetime import datetime
-
-    from rq import Queue
-    from rq.utils import utcformat
-
-    queue = Queue(job.origin, connection=pipe)
-    pipe.hset(job_key(job.job_id), mapping={
+    pipe.hset(keys.job(job.job_id), mapping={
         "status": "queued", "enqueued_at": utcformat(datetime.fromtimestamp(now, UTC)),
         "started_at": "", "ended_at": "",
     })
-    pipe.rpush(queue.key, job.job_id)
-    pipe.sadd(Queue.redis_queues_keys, queue.key)
-
-
-def _executions_key(job_id: str) -> str:
-    from rq.executions import ExecutionRegistry
-
-    return ExecutionRegistry.key_template.format(job_id)
+    pipe.rpush(keys.queue(job.origin), job.job_id)
+    pipe.sadd(keys.queues, keys.queue(job.origin))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from troubleshooter.checks.rq.common import Session
-from troubleshooter.checks.server.link import text
+from troubleshooter.checks.server.replies import server_config, server_info
 from troubleshooter.checks.server.rules import Facts, restart_finding
 from troubleshooter.findings import Finding
 from troubleshooter.frozen import frozen
@@ -35,9 +35,10 @@ class Restart:
 
 
 def read_restart(session: Session) -> Restart:
-    """One INFO: uptime and what the last start loaded."""
+    """Uptime and what the last start loaded: the run's INFO (server/replies.py), read here
+    only when no check of the run has read it yet."""
     session.spend("reading the server's start time")
-    info = session.conn.info()
+    info = server_info(session.replies)
     uptime = info.get("uptime_in_seconds")
     loaded = info.get("rdb_last_load_keys_loaded")
     if not isinstance(uptime, int):
@@ -53,7 +54,7 @@ def data_lost(session: Session, restart: Restart, where: str, recent_s: float,
     """server.data_lost when the server restarted empty and RQ shows work from before."""
     if not survivors or restart.uptime_s is None or restart.uptime_s >= recent_s:
         return None
-    found = restart_finding(Facts(restart.info, _save_policy(session), where, 0,
+    found = restart_finding(Facts(restart.info, _save_policy(session, restart.info), where, 0,
                                   {"recent_restart_s": recent_s}, survivors=tuple(survivors)),
                             restart.uptime_s)
     if found.code != "server.data_lost":
@@ -63,31 +64,26 @@ def data_lost(session: Session, restart: Restart, where: str, recent_s: float,
 
 def _what_is_missing(session: Session, restart: Restart) -> list[str]:
     """When it started, and the RQ keys an RQ that ran before would have and that are gone."""
-    from rq import Queue, Worker
-
+    queues_key, workers_key = session.keys.queues, session.keys.workers
     lines = []
     if restart.started_at is not None:
         when = datetime.fromtimestamp(restart.started_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         lines.append(f"Redis started at {when}: anything enqueued before then is gone")
     session.spend("reading which RQ keys are left")
     pipe = session.pipeline()
-    pipe.scard(Queue.redis_queues_keys)
-    pipe.scard(Worker.redis_workers_keys)
+    pipe.scard(queues_key)
+    pipe.scard(workers_key)
     queues, workers = pipe.execute()
-    lines.append(f"{Queue.redis_queues_keys}: " + (
+    lines.append(f"{queues_key}: " + (
         "missing (no queue was enqueued to since)" if not queues
         else f"{queues} queue(s), recreated since the restart"))
-    lines.append(f"{Worker.redis_workers_keys}: " + (
+    lines.append(f"{workers_key}: " + (
         "missing (no worker registered since)" if not workers
         else f"{workers} worker(s), registered since the restart"))
     return lines
 
 
-def _save_policy(session: Session) -> dict[str, str]:
-    import redis
-
-    try:
-        reply = session.conn.config_get("save")
-    except redis.exceptions.ResponseError:
-        return {}  # CONFIG renamed or not permitted: the finding says the policy is unknown
-    return {text(k): text(v) for k, v in reply.items()}
+def _save_policy(session: Session, info: Mapping[str, Any]) -> dict[str, str]:
+    """The run's CONFIG (`save` among it); {} when CONFIG GET is renamed or not permitted:
+    the finding then says the policy is unknown."""
+    return server_config(session.replies, info)[0]

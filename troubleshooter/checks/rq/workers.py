@@ -83,29 +83,19 @@ class WorkerInfo:
         return f"worker {self.name}{where}: {why}{beat}{state}"
 
 
-def worker_prefix() -> str:
-    from rq import Worker
-
-    return str(Worker.redis_worker_namespace_prefix)
-
-
 def read_registered(session: Session, idle_grace_s: float,
                     busy_grace_s: float) -> tuple[int, list[WorkerInfo]]:
     """(how many workers rq:workers holds, up to WORKER_LIMIT of them judged, freshest
     heartbeat first)."""
-    from rq import Worker
-
-    return read_set(session, Worker.redis_workers_keys, WORKER_LIMIT, idle_grace_s, busy_grace_s)
+    return read_set(session, session.keys.workers, WORKER_LIMIT, idle_grace_s, busy_grace_s)
 
 
 def read_listeners(session: Session, queue: str, idle_grace_s: float,
                    busy_grace_s: float) -> list[WorkerInfo]:
     """The workers registered for one queue (rq:workers:<queue>), up to LISTENER_LIMIT: asked
     when a sample of rq:workers shows no live worker for a queue that has jobs."""
-    from rq.worker_registration import WORKERS_BY_QUEUE_KEY
-
-    key = str(WORKERS_BY_QUEUE_KEY) % queue
-    return read_set(session, key, LISTENER_LIMIT, idle_grace_s, busy_grace_s)[1]
+    return read_set(session, session.keys.queue_workers(queue), LISTENER_LIMIT, idle_grace_s,
+                    busy_grace_s)[1]
 
 
 def read_set(session: Session, key: str, limit: int, idle_grace_s: float,
@@ -123,7 +113,7 @@ def read_set(session: Session, key: str, limit: int, idle_grace_s: float,
     total = int(session.conn.scard(key))
     if not total:
         return 0, []
-    prefix = worker_prefix()
+    prefix = session.keys.worker_namespace
     gets: list[str] = ["GET", "#"]
     for field in WORKER_FIELDS:
         gets += ["GET", f"*->{field}"]
@@ -157,7 +147,7 @@ def read_workers(session: Session, names: Sequence[str], idle_grace_s: float,
         return []
     session.spend("reading worker records")
     pipe = session.pipeline()
-    prefix = worker_prefix()
+    prefix = session.keys.worker_namespace
     for name in names:
         pipe.hmget(prefix + name, WORKER_FIELDS)
     return [worker_info(name, values, session.now, idle_grace_s, busy_grace_s, registered)
@@ -207,17 +197,15 @@ def unregistered_names(session: Session, registered: Sequence[str]) -> tuple[lis
     names, complete = _scan_worker_names(session, registered)
     if not names:
         return [], complete
-    from rq import Worker
-
-    prefix = worker_prefix()
+    prefix = session.keys.worker_namespace
     names = names[:UNREGISTERED_CHECK]
     session.spend("checking the workers found against rq:workers")
-    member = session.conn.smismember(Worker.redis_workers_keys, [prefix + n for n in names])
+    member = session.conn.smismember(session.keys.workers, [prefix + n for n in names])
     return [n for n, m in zip(names, member, strict=True) if not m], complete
 
 
 def _scan_worker_names(session: Session, registered: Sequence[str]) -> tuple[list[str], bool]:
-    prefix = worker_prefix()
+    prefix = session.keys.worker_namespace
     known = set(registered)
     found: set[str] = set()
     cursor: int = 0
