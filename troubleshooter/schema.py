@@ -6,7 +6,6 @@ Specs check a value and return it cleaned (defaults filled) or `INVALID`; proble
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -166,6 +165,8 @@ class Obj(Spec):
         result: dict[str, Any] = {}
         for key in value:
             if key not in known:
+                import difflib  # only for a misspelt key
+
                 close = difflib.get_close_matches(str(key), known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 problems.warn(loc.key(str(key)), f"unknown key (ignored){hint}")

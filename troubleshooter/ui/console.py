@@ -20,7 +20,7 @@ def make_console(stream: IO[str] | None = None, width: int | None = None,
     environ = environ or {}
     stream = stream or sys.stdout
     dumb = environ.get("TERM") == "dumb"
-    return Console(
+    console = Console(
         file=stream,
         width=width,
         no_color=bool(environ.get("NO_COLOR")) or dumb,
@@ -29,6 +29,11 @@ def make_console(stream: IO[str] | None = None, width: int | None = None,
         emoji=False,
         soft_wrap=False,
     )
+    if not console.is_terminal:
+        # A file or a pipe does not change size: measured once, not at every line (rich
+        # asks the terminal and the environment each time it needs the width).
+        console.size = console.size
+    return console
 
 
 def plain_symbols(console: Console, environ: Mapping[str, str] | None = None) -> bool:
