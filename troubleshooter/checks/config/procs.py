@@ -246,7 +246,20 @@ def by_pid(pids: Iterable[int]) -> tuple[list[ProcInfo], list[str]]:
 
 
 def listener(port: int) -> tuple[ProcInfo | None, list[str]]:
-    """The process listening on TCP `port` on this host, if we may see it."""
+    """The process listening on TCP `port` on this host, if we may see it: from /proc on
+    Linux (proclisten), through psutil elsewhere."""
+    from troubleshooter.checks.config import proclisten
+
+    inodes = proclisten.listening_inodes(port, PROC)
+    if inodes is not None:
+        if not inodes:
+            return None, []
+        pid, _ = proclisten.owner(inodes, PROC)
+        info = proclisten.read_basic(pid, PROC) if pid is not None else None
+        if info is not None:
+            return info, []
+        return None, [f"something listens on port {port}, but its process is not visible "
+                      "to this user"]
     import psutil
 
     try:

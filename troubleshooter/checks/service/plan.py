@@ -16,6 +16,7 @@ def read_server(source: Target | CheckContext, budget: Budget) -> dict[str, Any]
     import redis
 
     from troubleshooter.checks.server.link import command, open_link, text
+    from troubleshooter.checks.server.replies import server_config, server_info
 
     # A check's context: the run's connection (checks/server/link.open_link).
     target = source if isinstance(source, Target) else source.target
@@ -26,7 +27,7 @@ def read_server(source: Target | CheckContext, budget: Budget) -> dict[str, Any]
     except redis.exceptions.RedisError as exc:
         return {"answers": False, "error": type(exc).__name__}
     try:
-        info = link.client.info("persistence") | link.client.info("server")
+        info = server_info(link)  # the run's INFO (persistence and server are in it)
         facts: dict[str, Any] = {
             "answers": True,
             "changes": int(info.get("rdb_changes_since_last_save", 0)),
@@ -39,13 +40,8 @@ def read_server(source: Target | CheckContext, budget: Budget) -> dict[str, Any]
             "run_id": text(info.get("run_id", "")),
             "keys": int(command(link.client, "DBSIZE")),
         }
-        try:
-            reply = command(link.client, "CONFIG", "GET", "save")
-            pairs = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2],
-                                                                   strict=True))
-            facts["save"] = text(next(iter(pairs.values()), ""))
-        except redis.exceptions.RedisError:
-            facts["save"] = None  # CONFIG denied or renamed: unknown
+        config, refused = server_config(link, info)
+        facts["save"] = None if refused else config.get("save")  # CONFIG denied: unknown
         return facts
     except redis.exceptions.RedisError as exc:
         return {"answers": False, "error": type(exc).__name__}
