@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from troubleshooter.checks.config import proclisten, procs
-from troubleshooter.lab.server import RedisServer
+from troubleshooter.lab.server import RedisServer, wait_stopped
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux /proc")
 
@@ -62,6 +62,7 @@ def test_a_redis_server_and_its_stopped_state_as_psutil_reports_them() -> None:
         assert info is not None and info.name == "redis-server"
         assert (info.name, info.cmdline, info.status) == as_psutil_sees(info.pid)
         os.kill(info.pid, signal.SIGSTOP)
+        wait_stopped(info.pid)
         try:
             stopped, _ = procs.listener(server.port)
             assert stopped is not None and stopped.status == "stopped" == \

@@ -18,6 +18,7 @@ from troubleshooter.checks.service.detect import run_service_detect
 from troubleshooter.checks.service.restart import run_service_restart
 from troubleshooter.cmdrunner import CommandRunner
 from troubleshooter.findings import finding
+from troubleshooter.lab.server import wait_stopped
 from troubleshooter.target import parse_target
 
 pytestmark = pytest.mark.slow
@@ -48,6 +49,7 @@ def test_a_hung_redis_is_restarted_through_supervisorctl_and_verified() -> None:
         conn = redis.Redis.from_url(sv.url, socket_timeout=5)
         old = sv.pid("redis")
         os.kill(old, signal.SIGSTOP)
+        wait_stopped(old)
         services = _detect(sv, {"ping": HUNG})
         redis_svc = services.data["redis"]
         assert redis_svc["manager"] == "supervisor" and redis_svc["name"] == "redis"
@@ -94,6 +96,7 @@ def test_dry_run_refusal_and_yes_through_the_cli() -> None:
     with Supervisor() as sv:
         old = sv.pid("redis")
         os.kill(old, signal.SIGSTOP)
+        wait_stopped(old)
         doc, screen = _cli(sv, "--dry-run", "--yes")
         plan = _check(doc, "services")["data"]["plan"]
         command = f"supervisorctl -c {sv.conf} restart redis"

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from troubleshooter.errors import UsageError
+from troubleshooter.lab.server import wait_stopped
 
 
 def start_ticks(pid: int) -> int | None:
@@ -152,6 +153,7 @@ class Supervisor:
         program = self._get(name)
         if program.alive() and program.pid is not None:
             os.kill(program.pid, signal.SIGSTOP)
+            wait_stopped(program.pid)  # the fault is in place before anyone looks
 
     def restart(self, name: str) -> Program:
         self.stop(name)

@@ -139,9 +139,12 @@ class RedisServer:
             return "(no log)"
 
     def pause(self) -> None:
-        """SIGSTOP: the kernel still accepts connections, nothing answers."""
+        """SIGSTOP: the kernel still accepts connections, nothing answers. Returns once the
+        process is stopped (a signal is delivered asynchronously: read at once, the process
+        may still show as running)."""
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGSTOP)
+        wait_stopped(self.proc.pid)
 
     def resume(self) -> None:
         assert self.proc is not None
@@ -165,3 +168,23 @@ class RedisServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_stopped(pid: int, timeout: float = 5.0) -> bool:
+    """Wait until `pid` shows as stopped (state T in /proc/PID/stat); False if it did not
+    within `timeout`, or where there is no /proc to tell (then after a short pause)."""
+    stat = f"/proc/{pid}/stat"
+    if not os.path.exists(stat):
+        time.sleep(0.05)
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with open(stat, "rb") as fh:
+                text = fh.read(4096)
+        except OSError:
+            return False
+        if text[text.rfind(b")") + 2:text.rfind(b")") + 3] in (b"T", b"t"):
+            return True
+        time.sleep(0.001)
+    return False
