@@ -399,3 +399,29 @@ def test_facts_keep_a_reply_until_forgotten_or_too_old_and_never_an_error() -> N
         facts.get("CONFIG", broken)
     assert facts.get("CONFIG", lambda: "read") == "read"  # the error was not kept
     assert facts.reads == 4
+
+
+# -- the registry declares, the checks load when they run ------------------------------------------
+def test_every_lazy_reference_of_the_registry_resolves() -> None:
+    from troubleshooter.checks.base import Lazy
+
+    for kind in CHECKS.values():
+        for fn in (kind.run, kind.preview, kind.check_params):
+            if isinstance(fn, Lazy):
+                assert callable(fn.load()), f"{kind.name}: {fn.ref}"
+
+
+def test_loading_the_registry_imports_no_check_code() -> None:
+    import json
+    import subprocess
+
+    code = ("import json, sys; import troubleshooter.checks; "
+            "print(json.dumps([m for m in sys.modules if m.startswith('troubleshooter.checks.')]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=30).stdout
+    loaded = set(json.loads(out))
+    for module in ("network.probes", "network.discovery", "server.ping", "server.info",
+                   "server.acl", "topology.cluster", "topology.sentinel", "topology.stale",
+                   "support.bundle_check", "service.detect", "service.restart",
+                   "rq.requeue", "rq.queues", "config.check"):
+        assert f"troubleshooter.checks.{module}" not in loaded, module

@@ -171,6 +171,13 @@ def _import_for(jobs: Sequence[Job]) -> None:
             importlib.import_module(module)
         except ImportError:
             pass  # the check that needs it says so, in its own words
+    for job in jobs:  # the kind's own code, declared lazily by the registry (base.Lazy)
+        load = getattr(job.kind.run, "load", None)
+        if load is not None and not job.problem:
+            try:
+                load()
+            except Exception:  # noqa: BLE001 - it fails again when the check runs: reported there
+                pass
 
 
 def limited_runner(base: CommandRunner, until: float,

@@ -123,6 +123,37 @@ class CheckContext:
 CheckFn = Callable[[CheckContext], Outcome]
 
 
+class Lazy:
+    """A function named "package.module:function", imported at its first call (or `load()`):
+    the registry declares every kind without importing the code that runs it, so `validate`
+    and a run load only the checks they use."""
+
+    __slots__ = ("ref", "_fn")
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        self._fn: Callable[..., Any] | None = None
+
+    def load(self) -> Callable[..., Any]:
+        if self._fn is None:
+            import importlib
+
+            module, _, name = self.ref.partition(":")
+            self._fn = getattr(importlib.import_module(module), name)
+        return self._fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.load()(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"lazy({self.ref!r})"
+
+
+def lazy(ref: str) -> Callable[..., Any]:
+    """`module:function`, imported when first called (see Lazy)."""
+    return Lazy(ref)
+
+
 class CheckKind(NamedTuple):
     """A registered kind of automated check."""
 

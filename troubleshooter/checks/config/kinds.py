@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from troubleshooter.checks.base import CheckKind, Param
-from troubleshooter.checks.config.check import run_config_server, run_config_sources
+from troubleshooter.checks.base import CheckKind, Param, lazy
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
         name="config_sources",
-        run=run_config_sources,
+        run=lazy("troubleshooter.checks.config.check:run_config_sources"),
         help="Every configuration source (environment, .env and --config files, the rq workers "
              "and --pid processes running here: command line, environment, connections), "
              "side by side with secrets masked, compared with each other and this run's URL. "
@@ -30,7 +29,7 @@ KINDS: tuple[CheckKind, ...] = (
     ),
     CheckKind(
         name="config_server",
-        run=run_config_server,
+        run=lazy("troubleshooter.checks.config.check:run_config_server"),
         help="The server against the configuration: maxmemory-policy noeviction, requirepass "
              "set but a source sends no password, TLS a source expects but the port does not "
              "speak, run_id / role against the expected ones. data: maxmemory_policy, run_id, "

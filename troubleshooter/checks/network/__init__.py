@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind
-from troubleshooter.checks.network import discovery, probes, url
+from troubleshooter.checks.network import kinds
 
-KINDS: tuple[CheckKind, ...] = (*url.KINDS, *probes.KINDS, *discovery.KINDS)
+KINDS: tuple[CheckKind, ...] = kinds.KINDS

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import socket
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param
+from troubleshooter.checks.base import CheckContext, Outcome
 from troubleshooter.findings import finding
 from troubleshooter.parallel import in_parallel
 
-DEFAULT_PORTS = [6379, 6380, 6381, 6382, 6390, 16379]
 # Each probe is tiny: loopback or LAN answers in milliseconds; this bounds the whole scan.
 PROBE_TIMEOUT = 0.5
 
@@ -58,16 +57,3 @@ def run_redis_nearby(ctx: CheckContext) -> Outcome:
                 remedy=f"Check which port the app should use: if the data lives on "
                        f"{found[0]}, fix the URL; if not, start the Redis on {t.address}.")
     return Outcome("warn", f.message, (f,), {"answering": found})
-
-
-KINDS = (
-    CheckKind(
-        name="redis_nearby",
-        run=run_redis_nearby,
-        help="Another Redis answers on the same host, on a usual or neighbouring port "
-             "(wrong port / instance)",
-        params={"ports": Param(list, DEFAULT_PORTS, "usual ports to probe, besides the target's "
-                                                   "neighbours (port ± 2)")},
-        codes=("config.wrong_instance",),
-    ),
-)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.network import sockets as so
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import Target
@@ -31,7 +31,6 @@ _TLS_PATIENCE = 0.5
 _GREETING_WAIT = 0.2
 # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH, _EMAIL_MISMATCH, _IP_ADDRESS_MISMATCH.
 _NAME_MISMATCH = (62, 63, 64)
-_CONNECT_CODES = ("network.dns_failed", "network.refused", "network.timeout", "network.unreachable")
 
 
 class _Fail(Exception):
@@ -401,28 +400,3 @@ def _not_redis(where: str, reply: bytes, asked: str, *evidence: str) -> Finding:
     return finding("network.not_redis", f"{where} answers, but not as Redis: "
                    f"{so.printable(reply)!r}", *evidence, f"reply to {asked}: "
                    f"{so.printable(reply)!r}")
-
-
-_SOURCE = {
-    "source_address": Param(str, "", "local IP to connect from (empty: the kernel's choice), "
-                            "e.g. 127.0.0.2 to see what a non-local client sees"),
-}
-_TLS_CODES = ("network.tls_mismatch", "network.tls_failed", "network.not_redis",
-              "server.unresponsive")
-
-KINDS: tuple[CheckKind, ...] = (
-    CheckKind("dns_resolve", run_dns_resolve,
-              "Resolve the host name (all addresses). data: addresses",
-              codes=("network.dns_failed",)),
-    CheckKind("tcp_connect", run_tcp_connect,
-              "Connect once to every resolved address, or to the unix socket. "
-              "data: address, connect_ms, attempts", _SOURCE, _CONNECT_CODES),
-    CheckKind("tls_handshake", run_tls_handshake,
-              "rediss:// only: TLS handshake and certificate verification. data: tls_version, "
-              "cipher, cert_subject, cert_san, cert_not_after, verified", _SOURCE,
-              _CONNECT_CODES + _TLS_CODES),
-    CheckKind("resp_probe", run_resp_probe,
-              "Send PING and judge the first reply: Redis, a TLS port, something else, silence. "
-              "data: first_reply, reply_ms, address, tls", _SOURCE,
-              _CONNECT_CODES + _TLS_CODES + ("server.protected_mode",)),
-)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import replace
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.findings import finding
 
 
@@ -49,16 +49,3 @@ def _is_local(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-KINDS = (
-    CheckKind(
-        name="redis_url",
-        run=run_redis_url,
-        help="The Redis URL parses, has no invisible characters and is a redis:// URL",
-        params={"require_tls": Param(bool, False, "a non-local target without TLS is a warning")},
-        codes=("config.missing", "config.malformed_url", "config.not_redis_url",
-               "config.insecure"),
-        needs_target=False,
-    ),
-)

@@ -7,12 +7,8 @@ by these names.
 
 from __future__ import annotations
 
-from troubleshooter.checks.base import CheckKind, Param
+from troubleshooter.checks.base import CheckKind, Param, lazy
 from troubleshooter.checks.rq.common import DEFAULT_BUSY_GRACE_S, DEFAULT_HEARTBEAT_GRACE_S
-from troubleshooter.checks.rq.liveness import run_rq_workers
-from troubleshooter.checks.rq.queues import run_rq_queues
-from troubleshooter.checks.rq.registries import run_rq_registries
-from troubleshooter.checks.rq.requeue import preview_rq_requeue, run_rq_requeue
 
 _QUEUES = Param(list, [], "queue names to inspect; [] = every queue RQ knows (rq:queues)")
 _APP_QUEUE = Param(str, "", "the queue the app enqueues to (e.g. from RQ_QUEUE_NAME); "
@@ -34,7 +30,7 @@ KINDS: tuple[CheckKind, ...] = (
     CheckKind(
         imports=("redis",),
         name="rq_queues",
-        run=run_rq_queues,
+        run=lazy("troubleshooter.checks.rq.queues:run_rq_queues"),
         help="Each RQ queue's length and the age of its next job; flags backed-up queues. "
              "data: queues [{name, length, oldest_age_s, oldest_job_id}], queue_total, "
              "app_queue, key_prefix.",
@@ -50,7 +46,7 @@ KINDS: tuple[CheckKind, ...] = (
     CheckKind(
         imports=("redis",),
         name="rq_workers",
-        run=run_rq_workers,
+        run=lazy("troubleshooter.checks.rq.liveness:run_rq_workers"),
         help="Registered RQ workers and whether they live (process on this host, key, "
              "heartbeat within its own TTL); live workers missing from rq:workers; queues with "
              "jobs, or the app's queue, that no live worker serves; a restart that lost the "
@@ -64,7 +60,7 @@ KINDS: tuple[CheckKind, ...] = (
     CheckKind(
         imports=("redis",),
         name="rq_registries",
-        run=run_rq_registries,
+        run=lazy("troubleshooter.checks.rq.registries:run_rq_registries"),
         help="Read-only, O(sample): started jobs nothing can still run (worker dead, no work "
              "horse, execution heartbeat expired), and failed jobs by exception type with Redis "
              "errors singled out. data: queues, queue_total, started {total, sampled}, "
@@ -78,7 +74,7 @@ KINDS: tuple[CheckKind, ...] = (
     CheckKind(
         imports=("redis",),
         name="rq_requeue",
-        run=run_rq_requeue,
+        run=lazy("troubleshooter.checks.rq.requeue:run_rq_requeue"),
         help="Requeue the orphaned jobs and the jobs failed on Redis errors that the last "
              "rq_registries found (or a fresh read), each judged again right before it moves, "
              "in one WATCH/MULTI transaction. data: requeued [ids], failed_to_requeue {id: "
@@ -93,6 +89,6 @@ KINDS: tuple[CheckKind, ...] = (
         },
         codes=("rq.failed_jobs",),
         destructive=True,
-        preview=preview_rq_requeue,
+        preview=lazy("troubleshooter.checks.rq.requeue:preview_rq_requeue"),
     ),
 )

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind
-from troubleshooter.checks.server import ping
+from troubleshooter.checks.server import kinds
 
-KINDS: tuple[CheckKind, ...] = ping.KINDS
+KINDS: tuple[CheckKind, ...] = kinds.KINDS

@@ -16,10 +16,9 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import error_code
 from troubleshooter.checks.server.link import (
-    CONNECT_CODES,
     Link,
     command,
     failure,
@@ -292,18 +291,3 @@ def _password_note(ctx: CheckContext, user: str, probe: Probe) -> list[Finding]:
     )]
 
 
-ACL_PROBE = CheckKind(
-    imports=("redis",),
-    name="acl_probe",
-    run=run_acl_probe,
-    help=(
-        "Check that the URL's user may run the commands RQ needs on its keys (<prefix>:*) and "
-        "pub/sub channels (<prefix>:pubsub:*), without writing: ACL GETUSER, then ACL DRYRUN "
-        "(7.0+), else MULTI + DISCARD (queued commands are ACL-checked, never run). data: "
-        "user, method, checked, denied [{command, scope, reason}], unchecked."
-    ),
-    params={
-        "key_prefix": Param(str, "", "RQ key prefix (default: $RQ_KEY_PREFIX, else rq)"),
-    },
-    codes=CONNECT_CODES,
-)

@@ -13,10 +13,9 @@ from collections.abc import Mapping
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import error_code, safe_text
 from troubleshooter.checks.server.link import (
-    CONNECT_CODES,
     Link,
     command,
     failure,
@@ -195,26 +194,3 @@ def _healthy_summary(f: Facts) -> str:
             f"used, {clients}, up {int(f.num('uptime_in_seconds'))} s")
 
 
-REDIS_INFO = CheckKind(
-    imports=("redis",),
-    name="redis_info",
-    run=run_redis_info,
-    help=(
-        "Read INFO (one command) and CONFIG GET where permitted: replica/read-only and link "
-        "state, memory vs maxmemory and the eviction policy, clients vs maxclients, failed "
-        "saves, loading, uptime, Sentinel/Cluster mode, the URL's db vs `databases`. data: "
-        "role, redis_version, mode, used_memory, maxmemory, maxmemory_policy, "
-        "connected_clients, maxclients, rejected_connections, uptime_s, loading, master_host, "
-        "master_port, master_link_status, rdb_last_bgsave_status, aof_enabled, databases, "
-        "keyspace {dbN: keys}, run_id, tcp_port, config_file, config_readable."
-    ),
-    params={
-        "memory_warn_pct": Param((int, float), 90, "used/maxmemory % above which server.oom warns"),
-        "clients_warn_pct": Param((int, float), 90,
-                                  "connected/maxclients % above which server.max_clients warns"),
-        "recent_restart_s": Param((int, float), 300,
-                                  "uptime below this -> server.recently_restarted"),
-    },
-    codes=(*CONNECT_CODES, "server.readonly", "server.oom", "server.eviction_policy",
-           "server.recently_restarted", "server.restored_from_snapshot"),
-)

@@ -14,11 +14,8 @@ import time
 from contextlib import closing
 from typing import TYPE_CHECKING
 
-from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, outcome_from
-from troubleshooter.checks.server.acl import ACL_PROBE
-from troubleshooter.checks.server.info import REDIS_INFO
+from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.link import (
-    CONNECT_CODES,
     Link,
     command,
     failure,
@@ -110,25 +107,6 @@ def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float],
                    tuple(link.notes))
 
 
-REDIS_PING = CheckKind(
-    imports=("redis",),
-    name="redis_ping",
-    run=run_redis_ping,
-    help=(
-        "Connect with the URL's credentials and db (RESP3, falling back to RESP2 for Redis < 6), "
-        "then time a few PINGs. Names the layer that failed: DNS/TCP/TLS (network.*), AUTH, "
-        "ACL, protected mode, maxclients, or a server state that refuses PING (LOADING, BUSY, "
-        "MISCONF, MASTERDOWN). data: connected (connect, AUTH and SELECT worked, whatever PING "
-        "said), protocol, latency_ms, samples_ms, redis_version/mode/role (RESP3 only); on "
-        "failure error, failed_at."
-    ),
-    params={
-        "samples": Param(int, 3, "how many PINGs to time (the median is reported)"),
-        "slow_ms": Param((int, float), 100, "median PING above this many ms -> server.slow"),
-        "protocol": Param(int, 3, "RESP version to try first (3 falls back to 2 on Redis < 6)"),
-    },
-    codes=(*CONNECT_CODES, "server.slow"),
-)
 
 # --- write_probe -----------------------------------------------------------------------------
 
@@ -160,23 +138,4 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
     )
 
 
-WRITE_PROBE = CheckKind(
-    imports=("redis",),
-    name="write_probe",
-    run=run_write_probe,
-    help=(
-        "WRITES to the target (opt-in): SET <prefix>:troubleshooter:probe:<random> with a "
-        "10 s expiry, then DEL it. Proves writes are accepted (OOM, READONLY, MISCONF, "
-        "NOREPLICAS and ACL key rules all show up here). The key lives under RQ's prefix so a "
-        "user limited to ~rq:* may write it. data: key, write_ms."
-    ),
-    params={
-        "ttl_ms": Param(int, 10000, "expiry of the probe key, in ms (it is deleted at once)"),
-        "key_prefix": Param(str, "", "RQ key prefix (default: $RQ_KEY_PREFIX, else rq)"),
-    },
-    codes=(*CONNECT_CODES, "server.oom", "server.readonly"),
-    # Harmless: one short-lived key, deleted at once. Playbooks still gate it on a variable.
-    destructive=False,
-)
 
-KINDS: tuple[CheckKind, ...] = (REDIS_PING, REDIS_INFO, ACL_PROBE, WRITE_PROBE)

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from troubleshooter.checks.base import CheckKind, Param
-from troubleshooter.checks.service.detect import run_service_detect
-from troubleshooter.checks.service.restart import (
-    preview_bgsave,
-    preview_restart,
-    run_redis_bgsave,
-    run_service_restart,
-)
+from troubleshooter.checks.base import CheckKind, Param, lazy
 
 _DRY_RUN = Param(bool, False, "show what would run, run nothing (--dry-run)")
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
         name="service_detect",
-        run=run_service_detect,
+        run=lazy("troubleshooter.checks.service.detect:run_service_detect"),
         help="How Redis and the RQ workers are run here (playbook command, systemd, "
              "supervisor, Docker, a bare process) and what a restart would lose; changes "
              "nothing. data: redis, workers {manager, name, restart, evidence, manual}, "
@@ -37,7 +30,7 @@ KINDS: tuple[CheckKind, ...] = (
     ),
     CheckKind(
         name="service_restart",
-        run=run_service_restart,
+        run=lazy("troubleshooter.checks.service.restart:run_service_restart"),
         help="Restart Redis or the workers with the command service_detect found, then verify: "
              "PING with backoff, or workers registered again on the app's queue. data: "
              "command, returncode, output, time_to_recovery_s.",
@@ -51,19 +44,19 @@ KINDS: tuple[CheckKind, ...] = (
         },
         codes=("restart.failed", "restart.not_recovered", "restart.recovered"),
         destructive=True,
-        preview=preview_restart,
+        preview=lazy("troubleshooter.checks.service.restart:preview_restart"),
         time_limit=180.0,
         capped_by_timeout=False,
     ),
     CheckKind(
         name="redis_bgsave",
-        run=run_redis_bgsave,
+        run=lazy("troubleshooter.checks.service.restart:run_redis_bgsave"),
         help="BGSAVE before a restart, and wait for it to finish.",
         params={"wait_s": Param((int, float), 60, "how long to wait for the save"),
                 "dry_run": _DRY_RUN},
         codes=("server.persistence_failed",),
         destructive=True,
-        preview=preview_bgsave,
+        preview=lazy("troubleshooter.checks.service.restart:preview_bgsave"),
         time_limit=90.0,
         capped_by_timeout=False,
     ),

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind
-from troubleshooter.checks.support import bundle_check
+from troubleshooter.checks.support import kinds
 
-KINDS: tuple[CheckKind, ...] = bundle_check.KINDS
+KINDS: tuple[CheckKind, ...] = kinds.KINDS

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param
+from troubleshooter.checks.base import Budget, CheckContext, Outcome
 from troubleshooter.findings import finding
 
 COLLECT_SHARE = 0.6
@@ -58,21 +58,3 @@ def _connected(earlier: Mapping[str, Any]) -> bool:
         if "connected" in outcome.data:
             state = bool(outcome.data["connected"])
     return bool(state)
-
-
-SUPPORT_BUNDLE = CheckKind(
-    name="support_bundle",
-    run=run_support_bundle,
-    help=(
-        "Write the support bundle (.tar.gz in the state directory): the report in Markdown, "
-        "HTML and JSON; INFO, CONFIG, SLOWLOG, LATENCY and CLIENT LIST counts read now "
-        "(read-only, when Redis answered earlier); the log excerpts of step 3; the playbook; "
-        "versions; REDACTIONS.txt. Finding support.bundle_written carries its path. data: "
-        "path, members, snapshot."
-    ),
-    params={"collect": Param(bool, True, "read the server's state for the bundle")},
-    codes=("support.bundle_written",),
-    needs_target=False,
-)
-
-KINDS: tuple[CheckKind, ...] = (SUPPORT_BUNDLE,)

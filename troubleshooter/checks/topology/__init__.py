@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind
-from troubleshooter.checks.topology import cluster, sentinel, stale
+from troubleshooter.checks.topology import kinds
 
-KINDS: tuple[CheckKind, ...] = (*sentinel.KINDS, *cluster.KINDS, *stale.KINDS)
+KINDS: tuple[CheckKind, ...] = kinds.KINDS

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.link import command, text
 from troubleshooter.findings import Finding, finding
 from troubleshooter.frozen import frozen
@@ -251,19 +251,3 @@ def _shape(nodes: list[Node]) -> list[Finding]:
                            f"{len(empty)} master(s) serve no slots",
                            *(n.address for n in empty[:_EVIDENCE])))
     return out
-
-
-KINDS = (
-    CheckKind(
-        name="cluster_status",
-        run=run_cluster_status,
-        help="For a Redis Cluster node: the cluster's state, slot coverage, failing nodes, "
-             "masters without replicas, epochs (every node asked in parallel)",
-        params={"rq": Param(bool, True, "the app runs RQ on this Redis (RQ is not "
-                                        "cluster-aware)")},
-        codes=("server.cluster_down", "server.cluster_slots_uncovered",
-               "server.cluster_node_failing", "server.cluster_no_replica",
-               "server.cluster_empty_master", "server.cluster_epoch_disagree",
-               "server.auth_failed", "rq.cluster_unsupported"),
-    ),
-)

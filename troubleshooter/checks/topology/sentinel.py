@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, outcome_from
+from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.findings import Finding, finding
 from troubleshooter.topology.sentinels import SentinelView, ask_all
 
@@ -136,18 +136,3 @@ def _replicas(view: SentinelView, name: str) -> list[Finding]:
                     *(f"{r.get('ip')}:{r.get('port')} flags={r.get('flags')} "
                       f"master-link-status={r.get('master-link-status')}" for r in bad[:_EVIDENCE]),
                     severity="warning")]
-
-
-KINDS = (
-    CheckKind(
-        name="sentinel_status",
-        run=run_sentinel_status,
-        help="For a redis+sentinel:// URL: the Sentinels answer, agree on the master, reach "
-             "quorum, no failover is under way, replicas are linked",
-        codes=("server.sentinel_unreachable", "server.sentinel_unknown_master",
-               "server.sentinel_disagree", "server.sentinel_no_quorum",
-               "server.sentinel_failover", "server.sentinel_no_replica",
-               "server.replica_link_down", "server.auth_required"),
-        needs_target=False,
-    ),
-)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, cast
 
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, outcome_from
+from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.link import command
 from troubleshooter.findings import finding
 from troubleshooter.frozen import frozen
@@ -105,16 +105,3 @@ def run_sentinel_hint(ctx: CheckContext) -> Outcome:
           for h in heard[:5]),
         remedy=f"connect through Sentinel ({url}) so the app follows failovers, or point "
                f"the URL at {master}")], "", **data)
-
-
-KINDS = (
-    CheckKind(
-        name="sentinel_hint",
-        run=run_sentinel_hint,
-        help="For a plain URL naming a replica: do Sentinels watch it, and which node do they "
-             "call master (their __sentinel__:hello announcements)",
-        params={"listen_s": Param((int, float), 2.2, "how long to listen for announcements "
-                                                     "(Sentinels announce every 2 s)")},
-        codes=("config.stale_master",),
-    ),
-)
