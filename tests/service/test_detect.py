@@ -12,6 +12,7 @@ import os
 import shlex
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,7 @@ def _ctx(url: str, bindir: Path | None, earlier: dict[str, Outcome] | None = Non
     env = dict(os.environ)
     if bindir is not None:
         env["PATH"] = str(bindir)  # only the stand-ins: no real systemctl, docker, supervisorctl
+        env["DOCKER_HOST"] = "unix:///stand-in.sock"  # the stand-in docker's daemon
     return CheckContext(target=parse_target(url), params={**DETECT, **params}, timeout=10,
                         earlier=earlier or {}, environ=env, runner=CommandRunner(env))
 
@@ -177,3 +179,19 @@ def test_a_manager_that_cannot_answer_leaves_a_note(bindir: Path) -> None:
     assert out.data["redis"]["manager"] == "none"
     assert "docker: Cannot connect to the Docker daemon at unix:///var/run/docker.sock." in \
         out.data["notes"]
+
+
+def test_a_docker_cli_without_a_daemon_is_not_started(bindir: Path, tmp_path: Path) -> None:
+    _fake(bindir, "docker", f"cat {RESOURCES / 'docker-ps.txt'}")
+    ctx = _ctx("redis://127.0.0.1:6379/0", bindir)
+    env = {**ctx.environ, "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(tmp_path)}
+    env.pop("DOCKER_HOST")
+    env.pop("DOCKER_CONTEXT", None)
+    if any(os.path.exists(p) for p in ("/var/run/docker.sock", "/run/docker.sock")):
+        pytest.skip("this host runs a Docker daemon")
+    out = run_service_detect(replace(ctx, environ=env, runner=CommandRunner(env)))
+    assert not (bindir / "calls.log").exists()  # the CLI was never started
+    assert any(n.startswith("docker: no daemon to ask here") for n in out.data["notes"])
+    (tmp_path / "docker.sock").touch()  # a rootless daemon's socket: asked
+    out = run_service_detect(replace(ctx, environ=env, runner=CommandRunner(env)))
+    assert out.data["redis"]["restart"] == ["docker", "restart", "app-redis-1"]
