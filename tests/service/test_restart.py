@@ -88,3 +88,38 @@ def test_dry_run_runs_nothing(tmp_path: Path) -> None:
 
 def test_backoff_doubles_up_to_two_seconds() -> None:
     assert [backoff(i) for i in range(7)] == [0.1, 0.2, 0.4, 0.8, 1.6, 2.0, 2.0]
+
+
+def test_the_workers_wait_reads_the_run_s_key_prefix() -> None:
+    """A worker registered under the run's RQ_KEY_PREFIX after the restart is found; one under
+    the default prefix is not what this run's RQ uses (the process's own environment says
+    nothing here)."""
+    from datetime import UTC, datetime
+
+    from troubleshooter.checks.rq.keys import RqKeys
+    from troubleshooter.checks.service.restart import wait_for_workers
+    from troubleshooter.lab.server import RedisServer
+
+    def stamp(at: float) -> str:  # rq's timestamp format (rq.utils.utcformat)
+        return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def register(conn: redis.Redis, keys: RqKeys, name: str) -> None:
+        key = f"{keys.worker_namespace}{name}"
+        conn.sadd(keys.workers, key)
+        conn.hset(key, mapping={"birth": stamp(time.time()), "state": "idle",
+                                "last_heartbeat": stamp(time.time()), "queues": "orchestrator",
+                                "hostname": "app-1", "pid": 1})
+
+    since = time.time()
+    with RedisServer() as server:
+        conn = redis.Redis(host=server.host, port=server.port)
+        ctx = CheckContext(target=parse_target(server.url), params={"app_queue": "orchestrator"},
+                           timeout=5, environ={"RQ_KEY_PREFIX": "myapp"},
+                           runner=CommandRunner({}))
+        register(conn, RqKeys("rq"), "default-prefix-worker")
+        ok, _, last = wait_for_workers(ctx, 0.3, since)
+        assert not ok and last == "no worker has registered since the restart"
+        register(conn, RqKeys("myapp"), "app-worker")
+        ok, _, _ = wait_for_workers(ctx, 2.0, since)
+        assert ok
+        conn.close()

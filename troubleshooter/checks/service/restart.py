@@ -141,8 +141,9 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
     import redis
 
     from troubleshooter.checks.rq.common import Session
+    from troubleshooter.checks.rq.keys import RqKeys
     from troubleshooter.checks.rq.workers import read_registered
-    from troubleshooter.checks.server.link import open_link
+    from troubleshooter.checks.server.link import open_link, rq_prefix
 
     budget = Budget(deadline_s)
     queue = str(ctx.param("app_queue"))
@@ -152,8 +153,10 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
         try:
             link = open_link(ctx.target, Budget(budget.left(1.0)))
             try:
+                # RQ's key prefix as the run knows it (the playbook, else the run's
+                # $RQ_KEY_PREFIX), not this process's own environment.
                 session = Session(link.client, time.monotonic() + budget.left(2.0),
-                                  ctx.wall_clock())
+                                  ctx.wall_clock(), RqKeys(rq_prefix(ctx)))
                 # rq's grace: 420 + 60 s idle, 30 + 60 s busy (checks/rq/workers.py).
                 workers = read_registered(session, 480, 90)[1]
             finally:
