@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,71 +111,70 @@ def backoff(attempt: int) -> float:
     return float(min(0.1 * 2 ** attempt, 2.0))
 
 
-def wait_for_ping(ctx: CheckContext, deadline_s: float) -> tuple[bool, float, str]:
-    """PING with backoff until it answers or `deadline_s` passes: (ok, seconds waited, last
-    error)."""
+def _until(deadline_s: float, attempt: Callable[[Budget], str]) -> tuple[bool, float, str]:
+    """Call `attempt` with backoff until it returns "" (done) or `deadline_s` passes; it returns
+    what it saw instead. A Redis error counts as what it saw. (ok, seconds waited, last seen)."""
     import redis
 
-    from troubleshooter.checks.server.link import open_link
-
     budget = Budget(deadline_s)
-    attempt, last = 0, "no attempt"
+    tries, last = 0, "no attempt"
     while True:
         try:
-            link = open_link(ctx.target, Budget(budget.left(1.0)))
-            try:
-                if link.client.ping():
-                    return True, budget.elapsed_ms() / 1000, ""
-            finally:
-                link.close()
+            last = attempt(budget)
+            if not last:
+                return True, budget.elapsed_ms() / 1000, ""
         except redis.exceptions.RedisError as exc:
             last = visible(f"{type(exc).__name__}: {exc}")[:200]
         if budget.spent():
             return False, budget.elapsed_ms() / 1000, last
-        time.sleep(min(backoff(attempt), budget.remaining()))
-        attempt += 1
+        time.sleep(min(backoff(tries), budget.remaining()))
+        tries += 1
+
+
+def wait_for_ping(ctx: CheckContext, deadline_s: float) -> tuple[bool, float, str]:
+    """PING with backoff until it answers or `deadline_s` passes: (ok, seconds waited, last
+    error)."""
+    from troubleshooter.checks.server.link import open_link
+
+    def ping(budget: Budget) -> str:
+        with closing(open_link(ctx.target, Budget(budget.left(1.0)))) as link:
+            return "" if link.client.ping() else "PING got no PONG"
+
+    return _until(deadline_s, ping)
 
 
 def wait_for_workers(ctx: CheckContext, deadline_s: float,
                      since: float) -> tuple[bool, float, str]:
     """Until a live worker born after `since` (epoch s) listens to the app's queue (any queue
     when none is named): (ok, seconds waited, what was last seen)."""
-    import redis
-
-    from troubleshooter.checks.rq.common import Session
+    from troubleshooter.checks.rq.common import (
+        DEFAULT_BUSY_GRACE_S,
+        DEFAULT_HEARTBEAT_GRACE_S,
+        Session,
+    )
     from troubleshooter.checks.rq.keys import RqKeys
     from troubleshooter.checks.rq.workers import read_registered
     from troubleshooter.checks.server.link import open_link, rq_prefix
 
-    budget = Budget(deadline_s)
     queue = str(ctx.param("app_queue"))
     born_after = datetime.fromtimestamp(since - 1, UTC)
-    attempt, last = 0, "no attempt"
-    while True:
-        try:
-            link = open_link(ctx.target, Budget(budget.left(1.0)))
-            try:
-                # RQ's key prefix as the run knows it (the playbook, else the run's
-                # $RQ_KEY_PREFIX), not this process's own environment.
-                session = Session(link.client, time.monotonic() + budget.left(2.0),
-                                  ctx.wall_clock(), RqKeys(rq_prefix(ctx)))
-                # rq's grace: 420 + 60 s idle, 30 + 60 s busy (checks/rq/workers.py).
-                workers = read_registered(session, 480, 90)[1]
-            finally:
-                link.close()
-            fresh = [w for w in workers if w.alive and w.born_at is not None
-                     and w.born_at.replace(tzinfo=UTC) >= born_after]
-            serving = [w for w in fresh if not queue or queue in w.queues]
-            if serving:
-                return True, budget.elapsed_ms() / 1000, ""
-            last = (f"{len(fresh)} worker(s) registered since the restart, none on {queue}"
-                    if fresh else "no worker has registered since the restart")
-        except redis.exceptions.RedisError as exc:
-            last = visible(f"{type(exc).__name__}: {exc}")[:200]
-        if budget.spent():
-            return False, budget.elapsed_ms() / 1000, last
-        time.sleep(min(backoff(attempt), budget.remaining()))
-        attempt += 1
+
+    def registered(budget: Budget) -> str:
+        with closing(open_link(ctx.target, Budget(budget.left(1.0)))) as link:
+            # RQ's key prefix as the run knows it (the playbook, else the run's
+            # $RQ_KEY_PREFIX), not this process's own environment.
+            session = Session(link.client, time.monotonic() + budget.left(2.0),
+                              ctx.wall_clock(), RqKeys(rq_prefix(ctx)))
+            workers = read_registered(session, DEFAULT_HEARTBEAT_GRACE_S,
+                                      DEFAULT_BUSY_GRACE_S)[1]
+        fresh = [w for w in workers if w.alive and w.born_at is not None
+                 and w.born_at.replace(tzinfo=UTC) >= born_after]
+        if any(not queue or queue in w.queues for w in fresh):
+            return ""
+        return (f"{len(fresh)} worker(s) registered since the restart, none on {queue}"
+                if fresh else "no worker has registered since the restart")
+
+    return _until(deadline_s, registered)
 
 
 # --- BGSAVE before a restart -------------------------------------------------------------------
