@@ -136,9 +136,7 @@ def rq_workers(limit: int = MAX_PROCS,
     """Every `rq worker` process on this host (at most `limit`), and notes on what was not
     readable. A worker's work horse (its forked child) is not listed twice."""
     candidates = _proc_candidates(proc_root)
-    if candidates is None:  # no /proc (macOS, BSD): psutil looks
-        return _psutil_workers(limit)
-    pids, notes = candidates
+    pids, notes = candidates if candidates is not None else _psutil_candidates()
     if not pids:
         return [], notes
     import psutil
@@ -199,30 +197,18 @@ def _cmdline(root: str, pid: int) -> list[str]:
     return text.split(" ") if len(args) == 1 and " " in text else args
 
 
-def _psutil_workers(limit: int) -> tuple[list[ProcInfo], list[str]]:
+def _psutil_candidates() -> tuple[list[int], list[str]]:
+    """The same as _proc_candidates where there is no /proc (macOS, BSD): psutil looks."""
     import psutil
 
-    found: list[ProcInfo] = []
-    notes: list[str] = []
-    seen: set[int] = set()
-    for proc in psutil.process_iter(["pid", "ppid", "cmdline"]):
+    pids = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
         try:
-            cmdline = proc.info.get("cmdline") or []
-            if not is_rq_worker(cmdline) or proc.info.get("ppid") in seen:
-                continue
-            if len(found) >= limit:
-                notes.append(f"more than {limit} rq worker processes: only the first {limit} "
-                             "were read")
-                break
-            seen.add(proc.pid)
-            info = _read(proc, want_env=True, want_net=True)
-            found.append(info)
-            notes.extend(info.notes)
-        except (psutil.NoSuchProcess, psutil.ZombieProcess):
+            if is_rq_worker(proc.info.get("cmdline") or []):
+                pids.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue
-        except psutil.AccessDenied:
-            notes.append(f"pid {proc.pid}: not readable (permission denied)")
-    return found, notes
+    return sorted(pids), []
 
 
 def by_pid(pids: Iterable[int]) -> tuple[list[ProcInfo], list[str]]:
