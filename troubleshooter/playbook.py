@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
-from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.findings import SEVERITIES
 from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import shorten, shorten_quoted
 from troubleshooter.schema import (
@@ -23,6 +23,7 @@ from troubleshooter.schema import (
     NUMBER,
     STR,
     Field,
+    FindingCode,
     ListOf,
     Loc,
     MapOf,
@@ -73,19 +74,8 @@ class _Expr(Spec):
             return INVALID
 
 
-class _Code(Spec):
-    expected = "a finding code from FINDINGS.md"
 
-    def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
-        if not isinstance(value, str):
-            return self.wrong(value, loc, problems)
-        if value not in CATALOGUE:
-            problems.error(loc, f"unknown finding code {value!r} (see docs/FINDINGS.md)")
-            return INVALID
-        return value
-
-
-ID, EXPR, CODE = _Id(), _Expr(), _Code()
+ID, EXPR, CODE = _Id(), _Expr(), FindingCode()
 SEVERITY = one_of(*SEVERITIES)
 
 VARIABLE = Obj((

@@ -73,6 +73,25 @@ class Spec:
         return INVALID
 
 
+
+class FindingCode(Spec):
+    """A code of the findings catalogue (docs/FINDINGS.md); `optional`: "" is allowed too."""
+
+    expected = "a finding code from docs/FINDINGS.md"
+
+    def __init__(self, optional: bool = False) -> None:
+        self.optional = optional
+
+    def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
+        from troubleshooter.findings import CATALOGUE
+
+        if not isinstance(value, str):
+            return self.wrong(value, loc, problems)
+        if (value or not self.optional) and value not in CATALOGUE:
+            problems.error(loc, f"unknown finding code {value!r} (see docs/FINDINGS.md)")
+            return INVALID
+        return value
+
 @frozen
 class Scalar(Spec):
     types: tuple[type, ...]

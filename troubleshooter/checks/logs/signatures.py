@@ -21,6 +21,7 @@ from troubleshooter.schema import (
     INVALID,
     STR,
     Field,
+    FindingCode,
     ListOf,
     Loc,
     Obj,
@@ -85,17 +86,6 @@ class _Pattern(Spec):
         return value
 
 
-class _Code(Spec):
-    expected = "a finding code from docs/FINDINGS.md"
-
-    def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
-        if not isinstance(value, str):
-            return self.wrong(value, loc, problems)
-        if value and value not in CATALOGUE:
-            problems.error(loc, f"unknown finding code {value!r} (see docs/FINDINGS.md)")
-            return INVALID
-        return value
-
 
 class _Patterns(ListOf):
     def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
@@ -111,7 +101,8 @@ SIGNATURE = Obj((
     Field("title", STR, None, "what the matching lines mean, for a person"),
     Field("patterns", _Patterns(_Pattern()), [], "literal texts (case-sensitive)"),
     Field("severity", one_of(*SEVERITIES), None),
-    Field("corroborates", _Code(), None, "the live finding code these lines confirm"),
+    Field("corroborates", FindingCode(optional=True), None,
+          "the live finding code these lines confirm"),
     Field("remedy", STR, None),
     Field("source", STR, None, "where the text comes from"),
 ))
