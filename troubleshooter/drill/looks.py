@@ -70,8 +70,9 @@ def _info(section: str) -> Callable[[Lab], str]:
 
 def _workers(lab: Lab) -> str:
     def read(c: Any) -> str:
-        names = sorted(_text(n).removeprefix("rq:worker:") for n in c.smembers("rq:workers"))
-        lines = [f"{len(names)} worker(s) registered in rq:workers"]
+        total, members = _bounded_members(c, "rq:workers")
+        names = sorted(_text(n).removeprefix("rq:worker:") for n in members)
+        lines = [f"{total} worker(s) registered in rq:workers"]
         pipe = c.pipeline(transaction=False)
         for name in names[:MAX_ITEMS]:
             pipe.hmget(f"rq:worker:{name}", "state", "queues", "last_heartbeat", "pid")
@@ -79,17 +80,24 @@ def _workers(lab: Lab) -> str:
             state, queues, beat, pid = (_text(f) if f is not None else "-" for f in fields)
             lines.append(f"  {name}: state={state} queues={queues} last_heartbeat={beat} "
                          f"pid={pid}")
-        if len(names) > MAX_ITEMS:
-            lines.append(f"  ... and {len(names) - MAX_ITEMS} more")
+        if total > MAX_ITEMS:
+            lines.append(f"  ... and {total - MAX_ITEMS} more")
         return "\n".join(lines)
     return _as_app(lab, read)
 
 
+def _bounded_members(c: Any, key: str) -> tuple[int, list[Any]]:
+    """(SCARD, at most MAX_ITEMS members): a look never reads a whole set."""
+    total = int(c.scard(key))
+    members = c.smembers(key) if total <= MAX_ITEMS else c.srandmember(key, MAX_ITEMS)
+    return total, list(members)
+
+
 def _queues(lab: Lab) -> str:
     def read(c: Any) -> str:
-        names = sorted(_text(n) for n in c.smembers("rq:queues"))
-        names = [n.removeprefix("rq:queue:") for n in names]
-        lines = [f"{len(names)} queue(s) in rq:queues"]
+        total, members = _bounded_members(c, "rq:queues")
+        names = sorted(_text(n).removeprefix("rq:queue:") for n in members)
+        lines = [f"{total} queue(s) in rq:queues"]
         pipe = c.pipeline(transaction=False)
         for q in names[:MAX_ITEMS]:
             pipe.llen(f"rq:queue:{q}")
@@ -112,7 +120,7 @@ def _file(name: str) -> Callable[[Lab], str]:
                 fh.seek(0, 2)
                 size = fh.tell()
                 fh.seek(max(size - MAX_BYTES, 0))
-                data = fh.read().decode("utf-8", "replace")
+                data = fh.read(MAX_BYTES).decode("utf-8", "replace")  # it may grow meanwhile
         except OSError as exc:
             return f"cannot read {name}: {exc.strerror}"
         # Only "\n" ends a line: splitlines() would also split at U+2028 and hide it.
