@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from troubleshooter.sanitize import visible
+from troubleshooter.ui.safe import indented
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -68,7 +69,7 @@ def sources_table(data: Mapping[str, Any]) -> Table:
 def _render_sources(console: Console, data: Mapping[str, Any]) -> None:
     console.print(sources_table(data))
     for line in [*(data.get("problems") or []), *(data.get("notes") or [])][:10]:
-        console.print(Text(f"      {visible(str(line))}", style="dim"))
+        indented(console, str(line), 6, "dim")
 
 
 def _render_services(console: Console, data: Mapping[str, Any]) -> None:
@@ -78,18 +79,18 @@ def _render_services(console: Console, data: Mapping[str, Any]) -> None:
         head.append(visible(str(service.get("evidence") or "not found")))
         console.print(head)
         if service.get("restart"):
-            console.print(Text(f"        restart with: {visible(' '.join(service['restart']))}"))
+            indented(console, f"restart with: {' '.join(service['restart'])}", 8)
         else:
             for i, step in enumerate(service.get("manual") or [], 1):
-                console.print(Text(f"        {i}. {visible(str(step))}"))
+                indented(console, f"{i}. {step}", 8)
     for note in (data.get("notes") or [])[:5]:
-        console.print(Text(f"      {visible(str(note))}", style="dim"))
+        indented(console, str(note), 6, "dim")
     plan = data.get("plan") or []
     if plan:
         title = "would run (dry run, nothing is run):" if data.get("dry_run") else "plan:"
         console.print(Text(f"      {title}", style="bold"))
         for item in plan:
-            console.print(Text(f"        {visible(item['what'])}: {visible(item['command'])}"))
+            indented(console, f"{item['what']}: {item['command']}", 8)
     elif data.get("dry_run"):
         console.print(Text("      dry run: the evidence calls for no restart; nothing would run",
                            style="dim"))

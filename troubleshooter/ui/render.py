@@ -17,7 +17,7 @@ from troubleshooter import engine
 from troubleshooter.sanitize import visible
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
 from troubleshooter.ui.console import plain_symbols
-from troubleshooter.ui.safe import block, line
+from troubleshooter.ui.safe import block, hanging, line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -149,19 +149,7 @@ class Renderer:
         render_extra(self.console, record)
 
     def _hanging(self, mark: Text, body: Text) -> None:
-        """`mark` then `body`, the body's wrapped lines under its first character (not at
-        column 0, where they would read as lines of their own)."""
-        indent = mark.cell_len
-        width = max(self.console.width - indent, 20)
-        if body.cell_len <= width and not any(c in body.plain for c in "\n\t"):  # one line
-            self.console.print(Text.assemble(mark, body))
-            return
-        lines = []
-        for i, wrapped in enumerate(body.wrap(self.console, width)):
-            wrapped.rstrip()
-            lines.append(Text.assemble(mark if i == 0 else " " * indent, wrapped))
-        # One print: a running spinner redraws between prints, not inside one.
-        self.console.print(Text("\n").join(lines))
+        hanging(self.console, mark, body)
 
     def _prompt(self, record: AnswerRecord) -> None:
         if record.status == "answered":
