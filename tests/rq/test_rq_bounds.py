@@ -18,6 +18,7 @@ from rq.utils import utcformat
 
 from tests.checks.test_rq import run
 from troubleshooter.checks.rq import workers as workers_module
+from troubleshooter.checks.rq.keys import RqKeys
 from troubleshooter.lab.server import RedisServer
 
 pytestmark = pytest.mark.slow
@@ -151,7 +152,8 @@ def test_a_budget_spent_on_the_failures_keeps_the_orphans_found(
     kind = next(k for k in KINDS if k.name == "rq_registries")
     params = {name: p.default for name, p in kind.params.items()}
     ctx = CheckContext(parse_target(server.url), params, 2.0, clock=time.time)
-    report = registries.inspect_registries(RunsOut(conn, time.monotonic() + 2, time.time()), ctx)
+    report = registries.inspect_registries(
+        RunsOut(conn, time.monotonic() + 2, time.time(), RqKeys("rq")), ctx)
     assert [o.job_id for o in report.orphans] == [f"s{i}" for i in range(5)]
     assert report.failed_total == 5 and report.failed == []
     assert report.partial == "the 2 s budget ran out while reading the failed job ids"

@@ -10,10 +10,8 @@ jobs, and `Job.fetch` & co. unpickle what a job holds (see jobdata). Reads are p
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -28,19 +26,12 @@ T = TypeVar("T")
 if TYPE_CHECKING:
     import redis
 
-# rq's defaults: an idle worker's key lives worker_ttl (420) + 60 s after each heartbeat; a
-# busy one's job_monitoring_interval (30) + 60 s, renewed by its main process every 30 s.
-DEFAULT_HEARTBEAT_GRACE_S = 420 + 60
-DEFAULT_BUSY_GRACE_S = 30 + 60
 
 
 class BudgetSpent(Exception):
     """The check used up ctx.timeout between two round trips; the message says doing what."""
 
 
-def environ_keys() -> RqKeys:
-    """The key names rq would use in this process (a session made outside run_session)."""
-    return RqKeys(os.environ.get("RQ_KEY_PREFIX") or "rq")
 
 
 @frozen
@@ -51,7 +42,7 @@ class Session:
     conn: redis.Redis
     deadline: float
     now: float
-    keys: RqKeys = field(default_factory=environ_keys)
+    keys: RqKeys
     link: Link | None = None
     db: int = 0
 

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from troubleshooter.frozen import frozen
 
+# rq's defaults: an idle worker's key lives worker_ttl (420) + 60 s after each heartbeat; a
+# busy one's job_monitoring_interval (30) + 60 s, renewed by its main process every 30 s.
+DEFAULT_HEARTBEAT_GRACE_S = 420 + 60
+DEFAULT_BUSY_GRACE_S = 30 + 60
+
 
 @frozen
 class RqKeys:

@@ -8,7 +8,7 @@ by these names.
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind, Param, lazy
-from troubleshooter.checks.rq.common import DEFAULT_BUSY_GRACE_S, DEFAULT_HEARTBEAT_GRACE_S
+from troubleshooter.checks.rq.keys import DEFAULT_BUSY_GRACE_S, DEFAULT_HEARTBEAT_GRACE_S
 
 _QUEUES = Param(list, [], "queue names to inspect; [] = every queue RQ knows (rq:queues)")
 _APP_QUEUE = Param(str, "", "the queue the app enqueues to (e.g. from RQ_QUEUE_NAME); "

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from troubleshooter.checks.base import CheckKind, Param, lazy
-from troubleshooter.checks.server.link import CONNECT_CODES
+
+# Every code a failed connection can be classified as (server/errors.classify).
+CONNECT_CODES = (
+    "network.dns_failed", "network.refused", "network.timeout", "network.unreachable",
+    "network.tls_mismatch", "network.tls_failed", "network.not_redis",
+    "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
+    "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
+    "server.persistence_failed", "server.replica_link_down", "server.not_enough_replicas",
+    "server.db_out_of_range", "server.wrong_mode", "server.protocol_error",
+)
 
 REDIS_PING = CheckKind(
     imports=("redis",),

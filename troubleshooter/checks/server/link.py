@@ -24,15 +24,6 @@ if TYPE_CHECKING:
     from troubleshooter.connector import Connector, Facts
 
 CLIENT_NAME = "troubleshooter"
-# Every code a failed connection can be classified as (redis_errors.classify).
-CONNECT_CODES = (
-    "network.dns_failed", "network.refused", "network.timeout", "network.unreachable",
-    "network.tls_mismatch", "network.tls_failed", "network.not_redis",
-    "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
-    "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
-    "server.persistence_failed", "server.replica_link_down", "server.not_enough_replicas",
-    "server.db_out_of_range", "server.wrong_mode", "server.protocol_error",
-)
 
 
 @dataclass

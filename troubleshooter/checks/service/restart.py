@@ -147,12 +147,12 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
                      since: float) -> tuple[bool, float, str]:
     """Until a live worker born after `since` (epoch s) listens to the app's queue (any queue
     when none is named): (ok, seconds waited, what was last seen)."""
-    from troubleshooter.checks.rq.common import (
+    from troubleshooter.checks.rq.common import Session
+    from troubleshooter.checks.rq.keys import (
         DEFAULT_BUSY_GRACE_S,
         DEFAULT_HEARTBEAT_GRACE_S,
-        Session,
+        RqKeys,
     )
-    from troubleshooter.checks.rq.keys import RqKeys
     from troubleshooter.checks.rq.workers import read_registered
     from troubleshooter.checks.server.link import open_link, rq_prefix
 
