@@ -425,3 +425,32 @@ def test_loading_the_registry_imports_no_check_code() -> None:
                    "support.bundle_check", "service.detect", "service.restart",
                    "rq.requeue", "rq.queues", "config.check"):
         assert f"troubleshooter.checks.{module}" not in loaded, module
+
+
+def test_a_read_in_flight_when_the_run_forgets_is_not_kept() -> None:
+    from troubleshooter.connector import Facts
+
+    facts = Facts()
+
+    def read_across_a_change() -> str:
+        facts.forget()  # the operator answered while INFO was on its way
+        return "before"
+
+    assert facts.get("INFO", read_across_a_change) == "before"
+    assert facts.get("INFO", lambda: "after") == "after"
+
+
+def test_after_forget_the_next_check_handshakes_again(redis_server: RedisServer) -> None:
+    from troubleshooter.checks.base import Budget
+
+    connector = Connector()
+    ctx = CheckContext(parse_target(redis_server.url), {}, 2.0, connector=connector)
+    try:
+        open_link(ctx, Budget(2.0)).close()
+        open_link(ctx, Budget(2.0)).close()
+        assert connector.opened == 1
+        connector.forget()  # e.g. a restart ran: HELLO's role and version may have changed
+        open_link(ctx, Budget(2.0)).close()
+        assert connector.opened == 2
+    finally:
+        connector.close()

@@ -53,23 +53,27 @@ class Facts:
         self.clock, self.max_age = clock, max_age
         self._lock = threading.Lock()
         self._kept: dict[Hashable, tuple[float, Any]] = {}
+        self._generation = 0  # bumped by forget(): a read begun before it is not kept
         self.reads = 0  # replies read from the server, not from here: what a test counts
 
     def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
         """The reply kept under `key`, else `read()`'s, kept for the checks after."""
         with self._lock:
             kept = self._kept.get(key)
+            generation = self._generation
         if kept is not None and self.clock() - kept[0] <= self.max_age:
             return kept[1]
         value = read()
         with self._lock:
-            self._kept[key] = (self.clock(), value)
             self.reads += 1
+            if generation == self._generation:
+                self._kept[key] = (self.clock(), value)
         return value
 
     def forget(self) -> None:
         with self._lock:
             self._kept.clear()
+            self._generation += 1
 
 
 class Shared:
@@ -147,10 +151,14 @@ class Connector:
                 self._deadlines[me] = deadline
 
     def forget(self) -> None:
-        """Drop every endpoint's kept replies: something may have changed the server (a
-        destructive check ran, the operator answered a prompt); the next check reads again."""
+        """Drop every endpoint's kept replies and handshakes: something may have changed the
+        server (a destructive check ran, the operator answered a prompt); the next check
+        connects and reads again."""
         with self._lock:
             kept = list(self._facts.values())
+            # The handshake's facts too (HELLO's version and role): the next check handshakes
+            # again. The clients stay listed, for close().
+            self._shared.clear()
         for facts in kept:
             facts.forget()
 
