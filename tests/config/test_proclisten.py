@@ -111,3 +111,14 @@ def test_the_fallback_table_and_a_hidden_owner(tmp_path: Path) -> None:
     (fds / "7").symlink_to("socket:[4242]")
     assert proclisten.owner({"4242"}, str(tmp_path)) == (31337, True)
     assert proclisten.listening_inodes(7311, str(tmp_path / "none")) is None
+
+
+def test_a_kernel_thread_has_no_command_line_as_psutil_says(tmp_path: Path) -> None:
+    (tmp_path / "2").mkdir()
+    (tmp_path / "2" / "cmdline").write_bytes(b"")
+    (tmp_path / "2" / "stat").write_text("2 (kthreadd) S 0 0 0 0 -1 2129984 0 0")
+    info = proclisten.read_basic(2, str(tmp_path))
+    assert info is not None and (info.name, info.cmdline, info.status) == (
+        "kthreadd", (), "sleeping")
+    if os.path.exists("/proc/2/stat") and proclisten.read_basic(2) is not None:
+        assert proclisten.read_basic(2).cmdline == tuple(psutil.Process(2).cmdline())  # type: ignore[union-attr]

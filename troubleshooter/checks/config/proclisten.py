@@ -68,11 +68,11 @@ def owner(inodes: set[str], root: str = "/proc",
         pids = [int(n) for n in os.listdir(root) if n.isdigit()]
     except OSError:
         return None, False
-    likely = [pid for pid in pids if _looks_like_server(root, pid)]
+    end = time.monotonic() + limit_s
+    likely = [pid for pid in pids if time.monotonic() <= end and _looks_like_server(root, pid)]
     seen = set(likely)
     rest = [pid for pid in pids if pid not in seen]
     wanted = {f"socket:[{inode}]" for inode in inodes}
-    end = time.monotonic() + limit_s
     complete = True
     for pid in [*likely, *rest]:
         if time.monotonic() > end:

@@ -191,6 +191,8 @@ def _cmdline(root: str, pid: int) -> list[str]:
             data = fh.read(CMDLINE_BYTES)
     except OSError:  # exited meanwhile (ENOENT, ESRCH), hidepid (EACCES)
         return []
+    if not data:  # a kernel thread or a zombie
+        return []
     text = data.decode(sys.getfilesystemencoding(), "surrogateescape").removesuffix("\0")
     args = text.split("\0")
     # A process that rewrote its title may separate its words with spaces (psutil#1179).
@@ -240,10 +242,14 @@ def listener(port: int) -> tuple[ProcInfo | None, list[str]]:
     if inodes is not None:
         if not inodes:
             return None, []
-        pid, _ = proclisten.owner(inodes, PROC)
+        pid, complete = proclisten.owner(inodes, PROC)
         info = proclisten.read_basic(pid, PROC) if pid is not None else None
         if info is not None:
             return info, []
+        if not complete and pid is None:
+            return None, [f"something listens on port {port}, but its process was not found "
+                          "(some processes are not visible to this user, or the search ran out "
+                          "of time)"]
         return None, [f"something listens on port {port}, but its process is not visible "
                       "to this user"]
     import psutil

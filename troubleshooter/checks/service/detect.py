@@ -269,7 +269,8 @@ def _bare_redis(target: Target, listening: procs.ProcInfo | None, server: dict[s
     port = f"-p {target.port}" if not target.is_unix else f"-s {target.path}"
     if listening is not None:
         conf = str(server.get("config_file") or "")
-        start = f"{server.get('executable') or listening.cmdline[0]} {conf}".strip()
+        program = server.get("executable") or next(iter(listening.cmdline), "redis-server")
+        start = f"{program} {conf}".strip()
         manual: tuple[str, ...] = (
                   f"Stop it: kill {listening.pid} (if it is stopped or hung and still there "
                   f"after 10 s: kill -9 {listening.pid})",
