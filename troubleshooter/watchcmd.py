@@ -29,7 +29,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     variables = resolve_variables(pb, args, environ)
     url, source = resolve_url(args.url, environ)
     timeout = args.timeout or DEFAULT_TIMEOUT
-    console = make_console(sys.stderr if args.json else sys.stdout)
+    console = make_console(sys.stderr if args.json else sys.stdout, environ=environ)
     rounds: list[dict[str, Any]] = []
     # Asked once (--ask-password prompts), used every round.
     base = credentials.resolve(parse_target(url, source), args, environ)

@@ -38,7 +38,7 @@ def run_one(scenario: Scenario, remedies: Mapping[str, str], args: argparse.Name
     if answers is None and not interactive and not args.setup_only:
         raise UsageError("a drill needs its trainee: run it in a terminal, or give "
                          "--answers FILE (see the README's Drills section)")
-    console = make_console(sys.stderr if args.json else sys.stdout)
+    console = make_console(sys.stderr if args.json else sys.stdout, environ=environ)
     person = PersonTrainee(**_prompt_io(args.json)) if answers is None else None
     name = args.trainee or (answers.trainee if answers else None) or (
         person.name(login_name()) if person and not args.setup_only else login_name())

@@ -65,7 +65,7 @@ def run_logs(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.ui.console import make_console
         from troubleshooter.ui.logs import render_scan
 
-        render_scan(make_console(), result)
+        render_scan(make_console(environ=environ), result)
     if not result.found_any_source:
         if not args.json:
             print("troubleshooter: error: no log source could be read (the notes on "
