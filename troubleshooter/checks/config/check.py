@@ -66,6 +66,7 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     the instance's identity (run_id, role) when the playbook names the expected one."""
     import redis
 
+    from troubleshooter.checks.server.errors import safe_text
     from troubleshooter.checks.server.link import open_link, text
     from troubleshooter.checks.server.replies import server_config, server_info
 
@@ -81,7 +82,8 @@ def run_config_server(ctx: CheckContext) -> Outcome:
         info = server_info(link)
         policy: str | None = server_config(link, info)[0].get("maxmemory-policy") or None
     except redis.exceptions.RedisError as exc:
-        return Outcome("error", f"reading INFO from {target.address}: {visible(str(exc))[:200]}")
+        return Outcome("error", f"reading INFO and CONFIG from {target.address}: "
+                                f"{safe_text(exc, [target.password])}")
     finally:
         link.close()
     # The run's connection sent no credentials and was answered: nothing is required. Only

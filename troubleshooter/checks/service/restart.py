@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
+from troubleshooter.checks.server.errors import safe_text
 from troubleshooter.cmdrunner import CommandResult, CommandRunner
 from troubleshooter.findings import finding
 from troubleshooter.sanitize import visible
@@ -111,7 +112,8 @@ def backoff(attempt: int) -> float:
     return float(min(0.1 * 2 ** attempt, 2.0))
 
 
-def _until(deadline_s: float, attempt: Callable[[Budget], str]) -> tuple[bool, float, str]:
+def _until(deadline_s: float, attempt: Callable[[Budget], str],
+           secrets: Sequence[str | None] = ()) -> tuple[bool, float, str]:
     """Call `attempt` with backoff until it returns "" (done) or `deadline_s` passes; it returns
     what it saw instead. A Redis error counts as what it saw. (ok, seconds waited, last seen)."""
     import redis
@@ -124,7 +126,7 @@ def _until(deadline_s: float, attempt: Callable[[Budget], str]) -> tuple[bool, f
             if not last:
                 return True, budget.elapsed_ms() / 1000, ""
         except redis.exceptions.RedisError as exc:
-            last = visible(f"{type(exc).__name__}: {exc}")[:200]
+            last = safe_text(exc, secrets)
         if budget.spent():
             return False, budget.elapsed_ms() / 1000, last
         time.sleep(min(backoff(tries), budget.remaining()))
@@ -140,7 +142,7 @@ def wait_for_ping(ctx: CheckContext, deadline_s: float) -> tuple[bool, float, st
         with closing(open_link(ctx.target, Budget(budget.left(1.0)))) as link:
             return "" if link.client.ping() else "PING got no PONG"
 
-    return _until(deadline_s, ping)
+    return _until(deadline_s, ping, [ctx.target.password])
 
 
 def wait_for_workers(ctx: CheckContext, deadline_s: float,
@@ -174,7 +176,7 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
         return (f"{len(fresh)} worker(s) registered since the restart, none on {queue}"
                 if fresh else "no worker has registered since the restart")
 
-    return _until(deadline_s, registered)
+    return _until(deadline_s, registered, [ctx.target.password])
 
 
 # --- BGSAVE before a restart -------------------------------------------------------------------
@@ -195,7 +197,7 @@ def run_redis_bgsave(ctx: CheckContext) -> Outcome:
     try:
         link = open_link(ctx.target, Budget(budget.left(2.0)))
     except redis.exceptions.RedisError as exc:
-        return Outcome("error", f"BGSAVE: cannot connect: {visible(str(exc))[:200]}")
+        return Outcome("error", f"BGSAVE: cannot connect: {safe_text(exc, [ctx.target.password])}")
     try:
         first = link.client.info("persistence")
         before = (first.get("rdb_last_save_time"), first.get("rdb_saves"))
@@ -216,6 +218,6 @@ def run_redis_bgsave(ctx: CheckContext) -> Outcome:
             attempt += 1
         return Outcome("timeout", f"BGSAVE still running after {ctx.param('wait_s'):g} s")
     except redis.exceptions.RedisError as exc:
-        return Outcome("error", f"BGSAVE: {visible(str(exc))[:200]}")
+        return Outcome("error", f"BGSAVE: {safe_text(exc, [ctx.target.password])}")
     finally:
         link.close()
