@@ -195,3 +195,14 @@ def test_a_bad_window_from_a_variable_is_the_check_s_error(tmp_path: Path) -> No
         "error", "since: 'last tuesday': expected a duration such as 30m, 2h or 1d (units s, m, "
                  "h, d) or a date such as 2026-11-25T10:00")
     assert session.status != "healthy"
+
+
+def test_a_redis_log_this_user_may_not_read_is_a_note(redis_server: RedisServer,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from troubleshooter.checks.logs import kind
+
+    # Root reads every file: the permission is refused by a stand-in, the rest is real.
+    monkeypatch.setattr(kind.os, "access", lambda path, mode: False)
+    notes: list[str] = []
+    assert kind._config_logfile(parse_target(redis_server.url), notes, 2.0) is None
+    assert notes == [f"the Redis log {redis_server.logfile} is not readable by this user"]

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param
+from troubleshooter.sanitize import visible
 
 if TYPE_CHECKING:
     from troubleshooter.checks.logs.signatures import Signature
@@ -136,7 +137,11 @@ def _config_logfile(source: Target | CheckContext, notes: list[str],
         return None
     if not os.path.isabs(logfile):
         logfile = os.path.join(config.get("dir", ""), logfile)
-    return logfile if os.access(logfile, os.R_OK) else None
+    if os.access(logfile, os.R_OK):
+        return logfile
+    if os.path.exists(logfile):
+        notes.append(f"the Redis log {visible(logfile)} is not readable by this user")
+    return None  # on another host (a remote Redis), or not written yet: nothing to say
 
 
 def _check_params(params: Mapping[str, Any], loc: Loc, problems: Problems) -> None:
