@@ -6,11 +6,11 @@ import copy
 import dataclasses
 import pickle
 from dataclasses import FrozenInstanceError, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from troubleshooter.frozen import frozen
+from troubleshooter.frozen import frozen, record
 
 
 @frozen
@@ -84,3 +84,74 @@ def test_still_a_dataclass() -> None:
 
 def test_a_method_the_class_defines_is_kept() -> None:
     assert repr(OwnRepr(1)) == "mine"
+
+
+@record
+class MineMutable:
+    a: int
+    items: list[int] = field(default_factory=list)
+
+
+@dataclass
+class TheirsMutable:
+    a: int
+    items: list[int] = field(default_factory=list)
+
+
+@frozen
+class Checked:
+    low: int
+    high: int = 10
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError("low above high")
+
+
+def test_arguments_are_bound_as_a_dataclass_binds_them() -> None:
+    assert Mine(1, "y", None, (2,)) == Mine(a=1, b="y", items=(2,))
+    for args, kwargs in (((), {}), ((1, "y", None, (), 5), {}), ((1,), {"a": 2}),
+                         ((1,), {"nope": 2})):
+        with pytest.raises(TypeError) as mine:
+            Mine(*args, **kwargs)
+        with pytest.raises(TypeError) as theirs:
+            Theirs(*args, **kwargs)
+        assert str(mine.value).split("__init__() ")[1].split(" ")[0] == \
+            str(theirs.value).split("__init__() ")[1].split(" ")[0]
+
+
+def test_default_factories_are_called_per_instance_and_post_init_runs() -> None:
+    one, two = MineMutable(1), MineMutable(2)
+    one.items.append(3)
+    assert two.items == [] and one.items == [3]
+    assert Checked(1).high == 10
+    with pytest.raises(ValueError, match="low above high"):
+        Checked(11)
+
+
+def test_a_record_is_a_mutable_dataclass() -> None:
+    value = MineMutable(1)
+    value.a = 5
+    value.items.append(1)
+    assert repr(value).replace("MineMutable", "TheirsMutable") == repr(TheirsMutable(5, [1]))
+    assert value == MineMutable(5, [1]) and value != MineMutable(5)
+    with pytest.raises(TypeError):
+        hash(value)
+    assert dataclasses.asdict(value) == {"a": 5, "items": [1]}
+    assert dataclasses.replace(value, a=6) == MineMutable(6, [1])
+    assert MineMutable.__match_args__ == TheirsMutable.__match_args__
+
+
+def test_field_order_and_class_variables_are_checked() -> None:
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        @frozen
+        class Bad:
+            a: int = 1
+            b: int  # type: ignore[misc]
+    @frozen
+    class WithClassVar:
+        kind: ClassVar[str] = "x"
+        a: int
+
+    assert [f.name for f in dataclasses.fields(WithClassVar)] == ["a"]
+    assert WithClassVar(1).kind == "x"

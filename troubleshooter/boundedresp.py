@@ -32,6 +32,8 @@ import redis
 from redis._parsers import _RESP2Parser, _RESP3Parser
 from redis._parsers.socket import SocketBuffer
 
+from troubleshooter.lazyre import lazy_compile
+
 MIB = 1024 * 1024
 REPLY_BUDGET = 8 * MIB
 # What one parsed element (a bytes, an int, a list slot) costs in memory, about.
@@ -43,8 +45,8 @@ MAX_LINE = 1 * MIB
 # INFO is a few KB on any real server; redis-py's parse_info turns a byte into ~10 of memory.
 INFO_BUDGET = 1 * MIB
 
-_LENGTH = re.compile(rb"-?[0-9]{1,19}")
-_BIG_NUMBER = re.compile(rb"-?[0-9]{1,400}")
+_LENGTH = lazy_compile(rb"-?[0-9]{1,19}")
+_BIG_NUMBER = lazy_compile(rb"-?[0-9]{1,400}")
 _LEAF_BYTES = b"+-:(,#_"
 _BLOB_BYTES = b"$=!"
 _AGGREGATE_BYTES = b"*~%>|"

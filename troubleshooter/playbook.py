@@ -15,6 +15,7 @@ from troubleshooter import conditions, crosscheck, inputfiles, yamlsrc
 from troubleshooter.errors import PlaybookError
 from troubleshooter.findings import SEVERITIES
 from troubleshooter.frozen import frozen
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.sanitize import shorten, shorten_quoted
 from troubleshooter.schema import (
     ANY,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from troubleshooter.checks.base import CheckKind
 
 PROMPT_KINDS = ("confirm", "select", "text", "checklist")
-ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+ID_RE = lazy_compile(r"^[a-z][a-z0-9_]*$")
 
 
 class _Id(Spec):

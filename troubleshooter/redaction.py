@@ -18,14 +18,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.target import redact_url, url_secrets
 
 MASK = "***"
 # REDISCLI_AUTH: redis-cli's password, which the triage uses too (credentials.py).
-_SECRET_ENV = re.compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL|_AUTH$", re.IGNORECASE)
+_SECRET_ENV = lazy_compile(r"PASS(WORD)?|SECRET|TOKEN|API_?KEY|CREDENTIAL|_AUTH$", re.IGNORECASE)
 # Names whose values are secrets: *PASSWORD*, *SECRET*, *TOKEN* in any case; *KEY* only in
 # upper case (a variable), since `key` alone is an ordinary word in Redis data (a key name).
-_SECRET_NAME = re.compile(
+_SECRET_NAME = lazy_compile(
     r"(?i:passw(?:or)?d|(?:^|[-_])pass(?:$|[-_])|secret|token|credential|requirepass|masterauth"
     r"|api_?key|private_?key|access_?key)|KEY")
 # Values the operator marks secret: one a line (set it from a file, not on the command line).
@@ -51,32 +52,32 @@ def _keep_mask(group: str) -> Callable[[re.Match[str]], str]:
 _RULES: tuple[_Rule, ...] = (
     # MONITOR / redis-cli quoting: "AUTH" "pw", "AUTH" "user" "pw", "HELLO" "3" "AUTH" "u" "pw"
     ("AUTH/HELLO argument",
-     re.compile(r'"(?i:auth)"(?:\s+"(?:[^"\\]|\\.)*")?\s+"(?P<pw>(?:[^"\\]|\\.)*)"'),
+     lazy_compile(r'"(?i:auth)"(?:\s+"(?:[^"\\]|\\.)*")?\s+"(?P<pw>(?:[^"\\]|\\.)*)"'),
      _keep_mask("pw")),
     # A command as typed or logged: `AUTH pw`, `AUTH user pw`, `HELLO 3 AUTH user pw`, ending
     # the line (`AUTH failed for x; retry` is prose); lower case only where a line starts.
     ("AUTH/HELLO argument",
-     re.compile(r"(?m)(?:(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)|\bAUTH)\s+(?:\S+\s+)?"
+     lazy_compile(r"(?m)(?:(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)|\bAUTH)\s+(?:\S+\s+)?"
                 r"(?!\(redacted\))"
                 r"(?P<pw>[^\s*]\S*)(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
      _keep_mask("pw")),
-    ("redis-cli password", re.compile(r"\bredis-cli\b[^\n]*?\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),
+    ("redis-cli password", lazy_compile(r"\bredis-cli\b[^\n]*?\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),
      _keep_mask("pw")),
     # redis.conf lines, CONFIG SET/GET output: `requirepass pw`, "masterauth" "pw"
     ("requirepass/masterauth",
-     re.compile(r'(?im)(?:^\s*|\bCONFIG\s+SET\s+|")'
+     lazy_compile(r'(?im)(?:^\s*|\bCONFIG\s+SET\s+|")'
                 r'(?:requirepass|masterauth|tls-(?:client-)?key-file-pass)"?'
                 r'(?:[ \t]*[=:][ \t]*|[ \t]+|\n\s*\d+\)[ \t]*)"?(?P<pw>[^\s"\',*][^\s"\',]*)'),
      _keep_mask("pw")),
     # ACL SETUSER / ACL LIST / users.acl: `>password` and `#<sha256>` of a user's rules
     ("ACL password",
-     re.compile(r"(?i)(?:\bsetuser\b|^\s*\"?user\s)[^\n]*?(?<![^\s\"])[>#](?P<pw>[^\s\"*]+)"),
+     lazy_compile(r"(?i)(?:\bsetuser\b|^\s*\"?user\s)[^\n]*?(?<![^\s\"])[>#](?P<pw>[^\s\"*]+)"),
      _keep_mask("pw")),
     # NAME=value / NAME: value where the name says it holds a secret (env dumps, log lines)
     # `NAME=value` in any form; `NAME: value` only where NAME is an identifier (DB_PASSWORD,
     # API_TOKEN) or a quoted key, since "password: in the URL" is prose.
     ("secret-named value",
-     re.compile(r"(?:(?P<name>\b[A-Za-z_][A-Za-z0-9_.-]*)(?:=|\s*=\s*(?=[\"']))|"
+     lazy_compile(r"(?:(?P<name>\b[A-Za-z_][A-Za-z0-9_.-]*)(?:=|\s*=\s*(?=[\"']))|"
                 r"(?:(?P<ident>\b[A-Z][A-Z0-9]*_[A-Z0-9_]*|\b[a-z][a-z0-9]*_[a-z0-9_]+)|"
                 r"[\"'](?P<key>[A-Za-z_][A-Za-z0-9_.-]*)[\"'])\s*:\s*)"
                 r"(?P<q>[\"']?)(?P<pw>[\w+/.~!@$%^-][^\s\"',;&`)]*)(?P=q)"),
@@ -87,7 +88,7 @@ _RULES: tuple[_Rule, ...] = (
 
 # Every rule above needs one of these words (or an `=`/`:` after a secret-looking name): text
 # without them, nearly all text, skips the rules.
-_TRIGGER = re.compile(r"(?i)auth|redis-cli|requirepass|masterauth|setuser|user|passw|secret|"
+_TRIGGER = lazy_compile(r"(?i)auth|redis-cli|requirepass|masterauth|setuser|user|passw|secret|"
                       r"token|credential|key")
 
 
@@ -177,7 +178,7 @@ def _join(where: str, key: str) -> str:
 
 # `password=hunter2`, `"token": "abc"`, `Authorization: Bearer x`: secrets written into log
 # lines by the programs themselves, whose values this run cannot know in advance.
-_ASSIGNMENT = re.compile(
+_ASSIGNMENT = lazy_compile(
     r"""(?P<key>\b[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|auth(?:orization)?)"""
     r"""["']?\s*[=:]\s*)(?P<q>["']?)(?:(?:Bearer|Basic)\s+)?(?P<value>[^\s"',;&]+)""",
     re.IGNORECASE)

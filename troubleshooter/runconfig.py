@@ -11,10 +11,11 @@ import argparse
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 from troubleshooter.errors import UsageError
 from troubleshooter.events import DEFAULT_TIMEOUT, RunOptions
+from troubleshooter.frozen import frozen
 from troubleshooter.playbook import Playbook
 from troubleshooter.runner import coerce
 from troubleshooter.session import Session
@@ -28,12 +29,10 @@ FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_pro
 NON_INTERACTIVE_DEADLINE = 30.0
 
 
-class RunConfig(NamedTuple):
+@frozen
+class RunConfig:
     """Everything a run needs, fixed before it starts. `started` (monotonic) is when the
-    command began: the deadline counts from there (None: from when the run starts).
-
-    A NamedTuple, like the engine's events and options: cheaper to create at start-up than a
-    frozen dataclass, and as immutable."""
+    command began: the deadline counts from there (None: from when the run starts)."""
 
     playbook: Playbook
     target: Target

@@ -13,12 +13,13 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 
 from troubleshooter import conditions, templating
 from troubleshooter.checks.base import MIN_TIMEOUT, REQUIRED, CheckContext, CheckKind, Outcome
 from troubleshooter.cmdrunner import CommandResult, CommandRunner
 from troubleshooter.findings import Finding, finding
+from troubleshooter.frozen import frozen
 from troubleshooter.playbook import Action
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import CheckRecord, now_iso
@@ -29,7 +30,8 @@ GRACE_S = 0.5
 STOP_WAIT_S = 0.2
 
 
-class Job(NamedTuple):
+@frozen
+class Job:
     """One check, ready to run: its action, kind, rendered parameters and time budget."""
 
     action: Action

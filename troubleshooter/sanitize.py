@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 
+from troubleshooter.lazyre import lazy_compile
+
 # Tab and newline are layout, kept where the caller allows them; everything else in C0, DEL and
 # C1, plus the Unicode bidi controls and line/paragraph separators, is made visible.
-_UNSAFE = re.compile(
+_UNSAFE = lazy_compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_INLINE = re.compile(
+_UNSAFE_INLINE = lazy_compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -43,7 +45,7 @@ def shorten(text: str, limit: int = 80) -> str:
 
 
 # A quoted value in a message: 'single' or "double", with backslash escapes as repr() makes them.
-_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'" "|" r'"(?:[^"\\\n]|\\.)*"')
+_QUOTED = lazy_compile(r"'(?:[^'\\\n]|\\.)*'" "|" r'"(?:[^"\\\n]|\\.)*"')
 
 
 def shorten_quoted(message: str, limit: int = 80) -> str:
@@ -59,7 +61,7 @@ def shorten_quoted(message: str, limit: int = 80) -> str:
 
 
 # What json.dumps(ensure_ascii=False) leaves raw that a terminal may act on: C1 and bidi.
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_JSON_UNSAFE = lazy_compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def json_for_terminal(document: str) -> str:

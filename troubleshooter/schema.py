@@ -7,17 +7,17 @@ Specs check a value and return it cleaned (defaults filled) or `INVALID`; proble
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
-from troubleshooter.frozen import frozen
+from troubleshooter.frozen import frozen, record
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.yamlsrc import Path
 
 INVALID: Any = object()
-_PLAIN_KEY = re.compile(r"[A-Za-z0-9_<>~-]+")
-_ID_LABEL = re.compile(r"[a-z][a-z0-9_]*")
+_PLAIN_KEY = lazy_compile(r"[A-Za-z0-9_<>~-]+")
+_ID_LABEL = lazy_compile(r"[a-z][a-z0-9_]*")
 MISSING: Any = object()
 
 
@@ -38,7 +38,7 @@ class Loc:
         return Loc((*self.raw, index), f"{self.shown}[{label if label else index}]")
 
 
-@dataclass
+@record
 class Problems:
     errors: list[tuple[Loc, str]] = field(default_factory=list)
     warnings: list[tuple[Loc, str]] = field(default_factory=list)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from troubleshooter.findings import Finding
-from troubleshooter.frozen import frozen
+from troubleshooter.frozen import frozen, record
 
 SCHEMA = "troubleshooter.session/1"
 
@@ -63,7 +63,7 @@ class AnswerRecord:
                 "at": self.at}
 
 
-@dataclass
+@record
 class StepRecord:
     id: str
     title: str
@@ -105,7 +105,7 @@ class Diagnosis:
                 "by_rule": self.by_rule}
 
 
-@dataclass
+@record
 class Session:
     trace_id: str
     playbook: Mapping[str, Any]

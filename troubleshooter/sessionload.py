@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from troubleshooter.findings import Finding
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.session import (
     SCHEMA,
     AnswerRecord,
@@ -20,7 +21,7 @@ from troubleshooter.session import (
     StepRecord,
 )
 
-_SCHEMA = re.compile(r"troubleshooter\.session/(\d+)")
+_SCHEMA = lazy_compile(r"troubleshooter\.session/(\d+)")
 VERSION = int(SCHEMA.rsplit("/", 1)[1])
 
 

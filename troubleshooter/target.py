@@ -14,6 +14,7 @@ from dataclasses import field, replace
 from urllib.parse import SplitResult, parse_qs, unquote, unquote_plus, urlsplit
 
 from troubleshooter.frozen import frozen
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.topology.sentinel_url import (
     SentinelSpec,
     SentinelUrlError,
@@ -117,7 +118,7 @@ class Target:
 
 # The password runs to the last `@` of the URL's authority: an unencoded `@` or `#` in it must
 # not leave its tail readable (`redis://:p@ss#x@h` is masked whole, not as `:***@ss#x@h`).
-_USERINFO = re.compile(
+_USERINFO = lazy_compile(
     r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*(?:@[^@\s/\"']*)*)@",
     re.IGNORECASE,
 )
@@ -125,7 +126,7 @@ _USERINFO = re.compile(
 
 # redis-py also takes the password from the query (`?password=...`), as parse_qs reads it; a
 # Sentinel URL may carry `?sentinel_password=`.
-_QUERY_PASSWORD = re.compile(r"(?P<key>[?&](?:sentinel_)?password=)(?P<pw>[^&#\s\"']*)")
+_QUERY_PASSWORD = lazy_compile(r"(?P<key>[?&](?:sentinel_)?password=)(?P<pw>[^&#\s\"']*)")
 
 
 def redact_url(text: str) -> str:
@@ -173,8 +174,8 @@ def resolve_url(cli_url: str | None, environ: Mapping[str, str]) -> tuple[str, s
 _INVISIBLE = {"Cf", "Zl", "Zp", "Cc"}
 _CONTROL_NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
 # `export REDIS_URL=...`, `REDIS_URL=...`, `redis-cli -u ...` pasted along with the URL.
-_PREFIX = re.compile(r"^\s*((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*|redis-cli\s+(?:-u\s+)?)")
-_QUOTES = re.compile(r"^\s*[\"']|[\"']\s*$")
+_PREFIX = lazy_compile(r"^\s*((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*|redis-cli\s+(?:-u\s+)?)")
+_QUOTES = lazy_compile(r"^\s*[\"']|[\"']\s*$")
 
 
 def _text_problem(url: str) -> UrlProblem | None:

@@ -6,13 +6,14 @@ paths stays a list); otherwise values are substituted as text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from troubleshooter.lazyre import lazy_compile
+
 # Anything between the braces is a template, so that a typo (`{{ target.url.x }}`, `{{ 1x }}`)
 # fails validation instead of reaching the operator as literal braces.
-TEMPLATE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+TEMPLATE = lazy_compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 TARGET_FIELDS = ("url", "host", "port", "db", "scheme", "address", "source")
 
 

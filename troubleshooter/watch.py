@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
-from troubleshooter.frozen import frozen
+from troubleshooter.frozen import frozen, record
 from troubleshooter.session import Session, now_iso
 
 
@@ -40,7 +40,7 @@ class Round:
                 "removed": list(self.removed), "target": self.target}
 
 
-@dataclass
+@record
 class WatchResult:
     rounds: list[Round] = field(default_factory=list)
     recovered_after_s: float | None = None

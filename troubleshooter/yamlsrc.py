@@ -5,15 +5,17 @@ PyYAML silently keeps the last of two equal keys; a playbook author must hear ab
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
 
+from troubleshooter.frozen import record
+
 Path = tuple[str | int, ...]
 
 
-@dataclass
+@record
 class Source:
     """A loaded document: its data, the line of each path, and structural problems."""
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter.findings import Finding
 from troubleshooter.frozen import frozen
@@ -56,7 +56,8 @@ class Budget:
         return (self.clock() - self.start) * 1000
 
 
-class Param(NamedTuple):
+@frozen
+class Param:
     """One check parameter: its type(s), default (or REQUIRED) and a one-line description."""
 
     type: type | tuple[type, ...]
@@ -64,7 +65,8 @@ class Param(NamedTuple):
     help: str = ""
 
 
-class Resolved(NamedTuple):
+@frozen
+class Resolved:
     """An endpoint a check found the target really is (Sentinel's current master, the node
     that owns a slot): the checks after it run against `target`; the session records it."""
 
@@ -154,7 +156,8 @@ def lazy(ref: str) -> Callable[..., Any]:
     return Lazy(ref)
 
 
-class CheckKind(NamedTuple):
+@frozen
+class CheckKind:
     """A registered kind of automated check."""
 
     name: str

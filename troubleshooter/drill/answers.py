@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from troubleshooter.drill import fixes
@@ -24,11 +24,12 @@ from troubleshooter.drill.looks import LOOKS, Look
 from troubleshooter.drill.scoring import SOMETHING_ELSE
 from troubleshooter.errors import UsageError
 from troubleshooter.findings import CATALOGUE
+from troubleshooter.frozen import record
 
 KEYS = ("trainee", "looks", "hints", "diagnosis", "remedy", "fix", "give_up")
 
 
-@dataclass
+@record
 class FromAnswers:
     looks: list[str]
     hints: int

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,7 +19,7 @@ from troubleshooter.drill.scenario import Scenario
 from troubleshooter.drill.scoring import Attempt, Debrief, score
 from troubleshooter.drill.verify import Verdict, verify
 from troubleshooter.findings import CATALOGUE
-from troubleshooter.frozen import frozen
+from troubleshooter.frozen import frozen, record
 from troubleshooter.session import Session
 
 NEXT, HINT, FIXED, GIVE_UP, LOOK = "next", "hint", "fixed", "give up", "look"
@@ -77,7 +76,7 @@ def diagnosis_choices() -> list[tuple[str, str]]:
             if code.startswith(CAUSE_FAMILIES) and c.severity != "info"]
 
 
-@dataclass
+@record
 class Drill:
     scenario: Scenario
     lab: Lab

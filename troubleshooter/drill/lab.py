@@ -9,12 +9,13 @@ import secrets
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from troubleshooter.drill.scenario import PLACEHOLDER_RE, Scenario
 from troubleshooter.drill.supervisor import Supervisor
+from troubleshooter.frozen import record
 from troubleshooter.lab.server import LabError, find_redis_server, free_port
 from troubleshooter.target import redact_url
 
@@ -25,7 +26,7 @@ JOB = "troubleshooter.drill.jobs.record"
 SERVER_BASE = ('save ""', "appendonly no", "daemonize no", "protected-mode yes")
 
 
-@dataclass
+@record
 class Lab:
     scenario: Scenario
     dir: Path

@@ -15,11 +15,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from troubleshooter.errors import UsageError
+from troubleshooter.frozen import record
 from troubleshooter.lab.server import wait_stopped
 
 
@@ -47,7 +47,7 @@ def child_pids(pid: int) -> list[int]:
     return found
 
 
-@dataclass
+@record
 class Program:
     """How to (re)start one program: argv, extra environment, where its output goes."""
 

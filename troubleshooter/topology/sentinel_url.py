@@ -7,16 +7,17 @@ master's; a Sentinel that requires its own password gets `?sentinel_password=` (
 
 from __future__ import annotations
 
-import re
 from dataclasses import field
 from urllib.parse import parse_qs, unquote
 
 from troubleshooter.frozen import frozen
+from troubleshooter.lazyre import lazy_compile
 
 SENTINEL_SCHEMES = {"redis+sentinel": "redis", "rediss+sentinel": "rediss"}
 DEFAULT_SENTINEL_PORT = 26379
 
-_HOSTPORT = re.compile(r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\[\]/]+))(?::(?P<port>\d+))?$")
+_HOSTPORT = lazy_compile(
+    r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[^:\[\]/]+))(?::(?P<port>\d+))?$")
 
 
 @frozen

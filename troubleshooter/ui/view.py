@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from troubleshooter import events, report
 from troubleshooter.exitcodes import TERMINATED
+from troubleshooter.frozen import frozen
 from troubleshooter.ui.safe import line
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
     from troubleshooter.session import Session
 
 
-class Output(NamedTuple):
+@frozen
+class Output:
     """How a run is shown: --json, --explain, --save, and a drill's briefing."""
 
     json: bool = False

@@ -15,7 +15,9 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
+
+from troubleshooter.frozen import frozen
 
 # Environment variables worth reading from a process: nothing else is kept.
 ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
@@ -40,7 +42,8 @@ _VALUE_OPTS = {
 }
 
 
-class ProcInfo(NamedTuple):
+@frozen
+class ProcInfo:
     """One process as far as we may see it. `environ` holds only ENV_KEYS."""
 
     pid: int
@@ -57,7 +60,8 @@ class ProcInfo(NamedTuple):
                 "notes": list(self.notes)}
 
 
-class WorkerArgs(NamedTuple):
+@frozen
+class WorkerArgs:
     """What an `rq worker` command line says: its URL (if given) and its queues."""
 
     url: str | None

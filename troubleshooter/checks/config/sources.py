@@ -8,10 +8,11 @@ really connected to); `to_dict` is what leaves this module, with every password 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from troubleshooter.checks.config import procs
 from troubleshooter.checks.config.files import FileProblem, read_settings
+from troubleshooter.frozen import frozen
 from troubleshooter.target import Target, parse_target, url_secrets
 
 URL_KEYS = ("RQ_REDIS_URL", "REDIS_URL")
@@ -21,7 +22,8 @@ REST_KEYS = ("UPSTASH_REDIS_REST_URL", "KV_REST_API_URL")
 RQ_DEFAULT_URL = "redis://localhost:6379/0"
 
 
-class Source(NamedTuple):
+@frozen
+class Source:
     """One place that says which Redis and which queues."""
 
     name: str  # "environment", "/srv/app/.env", "rq worker pid 123"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs import sources as src
 from troubleshooter.checks.logs.scan import Hit, OutOfTime, Scanner
 from troubleshooter.checks.logs.timestamps import iso
+from troubleshooter.frozen import frozen
 from troubleshooter.redaction import Redactor, mask_assignments
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _URLS = Redactor()
 
 
-@dataclass(frozen=True)
+@frozen
 class Match:
     """One signature's evidence over every source (samples already redacted)."""
 

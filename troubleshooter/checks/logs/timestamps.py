@@ -17,18 +17,21 @@ import functools
 import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+
+from troubleshooter.frozen import frozen
+from troubleshooter.lazyre import lazy_compile
 
 MONTHS = {m: i for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _HEAD = 200
 _JSON_SPAN = 4096
 
-_ISO = re.compile(
+_ISO = lazy_compile(
     rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))?\s?(Z|[+-]\d\d:?\d\d)?")
 
 
-class _Formats(NamedTuple):
+@frozen
+class _Formats:
     """The line formats after ISO 8601, compiled by the first line read (`--since` needs
     only _ISO and _SINCE)."""
 
@@ -53,7 +56,7 @@ def _formats() -> _Formats:
     )
 
 
-_SINCE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+_SINCE = lazy_compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -18,10 +18,10 @@ import stat
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from troubleshooter.checks.base import Budget
+from troubleshooter.frozen import record
 
 # (family, sockaddr) as getaddrinfo returns them.
 Addr = tuple[int, tuple[Any, ...]]
@@ -76,7 +76,7 @@ def format_addr(sockaddr: tuple[Any, ...]) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-@dataclass
+@record
 class Attempt:
     """One connect to one address: the open socket, or the error, and how long it took."""
 

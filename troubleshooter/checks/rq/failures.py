@@ -13,6 +13,7 @@ from troubleshooter.checks.rq.common import Session
 from troubleshooter.checks.rq.jobdata import read_failure_texts
 from troubleshooter.checks.server.link import text
 from troubleshooter.frozen import frozen
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.target import redact_url
 
 # Failures an outage causes (the job itself is fine): worth requeueing once Redis is back.
@@ -22,7 +23,7 @@ REDIS_ERROR_TYPES = frozenset({
     "ClusterDownError", "TryAgainError",
 })
 # redis-py's wording, for exceptions an app re-raised under its own type.
-REDIS_ERROR_TEXT = re.compile(
+REDIS_ERROR_TEXT = lazy_compile(
     r"Error -?\d+ (connecting to|while (reading|writing))|Connection closed by server"
     r"|Timeout (reading from|writing to|connecting to)|MISCONF |LOADING Redis is loading"
     r"|READONLY You can't write|OOM command not allowed|MASTERDOWN "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
@@ -37,7 +37,7 @@ from troubleshooter.checks.rq.judge import ORPHAN_SIGNALS, Judge, Verdict
 from troubleshooter.checks.rq.restart import read_restart
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import Finding, finding
-from troubleshooter.frozen import frozen
+from troubleshooter.frozen import frozen, record
 
 
 @frozen
@@ -62,7 +62,7 @@ class Orphan:
                 f"{self.worker_name or '?'}: {why}")
 
 
-@dataclass
+@record
 class RegistryReport:
     """What inspect_registries found: the facts both rq_registries and rq_requeue act on."""
 

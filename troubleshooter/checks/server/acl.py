@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
@@ -28,6 +28,7 @@ from troubleshooter.checks.server.link import (
     unexpected,
 )
 from troubleshooter.findings import Finding, finding
+from troubleshooter.frozen import record
 
 if TYPE_CHECKING:
     import redis
@@ -50,14 +51,14 @@ _DRYRUN_ONLY: tuple[tuple[str, ...], ...] = (
 )
 
 
-@dataclass
+@record
 class Denial:
     command: str
     scope: str  # "command", "key" or "channel"
     reason: str
 
 
-@dataclass
+@record
 class Probe:
     """What one way of asking found."""
 

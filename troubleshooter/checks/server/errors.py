@@ -17,11 +17,12 @@ import ssl
 from collections.abc import Iterable
 
 from troubleshooter.findings import Finding, finding
+from troubleshooter.lazyre import lazy_compile
 from troubleshooter.target import redact_url
 
 # Redis echoes the arguments of an unknown command ("unknown command 'HELLO', with args
 # beginning with: '3' 'AUTH' 'default' 'PASSWORD'"): everything after this marker may be secret.
-_ECHOED_ARGS = re.compile(r",? with args beginning with:.*", re.DOTALL)
+_ECHOED_ARGS = lazy_compile(r",? with args beginning with:.*", re.DOTALL)
 _MAX_TEXT = 240
 
 NOREPLICAS_REMEDY = (

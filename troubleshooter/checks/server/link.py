@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, cast
 
 from troubleshooter.checks.base import MIN_TIMEOUT, Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.server.errors import classify, error_code, safe_text
+from troubleshooter.frozen import record
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 CLIENT_NAME = "troubleshooter"
 
 
-@dataclass
+@record
 class Link:
     """One open connection: the client, the protocol it speaks, the HELLO reply (RESP3 only)
     and the workarounds it needed, as lines for `details`."""
