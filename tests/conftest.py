@@ -12,7 +12,7 @@ from troubleshooter.lab.server import RedisServer
 CLEARED_ENV = (
     "NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES", "TTY_COMPATIBLE",
     "TTY_INTERACTIVE", "CLICOLOR", "CLICOLOR_FORCE", "REDIS_URL", "RQ_REDIS_URL",
-    "RQ_QUEUE_NAME", "TROUBLESHOOTER_PLAYBOOKS",
+    "RQ_QUEUE_NAME", "TROUBLESHOOTER_PLAYBOOKS", "TROUBLESHOOTER_NO_CACHE",
 )
 
 
@@ -24,6 +24,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     xdg = tmp_path_factory.mktemp("xdg")
     monkeypatch.setenv("XDG_STATE_HOME", str(xdg / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg / "cache"))
     # Without it every prompt first waits for the terminal's cursor-position reply.
     monkeypatch.setenv("PROMPT_TOOLKIT_NO_CPR", "1")
 

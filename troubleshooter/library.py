@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from troubleshooter.errors import UsageError
+
+if TYPE_CHECKING:
+    from troubleshooter.yamlcache import ParseCache
 
 DEFAULT_PLAYBOOK = "redis-outage"
 
@@ -51,3 +55,14 @@ def resolve(name: str | None, environ: Mapping[str, str]) -> Path:
             return candidate
     known = ", ".join(p.stem for _, p in discover(environ)) or "none"
     raise UsageError(f"no playbook named {name!r} (known: {known}); give a path to a .yaml file")
+
+
+def parse_cache(path: Path, environ: Mapping[str, str]) -> ParseCache | None:
+    """Where a shipped playbook's YAML parse is kept (see yamlcache); a user's playbook is
+    parsed every time: it may be edited at any moment, and may hold what should not be copied.
+    `TROUBLESHOOTER_NO_CACHE=1` keeps nothing."""
+    if environ.get("TROUBLESHOOTER_NO_CACHE") or path.resolve().parent != shipped_dir().resolve():
+        return None
+    from troubleshooter.yamlcache import ParseCache, default_dir
+
+    return ParseCache(default_dir(environ))

@@ -38,6 +38,7 @@ from troubleshooter.schema import (
 
 if TYPE_CHECKING:
     from troubleshooter.checks.base import CheckKind
+    from troubleshooter.yamlcache import ParseCache
 
 PROMPT_KINDS = ("confirm", "select", "text", "checklist")
 ID_RE = lazy_compile(r"^[a-z][a-z0-9_]*$")
@@ -230,22 +231,25 @@ class Playbook:
     warnings: tuple[str, ...] = ()
 
 
-def load(path: str | Path, checks: Mapping[str, CheckKind] | None = None) -> Playbook:
+def load(path: str | Path, checks: Mapping[str, CheckKind] | None = None,
+         cache: ParseCache | None = None) -> Playbook:
     """Load and validate a playbook file; raise PlaybookError listing every problem.
 
-    `checks` is the registry its check kinds are checked against (default: every family)."""
+    `checks` is the registry its check kinds are checked against (default: every family);
+    `cache` keeps the file's YAML parse (for the shipped playbooks: see yamlcache)."""
     try:
         text = inputfiles.read_text(path, inputfiles.PLAYBOOK_MAX, "playbook")
     except inputfiles.InputFileError as exc:
         raise PlaybookError([str(exc)]) from None
-    return loads(text, str(path), checks)
+    return loads(text, str(path), checks, cache)
 
 
 def loads(text: str, name: str = "<playbook>",
-          checks: Mapping[str, CheckKind] | None = None) -> Playbook:
+          checks: Mapping[str, CheckKind] | None = None,
+          cache: ParseCache | None = None) -> Playbook:
     """Validate playbook text; `name` is what messages call the file."""
     try:
-        source = yamlsrc.load(text)
+        source = yamlsrc.load(text, cache)
     except yamlsrc.YamlSyntaxError as exc:
         raise PlaybookError([f"{name}:{exc.line}:{exc.column}: YAML syntax error: {exc}"]) from None
     problems = Problems()

@@ -60,7 +60,8 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
     from troubleshooter import library, playbook
     from troubleshooter.target import parse_target, resolve_url
 
-    pb = playbook.load(library.resolve(args.playbook, environ))
+    path = library.resolve(args.playbook, environ)
+    pb = playbook.load(path, cache=library.parse_cache(path, environ))
     if target is None:
         from troubleshooter import credentials
 
