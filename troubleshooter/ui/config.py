@@ -2,7 +2,7 @@
 run here (with the manual walk-through when nothing can restart them), and the restart plan.
 
 Built from a check's data only. Every value came from outside (files, /proc, Redis): it passes
-`visible()` and is rendered as `Text`, never as markup. URLs arrive masked.
+`visible()` and is drawn as the kit's `Text`, never as markup. URLs arrive masked.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from rich.table import Table
-from rich.text import Text
-
 from troubleshooter.sanitize import visible
+from troubleshooter.ui.console import Screen, as_screen
+from troubleshooter.ui.kit import Table, Text
 from troubleshooter.ui.safe import indented
 
 if TYPE_CHECKING:
@@ -24,8 +23,9 @@ if TYPE_CHECKING:
 MAX_ROWS = 30
 
 
-def render_extra(console: Console, record: CheckRecord) -> None:
+def render_extra(output: Screen | Console, record: CheckRecord) -> None:
     """What a step 4 / step 5 check has to show beyond its one line, if anything."""
+    console = as_screen(output)
     if record.status in ("skipped", "error", "timeout") and record.kind != "config_sources":
         return
     show = EXTRAS.get(record.kind)
@@ -40,7 +40,7 @@ def _cell(value: Any, style: str = "") -> Text:
 def sources_table(data: Mapping[str, Any]) -> Table:
     """One row per source: where it comes from, the Redis it names, its queues, and the
     endpoints its process is really connected to."""
-    table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1))
+    table = Table(header_style="bold", boxed=False)
     for column in ("source", "Redis (secrets masked)", "queues", "connected to"):
         table.add_column(column, overflow="fold")
     target = data.get("target") or {}
@@ -66,13 +66,13 @@ def sources_table(data: Mapping[str, Any]) -> Table:
     return table
 
 
-def _render_sources(console: Console, data: Mapping[str, Any]) -> None:
+def _render_sources(console: Screen, data: Mapping[str, Any]) -> None:
     console.print(sources_table(data))
     for line in [*(data.get("problems") or []), *(data.get("notes") or [])][:10]:
         indented(console, str(line), 6, "dim")
 
 
-def _render_services(console: Console, data: Mapping[str, Any]) -> None:
+def _render_services(console: Screen, data: Mapping[str, Any]) -> None:
     for label in ("redis", "workers"):
         service = data.get(label) or {}
         head = Text(f"      {'Redis' if label == 'redis' else 'Workers'}: ", style="bold")
@@ -96,13 +96,13 @@ def _render_services(console: Console, data: Mapping[str, Any]) -> None:
                            style="dim"))
 
 
-def _render_restart(console: Console, data: Mapping[str, Any]) -> None:
+def _render_restart(console: Screen, data: Mapping[str, Any]) -> None:
     output = str(data.get("output") or "").splitlines()[-5:]
     for line in output:
         console.print(Text(f"      | {visible(line)}", style="dim"))
 
 
-EXTRAS: dict[str, Callable[[Console, Mapping[str, Any]], None]] = {
+EXTRAS: dict[str, Callable[[Screen, Mapping[str, Any]], None]] = {
     "config_sources": _render_sources,
     "service_detect": _render_services,
     "service_restart": _render_restart,

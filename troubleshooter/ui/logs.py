@@ -1,7 +1,8 @@
 """A log scan on screen: per signature its count, first and last seen, files and samples, and a
-per-minute timeline of the errors (rich bars) where a glance beats reading.
+per-minute timeline of the errors (bars) where a glance beats reading.
 
-Every byte from a log passes `sanitize.visible` and is rendered as `Text`, never as markup.
+Every byte from a log passes `sanitize.visible` and is drawn as the kit's `Text`, never as
+markup.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
-
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from troubleshooter.checks.logs.api import Match, ScanResult
 from troubleshooter.checks.logs.timestamps import clock
 from troubleshooter.sanitize import visible
 from troubleshooter.session import CheckRecord
+from troubleshooter.ui.kit import Text
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from troubleshooter.ui.console import Screen
 
 STYLES = {"error": "red", "warning": "yellow", "info": "cyan"}
 TIMELINE_ROWS = 30
@@ -43,6 +47,8 @@ def render_scan(console: Console, result: ScanResult) -> None:
 
 
 def render_match(console: Console, m: Match) -> None:
+    from rich.table import Table
+
     style = STYLES.get(m.signature.severity, "white")
     head = Text()
     head.append(f"{m.signature.code}", style=f"bold {style}")
@@ -64,7 +70,7 @@ def render_match(console: Console, m: Match) -> None:
     if m.signature.corroborates:
         table.add_row("means", m.signature.corroborates)
     for sample in m.samples:
-        table.add_row("e.g.", Text(visible(sample), overflow="fold"))
+        table.add_row("e.g.", Text(visible(sample)))
     console.print(table)
 
 
@@ -77,7 +83,7 @@ def render_timeline(console: Console, matches: Iterable[Match]) -> None:
         _bars(console, per_minute)
 
 
-def _bars(console: Console, per_minute: Counter[int], indent: str = "") -> None:
+def _bars(console: Console | Screen, per_minute: Counter[int], indent: str = "") -> None:
     last = max(per_minute)
     first = max(min(per_minute), last - TIMELINE_ROWS + 1)
     peak = max(per_minute[minute] for minute in range(first, last + 1)) or 1
@@ -96,7 +102,7 @@ def _bars(console: Console, per_minute: Counter[int], indent: str = "") -> None:
         console.print(Text(f"{indent}(and {hidden:,} earlier lines)", style="dim"))
 
 
-def render_record(console: Console, record: CheckRecord) -> None:
+def render_record(console: Console | Screen, record: CheckRecord) -> None:
     """A log_scan check in the wizard: one line per matched signature, its first sample, and
     the per-minute timeline, under the check's own line."""
     matched = record.data.get("matched") if isinstance(record.data, dict) else None
@@ -114,8 +120,8 @@ def render_record(console: Console, record: CheckRecord) -> None:
         console.print(row)
         samples = ev.get("samples") or []
         if samples:
-            console.print(Text(f"        e.g. {visible(str(samples[0]))[:300]}", style="dim",
-                               overflow="ellipsis", no_wrap=True))
+            # Wrapped, as rich drew it when this asked for one cut line (rich ignored that).
+            console.print(Text(f"        e.g. {visible(str(samples[0]))[:300]}", style="dim"))
         if severities.get(code) != "info":
             per_minute.update({int(k): int(v) for k, v in ev.get("minutes", {}).items()})
     if per_minute:

@@ -1,7 +1,9 @@
 """Turns engine events and the finished session into terminal output.
 
 Every value shown here may come from outside (Redis, a server, a playbook, an answers file, a
-URL): it reaches rich only through `ui.safe` (made visible, as `Text`, never as markup).
+URL): it reaches the screen only through `ui.safe` (made visible, as `Text`, never as markup).
+It draws the kit's objects (`ui.kit`) on a screen (`ui.console.Screen`): rich's on a terminal,
+the plain one into a file or a pipe.
 """
 
 from __future__ import annotations
@@ -9,14 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich.panel import Panel
-from rich.table import Table
-from rich.text import Text
-
 from troubleshooter import engine
 from troubleshooter.sanitize import visible
 from troubleshooter.session import AnswerRecord, CheckRecord, Session, StepRecord
-from troubleshooter.ui.console import plain_symbols
+from troubleshooter.ui.console import Screen, as_screen, plain_symbols
+from troubleshooter.ui.kit import Markdown, Panel, Table, Text
 from troubleshooter.ui.safe import block, hanging, line
 
 if TYPE_CHECKING:
@@ -38,12 +37,12 @@ STEP_STYLES = {"passed": "green", "warnings": "yellow", "problems": "red", "skip
 class Renderer:
     """Listens to the engine and prints as things happen."""
 
-    def __init__(self, console: Console, *, guidance: bool, explain: bool = False,
+    def __init__(self, console: Screen | Console, *, guidance: bool, explain: bool = False,
                  plain: bool | None = None) -> None:
-        self.console = console
+        self.console = as_screen(console)
         self.guidance = guidance
         self.explain = explain
-        self.plain = plain_symbols(console) if plain is None else plain
+        self.plain = plain_symbols(self.console) if plain is None else plain
         self._status: Status | None = None
         # The running batch, in playbook order: lines are printed in that order, each as soon
         # as it and every check before it have finished.
@@ -57,7 +56,7 @@ class Renderer:
             line((playbook.title, "bold")),
             line("target  ", target.redacted, "  ", (f"(from {target.source})", "dim")),
             line("mode    ", mode)])
-        self.console.print(Panel(body, title="troubleshooter", expand=False))
+        self.console.print(Panel(body, title="troubleshooter"))
 
     def __call__(self, event: engine.Event) -> None:
         if isinstance(event, engine.StepStarted):
@@ -96,24 +95,21 @@ class Renderer:
     def _step_started(self, event: engine.StepStarted) -> None:
         step = event.step
         self.console.print()
-        self.console.rule(line((f"Step {event.index + 1}/{event.total} · {step.title}", "bold")),
-                          align="left")
+        self.console.rule(line((f"Step {event.index + 1}/{event.total} · {step.title}", "bold")))
         if event.skip is not None:
             return  # its guidance would describe checks that are not going to run
         if self.guidance and event.guidance.strip():
-            from rich.markdown import Markdown
-
             # Markdown, not rich markup; links are shown as text, never as terminal hyperlinks.
             guidance = visible(event.guidance.strip(), multiline=True)
-            self.console.print(Markdown(guidance, hyperlinks=False))
+            self.console.print(Markdown(guidance))
         if self.explain and event.why.strip():
             why = block(event.why.strip())
-            self.console.print(Panel(why, title="why this matters", style="dim", expand=False))
+            self.console.print(Panel(why, title="why this matters", style="dim"))
 
     def _spin(self, what: str) -> None:
         self._stop_spinner()
         if self.console.is_terminal:
-            self._status = self.console.status(line(f"checking {what}…"))
+            self._status = self.console.rich().status(line(f"checking {what}…"))
             self._status.start()
 
     def _stop_spinner(self) -> None:
@@ -164,10 +160,11 @@ class Renderer:
             self.console.print(line((f"  – {record.id}: skipped", "dim")))
 
 
-def render_summary(console: Console, session: Session) -> None:
+def render_summary(output: Screen | Console, session: Session) -> None:
     """The closing table of steps, the diagnosis and any further findings."""
+    console = as_screen(output)
     console.print()
-    table = Table(title="Summary", title_justify="left", show_lines=False)
+    table = Table(title="Summary", title_justify="left")
     for column in ("step", "status", "time", "findings"):
         table.add_column(column)
     for step in session.steps:
@@ -184,8 +181,7 @@ def render_summary(console: Console, session: Session) -> None:
         lines = [line((d.code, "bold red"), " — ", d.title), Text(), line(d.summary)]
         lines += [line("  • ", e) for e in d.evidence]
         lines += [Text(), line(("Remedy:", "bold"), " ", d.remedy)]
-        console.print(Panel(Text("\n").join(lines), title="Diagnosis", border_style="red",
-                            expand=False))
+        console.print(Panel(Text("\n").join(lines), title="Diagnosis", border_style="red"))
     warnings = [f for f in session.findings if f.severity == "warning"
                 and not (d and f.code == d.code)]
     for f in warnings:
@@ -197,13 +193,14 @@ def render_summary(console: Console, session: Session) -> None:
                             "magenta")))
 
 
-def render_warnings(console: Console, warnings: Sequence[str]) -> None:
+def render_warnings(output: Screen | Console, warnings: Sequence[str]) -> None:
     """The playbook's warnings (unknown keys...): they quote the playbook, so they are data."""
+    console = as_screen(output)
     for warning in warnings:
         console.print(line((warning, "yellow")))
 
 
-def _render_support(console: Console, support: Mapping[str, Any]) -> None:
+def _render_support(console: Screen, support: Mapping[str, Any]) -> None:
     """Where to escalate, from the playbook: the last thing an on-call engineer needs."""
     lines = [line(("Escalate to", "bold"), " ", support["contact"])] if support["contact"] \
         else []
@@ -213,7 +210,7 @@ def _render_support(console: Console, support: Mapping[str, Any]) -> None:
     if support["notes"]:
         lines.append(block(("say", "bold"), " ", support["notes"]))
     if lines:
-        console.print(Panel(Text("\n").join(lines), title="Support", expand=False))
+        console.print(Panel(Text("\n").join(lines), title="Support"))
 
 
 def _styled_status(step: StepRecord) -> Text:

@@ -1,9 +1,9 @@
-"""Text for rich that no value can take over: every string made visible, never read as markup.
+"""Text that no value can take over: every string made visible, never read as markup.
 
 The renderer builds every line from `line()` / `block()`: each part passes `sanitize.visible()`
-and becomes a `rich.text.Text` span with a style we chose. Rich never sees a markup string, so
-a queue called `[/x]` or `[link=...]` is just those characters, and an ESC in a worker name is
-printed as `\\x1b`.
+and becomes a span of `ui.kit.Text` with a style we chose. Neither rich nor the plain screen
+ever sees a markup string, so a queue called `[/x]` or `[link=...]` is just those characters,
+and an ESC in a worker name is printed as `\\x1b`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from troubleshooter.sanitize import visible
+from troubleshooter.ui.kit import Text
 
 if TYPE_CHECKING:
     from rich.console import Console
-    from rich.text import Text
+
+    from troubleshooter.ui.console import Screen
 
 Part = object | tuple[object, str]
 
@@ -30,8 +32,6 @@ def block(*parts: Part) -> Text:
 
 
 def _assemble(parts: tuple[Part, ...], multiline: bool) -> Text:
-    from rich.text import Text
-
     text = Text()
     for part in parts:
         value, style = part if isinstance(part, tuple) else (part, "")
@@ -39,26 +39,14 @@ def _assemble(parts: tuple[Part, ...], multiline: bool) -> Text:
     return text
 
 
-def indented(console: Console, text: str, indent: int, style: str = "") -> None:
+def indented(screen: Screen | Console, text: str, indent: int, style: str = "") -> None:
     """`text` (made visible) at `indent` columns, its wrapped lines under its first character
     (not at column 0, where they would read as lines of their own)."""
-    from rich.text import Text
-
-    hanging(console, Text(" " * indent), Text(visible(text), style=style))
+    hanging(screen, Text(" " * indent), Text(visible(text), style=style))
 
 
-def hanging(console: Console, mark: Text, body: Text) -> None:
+def hanging(screen: Screen | Console, mark: Text, body: Text) -> None:
     """`mark` then `body`, the body's wrapped lines under its first character."""
-    from rich.text import Text
+    from troubleshooter.ui.console import as_screen
 
-    indent = mark.cell_len
-    width = max(console.width - indent, 20)
-    if body.cell_len <= width and not any(c in body.plain for c in "\n\t"):  # one line
-        console.print(Text.assemble(mark, body))
-        return
-    lines = []
-    for i, wrapped in enumerate(body.wrap(console, width)):
-        wrapped.rstrip()
-        lines.append(Text.assemble(mark if i == 0 else " " * indent, wrapped))
-    # One print: a running spinner redraws between prints, not inside one.
-    console.print(Text("\n").join(lines))
+    as_screen(screen).hanging(mark, body)

@@ -41,14 +41,14 @@ class TerminalView:
 
     def __init__(self, config: RunConfig, output: Output, stdout: TextIO | None = None,
                  stdin: TextIO | None = None) -> None:
-        from troubleshooter.ui.console import make_console, plain_symbols
+        from troubleshooter.ui.console import make_screen, plain_symbols
         from troubleshooter.ui.render import Renderer
 
         self.config, self.output = config, output
         self.stdout = stdout or sys.stdout
         self.stdin = stdin or sys.stdin
-        self.console = make_console(sys.stderr if output.json else self.stdout,
-                                    environ=config.environ)
+        self.console = make_screen(sys.stderr if output.json else self.stdout,
+                                   environ=config.environ)
         self.renderer = Renderer(self.console, guidance=config.interactive,
                                  explain=output.explain,
                                  plain=plain_symbols(self.console, config.environ))
@@ -88,16 +88,17 @@ class TerminalView:
 
             self.renderer.close()
             restore()
-            self.console.print("\n[magenta]Interrupted; what was done is kept.[/]")
+            self.console.print()
+            self.console.print(line(("Interrupted; what was done is kept.", "magenta")))
         else:
             render_summary(self.console, session)
             target = self.config.target
             if target.source == "default" and session.diagnosis and \
                     session.diagnosis.code == "network.refused":
-                self.console.print(
-                    "[dim]Nothing answers at the default redis://localhost:6379/0: give the "
+                self.console.print(line((
+                    "Nothing answers at the default redis://localhost:6379/0: give the "
                     "app's URL with --url (or REDIS_URL), or train on a real fault with "
-                    "`troubleshooter drill`.[/]")
+                    "`troubleshooter drill`.", "dim")))
         self._conclude(session)
 
     def _conclude(self, session: Session) -> None:
