@@ -19,10 +19,13 @@ from troubleshooter import report, store
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import Session
 
-# Saved: every answer, the end of every step in which a check ran or a prompt was answered,
-# and anything else if the last save is this old: `resume` runs the checks of a cut step again
-# anyway, and a batch of checks finishing together is worth one save, not one each.
+# Saved: every answer, the end of every step in which a change was made (a destructive check
+# ran), a prompt was answered or checks ran for CHEAP_STEP_S or more, and anything else if the
+# last save is this old: `resume` runs the checks of a cut step again anyway, a batch of checks
+# finishing together is worth one save, not one each, and a step of quick reads costs less to
+# run again than to write and sync the transcript at once (a healthy triage: 2 saves, not 5).
 CHECK_SAVE_INTERVAL_S = 0.5
+CHEAP_STEP_S = 1.0
 
 
 class Autosave:
@@ -67,14 +70,16 @@ class Autosave:
 
 def _worth_saving(event: object) -> bool:
     """Whether `event` finished something a rerun would have to redo at a cost: an answer, or
-    a step in which a check ran or a prompt was answered."""
+    a step in which a prompt was answered, a change was made, or checks took a while."""
     from troubleshooter.engine import PromptFinished, StepFinished
 
     if isinstance(event, PromptFinished):
         return event.record.status == "answered"
     if isinstance(event, StepFinished):
         record = event.record
+        ran = {c.id for c in record.checks if c.status != "skipped"}
+        changed = any(a.destructive and a.id in ran for a in event.step.actions)
         return event.skip is None and (
-            any(c.status != "skipped" for c in record.checks)
-            or any(a.status == "answered" for a in record.answers))
+            changed or any(a.status == "answered" for a in record.answers)
+            or (bool(ran) and record.duration_ms >= CHEAP_STEP_S * 1000))
     return False  # a step or batch started (nothing done yet), a check (its step's end saves)
