@@ -124,11 +124,13 @@ def test_only_shipped_playbooks_are_kept(tmp_path: Path) -> None:
         shape(playbook.load(shipped))
 
 
-def test_a_run_with_the_shipped_playbook_skips_pyyaml_once_kept(tmp_path: Path) -> None:
-    """`validate` of the shipped playbook twice: the second never imports yaml."""
+def test_the_shipped_playbook_and_log_catalogue_skip_pyyaml_once_kept(tmp_path: Path) -> None:
+    """Both loaded twice, in two processes: the second never imports yaml."""
     code = ("import sys, os; from troubleshooter import library, playbook; "
+            "from troubleshooter.checks.logs.signatures import catalogue; "
             "p = library.resolve(None, os.environ); "
             "playbook.load(p, cache=library.parse_cache(p, os.environ)); "
+            "assert len(catalogue(os.environ)) > 10; "
             "print('yaml' in sys.modules)")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,

@@ -78,7 +78,7 @@ def run_log_scan(ctx: CheckContext) -> Outcome:
 
     redact = ctx.runner.redact if ctx.runner is not None else (lambda text: text)
     stdin = sys.stdin.buffer if "-" in specs and not sys.stdin.isatty() else None
-    result = scan_logs(specs, sigs.merge(sigs.catalogue(), extra), since=since, now=now,
+    result = scan_logs(specs, sigs.merge(sigs.catalogue(ctx.environ), extra), since=since, now=now,
                        time_limit=ctx.timeout, runner=ctx.runner, stdin=stdin,
                        engine=ctx.param("engine"), redact=redact, notes=notes)
     return outcome(result, ctx.earlier, ctx.param("live_check"))

@@ -9,10 +9,12 @@ finding needs a documented code (docs/FINDINGS.md), and only the catalogue has t
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from troubleshooter import yamlsrc
@@ -31,6 +33,7 @@ from troubleshooter.schema import (
     labels_by_id,
     one_of,
 )
+from troubleshooter.yamlcache import ParseCache, default_dir
 
 MIN_PATTERN, MAX_PATTERN = 4, 200
 _ID = re.compile(r"[a-z][a-z0-9_]*")
@@ -195,15 +198,21 @@ def parse(text: str, name: str) -> list[Signature]:
     return sigs
 
 
-@lru_cache(maxsize=1)
-def catalogue() -> tuple[Signature, ...]:
-    """The shipped catalogue, loaded once. Read as plain YAML (libyaml where installed): the
-    tests validate it with `parse` and hold the two equal, so a run skips the schema."""
-    import yaml
+def catalogue(environ: Mapping[str, str] | None = None) -> tuple[Signature, ...]:
+    """The shipped catalogue, loaded once per process. Its YAML parse is kept in the user's
+    cache (`yamlcache`, unless `TROUBLESHOOTER_NO_CACHE`: then `environ` is read, default the
+    process's); the tests validate it with `parse` and hold the two equal, so a run skips the
+    schema."""
+    return _catalogue(None if (environ if environ is not None else os.environ).get(
+        "TROUBLESHOOTER_NO_CACHE") else default_dir(environ if environ is not None else
+                                                    os.environ))
 
+
+@lru_cache(maxsize=2)
+def _catalogue(cache_dir: Path | None) -> tuple[Signature, ...]:
     text = resources.files(__package__).joinpath("catalogue.yaml").read_text(encoding="utf-8")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yamlsrc.load(text, ParseCache(cache_dir) if cache_dir is not None else None).data
     return tuple(Signature(item["id"], item["title"], tuple(item["patterns"]),
                            item["severity"], item.get("corroborates", ""),
                            item.get("remedy", ""), item.get("source", ""))
-                 for item in yaml.load(text, Loader=loader)["signatures"])
+                 for item in data["signatures"])
