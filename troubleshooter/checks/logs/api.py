@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs import sources as src
@@ -41,7 +41,8 @@ class Match:
                 "samples": list(self.samples)}
 
 
-class ScanResult(NamedTuple):
+@frozen
+class ScanResult:
     matches: tuple[Match, ...]
     read: tuple[str, ...]  # sources scanned (labels)
     notes: tuple[str, ...]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, NamedTuple
+from typing import BinaryIO
 
 from troubleshooter import inputfiles
 from troubleshooter.checks.logs.timestamps import line_time
+from troubleshooter.frozen import frozen
 
 BLOCK = 4 * 1024 * 1024
 SNIFF = 8192
@@ -28,7 +29,8 @@ class ReadProblem(Exception):
     """Why a source was skipped (or cut short): one line for a person."""
 
 
-class Opened(NamedTuple):
+@frozen
+class Opened:
     """An open regular file: its handle, its size when opened, its inode, its mtime."""
 
     path: str

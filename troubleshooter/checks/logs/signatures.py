@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from troubleshooter import yamlsrc
 from troubleshooter.findings import CATALOGUE, SEVERITIES
+from troubleshooter.frozen import frozen
 from troubleshooter.schema import (
     INVALID,
     STR,
@@ -40,7 +42,8 @@ _ID = re.compile(r"[a-z][a-z0-9_]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class Signature(NamedTuple):
+@frozen
+class Signature:
     id: str
     title: str
     patterns: tuple[str, ...]
@@ -127,7 +130,7 @@ def check_extra(value: Any, loc: Loc, problems: Problems) -> list[Signature]:
         if base is None:
             sig = _new(item, iloc, problems)
         else:
-            sig = base._replace(patterns=base.patterns + tuple(
+            sig = replace(base, patterns=base.patterns + tuple(
                 p for p in item["patterns"] if p not in base.patterns),
                 **{k: item[k] for k in ("title", "severity", "corroborates", "remedy")
                    if item[k] is not None})

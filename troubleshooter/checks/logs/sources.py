@@ -12,9 +12,10 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from troubleshooter.checks.logs import reader
+from troubleshooter.frozen import frozen
 
 if TYPE_CHECKING:
     from troubleshooter.checks.logs.scan import Scanner
@@ -25,7 +26,8 @@ COMMAND_CAP = 64 * 1024 * 1024
 _ROTATED = r"^(?P<base>.+?)(?:[.-](?P<n>\d+))?(?P<gz>\.gz)?$"
 
 
-class Source(NamedTuple):
+@frozen
+class Source:
     kind: str  # file | stdin | journal | docker
     name: str  # the path, unit or container
 
