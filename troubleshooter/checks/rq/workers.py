@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from troubleshooter.checks.rq.common import Session, age_s
-from troubleshooter.checks.rq.horse import process_alive
 from troubleshooter.checks.rq.jobdata import parse_time
 from troubleshooter.checks.server.link import text
 
@@ -182,6 +181,8 @@ def _dead_signal(info: WorkerInfo, death: bool, idle_grace_s: float,
     # sharing a host name but not a PID namespace would defeat it; their host names differ by
     # default.
     if info.pid and info.local:
+        from troubleshooter.checks.rq.horse import process_alive  # only for a worker here
+
         return "" if process_alive(info.pid) else "pid_gone"
     # A busy worker's main process renews its key every 30 s with a 90 s TTL: the idle grace
     # would call a dead busy worker alive for minutes.
