@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from troubleshooter.checks.rq.common import Session, age_s
 from troubleshooter.checks.rq.jobdata import parse_time
 from troubleshooter.checks.server.link import text
+from troubleshooter.frozen import frozen
 
 # The fields read per worker (one SORT ... GET reads them for every registered worker).
 WORKER_FIELDS = ("state", "queues", "hostname", "pid", "last_heartbeat", "birth", "death")
@@ -39,9 +40,7 @@ DEAD_SIGNALS = {
 }
 
 
-# A real frozen dataclass, not @frozen: one is made for every registered worker (20k at a
-# time), and its instances are made twice as fast.
-@dataclass(frozen=True)
+@frozen
 class WorkerInfo:
     """One worker as its Redis hash shows it, and whether (and why) it is judged dead."""
 
