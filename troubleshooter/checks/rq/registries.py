@@ -31,7 +31,6 @@ from troubleshooter.checks.rq.common import (
     queue_listing,
     run_session,
 )
-from troubleshooter.checks.rq.failures import FailedJob, classify_failed
 from troubleshooter.checks.rq.jobdata import JobRecord, read_jobs
 from troubleshooter.checks.rq.restart import read_restart
 from troubleshooter.checks.server.link import text
@@ -39,6 +38,7 @@ from troubleshooter.findings import Finding, finding
 from troubleshooter.frozen import frozen, record
 
 if TYPE_CHECKING:
+    from troubleshooter.checks.rq.failures import FailedJob
     from troubleshooter.checks.rq.judge import Verdict
 
 
@@ -154,7 +154,10 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
         report.started_total = sum(started.values())
         report.failed_total = sum(failed.values())
         _judge_started(session, ctx, report, started)
-        report.failed = classify_failed(session, failed, ctx.param("failed_sample"))
+        if report.failed_total:  # the failures' classifier loads only when there are some
+            from troubleshooter.checks.rq.failures import classify_failed
+
+            report.failed = classify_failed(session, failed, ctx.param("failed_sample"))
     except BudgetSpent as exc:
         report.partial = f"the {ctx.timeout:g} s budget ran out while {exc}"
     return report
