@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs import sources as src
 from troubleshooter.checks.logs.scan import Hit, OutOfTime, Scanner
-from troubleshooter.checks.logs.timestamps import iso
+from troubleshooter.checks.logs.window import iso
 from troubleshooter.frozen import frozen
 from troubleshooter.redaction import Redactor, mask_assignments
 
