@@ -244,6 +244,27 @@ def test_cheap_commands_import_neither_redis_nor_questionary(args: list[str]) ->
     assert float(probe[3]) < 1.5  # typically 0.1 s; redis + questionary would add ~0.2 s
 
 
+@pytest.mark.parametrize("command", ["run", "validate", "drill", "watch", "logs", "sessions",
+                                     "resume", "report", "bundle"])
+def test_the_parser_of_one_command_parses_and_explains_it_as_the_whole_parser(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A run builds only its own command's arguments (cli.build_parser(command)): its help, its
+    errors and what it parses are those of the parser of every command."""
+    from troubleshooter.cli import build_parser
+    from troubleshooter.errors import UsageError
+
+    def outcome(parser: Any, args: list[str]) -> str:
+        try:
+            return repr(sorted(vars(parser.parse_args(args)).items()))
+        except UsageError as exc:
+            return f"UsageError: {exc}"
+        except SystemExit as exc:
+            return f"exit {exc.code}: {capsys.readouterr().out}"
+
+    for args in ([command, "--help"], [command, "--bogus"], [command, "--json", "x"], [command]):
+        assert outcome(build_parser(command), args) == outcome(build_parser(), args), args
+
+
 def test_help_names_the_contract() -> None:
     done = run("run", "--help")
     for flag in ("--url", "--log", "--non-interactive", "--yes", "--answers", "--json",

@@ -454,3 +454,29 @@ def test_after_forget_the_next_check_handshakes_again(redis_server: RedisServer)
         assert connector.opened == 2
     finally:
         connector.close()
+
+
+def test_a_healthy_triage_imports_none_of_what_it_does_not_use(tmp_path: Any) -> None:
+    """The shipped playbook, no log, no worker, no job, no .env here: no command run, no
+    transcript read back, no Sentinel URL, no password file, nothing to judge, no file to read."""
+    import json
+    import os
+    import subprocess
+
+    loaded = tmp_path / "loaded.json"
+    code = ("import json, sys; from troubleshooter.cli import main; code = main(sys.argv[2:]); "
+            "open(sys.argv[1], 'w').write(json.dumps([code, sorted(sys.modules)]))")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with RedisServer("--logfile", "") as server:  # a Redis log would be read
+        subprocess.run([sys.executable, "-c", code, str(loaded), "run", "--non-interactive",
+                        "--json", "--url", server.url], env=env, capture_output=True,
+                       check=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    code, modules = json.loads(loaded.read_text())
+    assert code in (0, 1)  # a server that just started may warn
+    assert {"troubleshooter.checks.rq.registries", "troubleshooter.checks.logs.kind"} <= \
+        set(modules)  # the run went through its RQ and log checks
+    for module in ("cmdrunner", "sessionload", "credentials", "commands", "logscan",
+                   "logscan.cli", "topology.sentinel_url", "checks.rq.horse", "checks.rq.judge",
+                   "checks.rq.failures", "checks.logs.timestamps", "checks.config.files"):
+        assert f"troubleshooter.{module}" not in modules, module

@@ -28,8 +28,8 @@ from troubleshooter.errors import (
 from troubleshooter.sanitize import shorten, shorten_quoted, visible
 from troubleshooter.ui.streams import Guarded, reopen_closed_descriptors
 
-COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch", "logs",
-            "sessions", "resume", "report", "bundle")
+SESSION_COMMANDS = ("sessions", "resume", "report", "bundle")
+COMMANDS = ("run", "validate", "playbooks", "checks", "drill", "watch", "logs", *SESSION_COMMANDS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,7 +37,10 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given `command`, the arguments of the commands declared in
+    modules of their own (`logs`, the session commands) only when it is one of them: parsing
+    `command ...` consults no other subparser, and a triage need not import those modules."""
     parser = _Parser(
         prog="troubleshooter",
         description="Walks you through a Redis / RQ outage, step by step: network, server, logs, "
@@ -94,10 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser("logs", help="scan logs for Redis and RQ error signatures "
                                        "(exit 1 when any matched)")
-    _add_logs_arguments(logs)
-    from troubleshooter.commands import add_parsers
+    if command in (None, "logs"):
+        _add_logs_arguments(logs)
+    if command in (None, *SESSION_COMMANDS):
+        from troubleshooter.commands import add_parsers
 
-    add_parsers(sub, add_run_options)
+        add_parsers(sub, add_run_options)
     return parser
 
 
@@ -210,7 +215,8 @@ def _handled(args_list: list[str], started: float) -> int:
 
     terminal.install()
     try:
-        args = build_parser().parse_args(args_list)
+        command = args_list[0] if args_list[0] in COMMANDS else None  # else --help, --version
+        args = build_parser(command).parse_args(args_list)
         args.started = started  # when the command began: a run's --deadline counts from here
         return int(_dispatch(args, os.environ))
     except TroubleshooterError as exc:
@@ -299,7 +305,7 @@ def _dispatch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         from troubleshooter.watchcmd import run_watch
 
         return run_watch(args, environ)
-    if args.command in ("sessions", "resume", "report", "bundle"):
+    if args.command in SESSION_COMMANDS:
         from troubleshooter.commands import dispatch
 
         return dispatch(args, environ)

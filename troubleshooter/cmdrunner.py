@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from troubleshooter.frozen import frozen
 
@@ -45,6 +46,18 @@ class CommandResult:
         if self.timed_out:
             return f"{self.argv[0]} did not finish within {self.duration_s:.1f} s (stopped)"
         return f"{self.argv[0]} exited {self.returncode} after {self.duration_s:.1f} s"
+
+
+class Commands(Protocol):
+    """What a check runs commands with (CheckContext.runner): a CommandRunner, or the run's
+    limited one (runner.limited_runner), which makes its CommandRunner at its first command."""
+
+    redact: Callable[[str], str]
+
+    def which(self, name: str) -> str | None: ...
+
+    def run(self, argv: Sequence[str], timeout: float, stdin: bytes | None = None,
+            output_cap: int | None = None) -> CommandResult: ...
 
 
 class CommandRunner:

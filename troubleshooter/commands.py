@@ -21,7 +21,7 @@ from troubleshooter.sanitize import json_for_terminal, shorten, visible
 if TYPE_CHECKING:
     from troubleshooter.redaction import Redactor
 
-# `--help` and `validate` build every parser: the store and the redactor load only when a
+# `--help` builds every parser: the store and the redactor load only when a
 # session command runs.
 MASK = "***"
 

@@ -4,39 +4,24 @@ A password on the command line (`--url redis://:PASSWORD@host`) is visible to ev
 machine in `ps` and /proc/PID/cmdline, and lands in shell history. So it may also come from a
 file (`--password-file`, e.g. a mounted secret or `<(pass show redis)`), from a prompt that does
 not echo (`--ask-password`), or from $REDISCLI_AUTH as redis-cli reads it. The most explicit
-wins: --password-file / --ask-password, then the URL, then $REDISCLI_AUTH.
+wins (runconfig.resolve_password, which loads this module only to read a file or to ask):
+--password-file / --ask-password, then the URL, then $REDISCLI_AUTH.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import select
 import stat
-import sys
 import time
-from collections.abc import Mapping
 
 from troubleshooter.errors import UsageError
-from troubleshooter.target import Target, encoding_problem, password_from_env, with_password
+from troubleshooter.target import encoding_problem
 
 # A password file holds one password: anything longer is the wrong file.
 MAX_FILE_BYTES = 64 * 1024
 # How long a pipe (`<(pass show redis)`) may take to deliver the password.
 PIPE_WAIT_S = 10.0
-
-
-def resolve(target: Target, args: argparse.Namespace, environ: Mapping[str, str]) -> Target:
-    """`target` with the password the options or the environment give."""
-    path = getattr(args, "password_file", None)
-    if path:
-        return with_password(target, read_password_file(path), "--password-file")
-    if getattr(args, "ask_password", False):
-        if args.non_interactive or not sys.stdin.isatty():
-            raise UsageError("--ask-password needs a person at a terminal; without one, "
-                             "give the password with --password-file FILE")
-        return with_password(target, ask_password(), "--ask-password")
-    return password_from_env(target, environ)
 
 
 def read_password_file(path: str, option: str = "--password-file") -> str:

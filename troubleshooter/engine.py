@@ -14,7 +14,6 @@ from typing import Any
 
 from troubleshooter import conditions, runner
 from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Resolved
-from troubleshooter.cmdrunner import CommandRunner
 from troubleshooter.connector import Connector
 from troubleshooter.diagnosis import diagnose
 from troubleshooter.errors import QuitRequested
@@ -77,7 +76,6 @@ class Engine:
         self.deadline = None if options.deadline is None else (
             (clock() if started is None else started) + options.deadline)
         self.redactor = Redactor.for_run(target.secrets, self.environ)
-        self.commands = CommandRunner(self.environ, redact=self.redactor.text)
         # Where the checks run: the given target until a check resolves another endpoint.
         self.current = target
         self.outcomes: dict[str, Outcome] = {}
@@ -230,7 +228,7 @@ class Engine:
             target=self.current, params=job.params, timeout=job.timeout,
             earlier=dict(self.outcomes), environ=self.environ, clock=self.clock,
             allow_write=self.options.allow_write,
-            runner=runner.limited_runner(self.commands, until, self.clock),
+            runner=runner.limited_runner(self.environ, self.redactor.text, until, self.clock),
             wall_clock=self.wall_clock, connector=self.connector, given=self.target,
             session=self._transcript,
         )

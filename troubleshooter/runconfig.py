@@ -8,6 +8,7 @@ the answers file and the options. A flag the playbook cannot use is refused here
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -19,7 +20,7 @@ from troubleshooter.frozen import frozen
 from troubleshooter.playbook import Playbook
 from troubleshooter.runner import coerce
 from troubleshooter.session import Session
-from troubleshooter.target import Target
+from troubleshooter.target import Target, password_from_env, with_password
 
 # Flags that set well-known playbook variables.
 FLAG_VARIABLES = {"log": "logs", "queue": "app_queue", "write_probe": "write_probe",
@@ -63,12 +64,10 @@ def from_args(args: argparse.Namespace, environ: Mapping[str, str],
     path = library.resolve(args.playbook, environ)
     pb = playbook.load(path, cache=library.parse_cache(path, environ))
     if target is None:
-        from troubleshooter import credentials
-
         url, source = resolve_url(args.url, environ)
         # The password first: resolving a redis+sentinel:// target connects with it.
-        target = resolve_topology(credentials.resolve(parse_target(url, source), args,
-                                                      environ), args)
+        target = resolve_topology(resolve_password(parse_target(url, source), args, environ),
+                                  args)
     refuse_unusable_flags(pb, args)
     variables = resolve_variables(pb, args, environ)
     answers = load_answers(args.answers)
@@ -91,6 +90,24 @@ def deadline_of(args: argparse.Namespace, interactive: bool) -> float | None:
     """--deadline, else none for a person at the terminal and 30 s for nobody."""
     deadline: float | None = getattr(args, "deadline", None)
     return NON_INTERACTIVE_DEADLINE if deadline is None and not interactive else deadline
+
+
+def resolve_password(target: Target, args: argparse.Namespace,
+                     environ: Mapping[str, str]) -> Target:
+    """`target` with the password the options or the environment give (see credentials)."""
+    path = getattr(args, "password_file", None)
+    if path:
+        from troubleshooter.credentials import read_password_file
+
+        return with_password(target, read_password_file(path), "--password-file")
+    if getattr(args, "ask_password", False):
+        if args.non_interactive or not sys.stdin.isatty():
+            raise UsageError("--ask-password needs a person at a terminal; without one, "
+                             "give the password with --password-file FILE")
+        from troubleshooter.credentials import ask_password
+
+        return with_password(target, ask_password(), "--ask-password")
+    return password_from_env(target, environ)
 
 
 def resolve_topology(target: Target, args: argparse.Namespace) -> Target:

@@ -13,16 +13,18 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter import conditions, templating
 from troubleshooter.checks.base import MIN_TIMEOUT, REQUIRED, CheckContext, CheckKind, Outcome
-from troubleshooter.cmdrunner import CommandResult, CommandRunner
 from troubleshooter.findings import Finding, finding
 from troubleshooter.frozen import frozen
 from troubleshooter.playbook import Action
 from troubleshooter.redaction import Redactor
 from troubleshooter.session import CheckRecord, now_iso
+
+if TYPE_CHECKING:
+    from troubleshooter.cmdrunner import CommandResult, CommandRunner, Commands
 
 # How long past its own timeout a check may take before the engine stops it.
 GRACE_S = 0.5
@@ -182,22 +184,37 @@ def _import_for(jobs: Sequence[Job]) -> None:
                 pass
 
 
-def limited_runner(base: CommandRunner, until: float,
-                   clock: Callable[[], float] = time.monotonic) -> CommandRunner:
-    """`base`, its commands' time limits cut to end by `until`: a restart or a log read cannot
-    outlive the check that started it (the runner kills its process group at the limit)."""
-    return _LimitedRunner(base, until, clock)
+def limited_runner(environ: Mapping[str, str], redact: Callable[[str], str], until: float,
+                   clock: Callable[[], float] = time.monotonic) -> Commands:
+    """A CommandRunner over `environ` and `redact` whose commands' time limits are cut to end by
+    `until`: a restart or a log read cannot outlive the check that started it (the runner kills
+    its process group at the limit)."""
+    return _LimitedRunner(environ, redact, until, clock)
 
 
-class _LimitedRunner(CommandRunner):
-    def __init__(self, base: CommandRunner, until: float, clock: Callable[[], float]) -> None:
-        super().__init__(base.environ, base.redact, base.output_cap)
+class _LimitedRunner:
+    # Its CommandRunner is made at the first command: most checks run none, and a run whose
+    # checks run none never imports cmdrunner.
+    def __init__(self, environ: Mapping[str, str], redact: Callable[[str], str], until: float,
+                 clock: Callable[[], float]) -> None:
+        self.environ, self.redact = environ, redact
         self.until, self.clock = until, clock
+        self._base: CommandRunner | None = None
+
+    def _runner(self) -> CommandRunner:
+        if self._base is None:
+            from troubleshooter.cmdrunner import CommandRunner
+
+            self._base = CommandRunner(self.environ, self.redact)
+        return self._base
+
+    def which(self, name: str) -> str | None:
+        return self._runner().which(name)
 
     def run(self, argv: Sequence[str], timeout: float, stdin: bytes | None = None,
             output_cap: int | None = None) -> CommandResult:
         left = max(self.until - self.clock(), MIN_TIMEOUT)
-        return super().run(argv, min(timeout, left), stdin, output_cap)
+        return self._runner().run(argv, min(timeout, left), stdin, output_cap)
 
 
 def _work(i: int, job: Job, ctx: CheckContext,

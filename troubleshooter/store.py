@@ -21,7 +21,6 @@ from typing import Any
 from troubleshooter.errors import UsageError
 from troubleshooter.frozen import frozen
 from troubleshooter.sanitize import shorten
-from troubleshooter.sessionload import OtherDocument, SessionFormatError, check_schema
 
 # A transcript is a few hundred KB at most; anything far bigger is not one of ours.
 MAX_SESSION_BYTES = 32 * 1024 * 1024
@@ -150,6 +149,9 @@ class NotASession(UsageError):
 
 def read(path: Path) -> Stored:
     """A saved transcript, or UsageError naming the file and what is wrong with it."""
+    # Only the session commands read transcripts back: a run only writes its own.
+    from troubleshooter.sessionload import OtherDocument, SessionFormatError, check_schema
+
     try:
         # O_NONBLOCK: a FIFO named *.json must not block `sessions` (as inputfiles does).
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))

@@ -11,22 +11,23 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import field, replace
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qs, unquote, unquote_plus, urlsplit
 
 from troubleshooter.frozen import frozen
 from troubleshooter.lazyre import lazy_compile
-from troubleshooter.topology.sentinel_url import (
-    SentinelSpec,
-    SentinelUrlError,
-    is_sentinel_url,
-    parse_sentinel_url,
-)
 from troubleshooter.urlends import strip_ends
+
+if TYPE_CHECKING:
+    from troubleshooter.topology.sentinel_url import SentinelSpec
 
 DEFAULT_URL = "redis://localhost:6379/0"
 # Where an app's Redis URL comes from, in the order rq's own CLI reads them.
 URL_SOURCES = ("RQ_REDIS_URL", "REDIS_URL")
 SCHEMES = ("redis", "rediss", "unix")
+# The schemes of topology.sentinel_url.SENTINEL_SCHEMES (a test holds them equal): that module
+# loads only for a Sentinel URL.
+SENTINEL_PREFIXES = ("redis+sentinel://", "rediss+sentinel://")
 
 
 @frozen
@@ -351,8 +352,14 @@ def encoding_problem(text: str, what: str) -> str | None:
     return None
 
 
+def is_sentinel_url(url: str) -> bool:
+    return url.startswith(SENTINEL_PREFIXES)
+
+
 def _sentinel_target(url: str, source: str) -> Target:
     """A Sentinel URL, not yet resolved: host and port are the first sentinel's."""
+    from troubleshooter.topology.sentinel_url import SentinelUrlError, parse_sentinel_url
+
     try:
         spec, username, password, query = parse_sentinel_url(url)
     except SentinelUrlError as exc:

@@ -8,11 +8,11 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from troubleshooter import credentials, library, playbook, report
+from troubleshooter import library, playbook, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS
 from troubleshooter.redaction import Redactor
-from troubleshooter.runconfig import resolve_topology, resolve_variables
+from troubleshooter.runconfig import resolve_password, resolve_topology, resolve_variables
 from troubleshooter.sanitize import json_for_terminal, visible
 from troubleshooter.session import Session
 from troubleshooter.target import parse_target, resolve_url
@@ -32,7 +32,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     console = make_console(sys.stderr if args.json else sys.stdout, environ=environ)
     rounds: list[dict[str, Any]] = []
     # Asked once (--ask-password prompts), used every round.
-    base = credentials.resolve(parse_target(url, source), args, environ)
+    base = resolve_password(parse_target(url, source), args, environ)
     redactor = Redactor.for_run(base.secrets, environ)
 
     def run_once() -> Session:

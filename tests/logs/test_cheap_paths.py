@@ -72,7 +72,7 @@ def test_without_a_source_nothing_of_the_scanner_is_loaded() -> None:
         doc = _run(server.url, [])
     assert doc["status"] == "skipped"
     assert doc["loaded"] == ["troubleshooter.checks.logs.kind",
-                             "troubleshooter.checks.logs.timestamps"]
+                             "troubleshooter.checks.logs.window"]
     assert doc["details"] == ["the Redis log: Redis logs to its standard output (read it with "
                               "--log journal:UNIT or --log docker:NAME)"]
 

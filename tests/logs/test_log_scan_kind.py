@@ -11,7 +11,7 @@ import pytest
 
 from troubleshooter import playbook
 from troubleshooter.checks import CHECKS
-from troubleshooter.checks.logs.timestamps import iso
+from troubleshooter.checks.logs.window import iso
 from troubleshooter.engine import Engine, RunOptions
 from troubleshooter.lab import faults
 from troubleshooter.lab.server import RedisServer

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from troubleshooter.checks.logs.timestamps import SinceError, line_time, parse_since
+from troubleshooter.checks.logs.timestamps import line_time
+from troubleshooter.checks.logs.window import SinceError, parse_since
 
 LOCAL = datetime(2026, 11, 25, 10, 1, 2).timestamp()
 UTC_T = datetime(2026, 11, 25, 10, 1, 2, tzinfo=UTC).timestamp()

@@ -22,6 +22,15 @@ def test_hello_messages_parse_and_garbage_does_not() -> None:
     assert parse_hello(b"\x1b[2J,1,2") is None and parse_hello("a,b,c,d,e,f,g,h") is None
 
 
+def test_target_knows_the_sentinel_schemes_without_loading_their_parser() -> None:
+    from troubleshooter.target import SENTINEL_PREFIXES, is_sentinel_url
+    from troubleshooter.topology.sentinel_url import SENTINEL_SCHEMES
+
+    assert SENTINEL_PREFIXES == tuple(f"{scheme}://" for scheme in SENTINEL_SCHEMES)
+    assert is_sentinel_url("redis+sentinel://h/m") and is_sentinel_url("rediss+sentinel://h/m")
+    assert not is_sentinel_url("redis+sentinel:/h/m") and not is_sentinel_url("redis://h")
+
+
 def test_url_forms() -> None:
     spec, user, password, _ = parse_sentinel_url(
         "rediss+sentinel://app:s3cr%40t@h1:26379,[::1]:26380,h3/mymaster/2?sentinel_password=sp")

@@ -17,7 +17,7 @@ from troubleshooter.frozen import frozen
 from troubleshooter.target import Target
 
 if TYPE_CHECKING:
-    from troubleshooter.cmdrunner import CommandRunner
+    from troubleshooter.cmdrunner import Commands
     from troubleshooter.connector import Connector
     from troubleshooter.schema import Loc, Problems
 
@@ -103,7 +103,7 @@ class CheckContext:
     allow_write: bool = False
     # Runs other programs (restarts, journalctl, docker logs): argv, time limit, output cap.
     # Its time limits never reach past the check's own.
-    runner: CommandRunner | None = None
+    runner: Commands | None = None
     # Epoch seconds, for comparing with timestamps stored in Redis or written in logs.
     wall_clock: Callable[[], float] = time.time
     # The run's Redis connections, shared by its checks (checks/server/link.open_link).

@@ -38,7 +38,7 @@ def run_logs(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from troubleshooter.checks.logs import signatures as sigs
     from troubleshooter.checks.logs.api import scan_logs, to_json
     from troubleshooter.checks.logs.matcher import EngineUnavailable
-    from troubleshooter.checks.logs.timestamps import SinceError, parse_since
+    from troubleshooter.checks.logs.window import SinceError, parse_since
     from troubleshooter.cmdrunner import CommandRunner
     from troubleshooter.redaction import Redactor
 

@@ -39,10 +39,6 @@ class SentinelUrlError(ValueError):
     """The Sentinel URL cannot be used; the message names what is wrong (never a secret)."""
 
 
-def is_sentinel_url(url: str) -> bool:
-    return url.split("://", 1)[0] in SENTINEL_SCHEMES and "://" in url
-
-
 def parse_sentinel_url(url: str) -> tuple[SentinelSpec, str | None, str | None, dict[str, str]]:
     """The spec, the master's username and password, and the query (first value of each)."""
     scheme, _, rest = url.partition("://")

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from troubleshooter.checks.config import procs
-from troubleshooter.checks.config.files import FileProblem, read_settings
 from troubleshooter.frozen import frozen
 from troubleshooter.target import Target, parse_target, url_secrets
 
@@ -115,7 +114,12 @@ def files(paths: Sequence[str], optional: Sequence[str]) -> tuple[list[Source], 
     problems: list[str] = []
     import os
 
-    for path in [*paths, *(p for p in optional if os.path.isfile(p) and p not in paths)]:
+    wanted = [*paths, *(p for p in optional if os.path.isfile(p) and p not in paths)]
+    if not wanted:
+        return found, problems
+    from troubleshooter.checks.config.files import FileProblem, read_settings  # only to read one
+
+    for path in wanted:
         try:
             values, fmt = read_settings(path)
         except FileProblem as exc:

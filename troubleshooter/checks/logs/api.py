@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from troubleshooter.checks.logs import reader
 from troubleshooter.checks.logs import sources as src
 from troubleshooter.checks.logs.scan import Hit, OutOfTime, Scanner
-from troubleshooter.checks.logs.timestamps import iso
+from troubleshooter.checks.logs.window import iso
 from troubleshooter.frozen import frozen
 from troubleshooter.redaction import Redactor, mask_assignments
 
 if TYPE_CHECKING:
     from troubleshooter.checks.logs.signatures import Signature
-    from troubleshooter.cmdrunner import CommandRunner
+    from troubleshooter.cmdrunner import Commands
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 # URLs with passwords are masked in every sample, whatever redactor the caller hands in.
@@ -61,7 +61,7 @@ class ScanResult:
 
 
 def scan_logs(specs: Sequence[str], signatures: Sequence[Signature], *, since: float | None,
-              now: float, time_limit: float, runner: CommandRunner | None = None,
+              now: float, time_limit: float, runner: Commands | None = None,
               stdin: BinaryIO | None = None, engine: str = "auto",
               redact: Callable[[str], str] = lambda text: text,
               clock: Callable[[], float] = time.monotonic,
@@ -101,7 +101,7 @@ def scan_logs(specs: Sequence[str], signatures: Sequence[Signature], *, since: f
 
 
 def _read(scanner: Scanner, source: src.Source, notes: list[str], since: float | None,
-          now: float, runner: CommandRunner | None, stdin: BinaryIO | None,
+          now: float, runner: Commands | None, stdin: BinaryIO | None,
           time_left: Callable[[], float]) -> str:
     if source.kind == "file":
         return src.read_file(scanner, source.name, notes, since, now)

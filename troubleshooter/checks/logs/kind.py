@@ -43,7 +43,7 @@ CODES = (
 
 
 def run_log_scan(ctx: CheckContext) -> Outcome:
-    from troubleshooter.checks.logs.timestamps import SinceError, parse_since
+    from troubleshooter.checks.logs.window import SinceError, parse_since
 
     now = ctx.wall_clock()
     try:
@@ -87,7 +87,7 @@ def run_log_scan(ctx: CheckContext) -> Outcome:
 def no_source(since: float | None, notes: list[str]) -> Outcome:
     """What verdict.outcome makes of a scan of nothing, without loading the scanner (a test
     holds the two equal)."""
-    from troubleshooter.checks.logs.timestamps import iso
+    from troubleshooter.checks.logs.window import iso
 
     data = {"sources": 0, "read": [], "older": [], "skipped": [], "engine": "none",
             "since": iso(since), "complete": True, "bytes": 0, "matched": {}}
@@ -152,7 +152,7 @@ def _check_params(params: Mapping[str, Any], loc: Loc, problems: Problems) -> No
         sigs.check_extra(params["signatures"], loc.key("signatures"), problems)
     since = params.get("since")
     if isinstance(since, str) and since and "{{" not in since:
-        from troubleshooter.checks.logs.timestamps import SinceError, parse_since
+        from troubleshooter.checks.logs.window import SinceError, parse_since
 
         try:
             parse_since(since, 0.0)

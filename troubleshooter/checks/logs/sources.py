@@ -19,7 +19,7 @@ from troubleshooter.frozen import frozen
 
 if TYPE_CHECKING:
     from troubleshooter.checks.logs.scan import Scanner
-    from troubleshooter.cmdrunner import CommandRunner
+    from troubleshooter.cmdrunner import Commands
 
 COMMAND_CAP = 64 * 1024 * 1024
 # Patterns as text: `re` compiles them on first use (and keeps them).
@@ -171,7 +171,7 @@ def command_argv(source: Source, since: float | None) -> list[str]:
     return [*argv, "--", source.name]
 
 
-def read_command(scanner: Scanner, source: Source, runner: CommandRunner | None,
+def read_command(scanner: Scanner, source: Source, runner: Commands | None,
                  notes: list[str], since: float | None, time_left: Callable[[], float]) -> str:
     """Run journalctl / docker logs and scan what it printed."""
     argv = command_argv(source, since)

@@ -1,4 +1,4 @@
-"""Reading a time out of a log line, and `--since` out of a person's words.
+"""Reading a time out of a log line (and a `--since` date, for window.parse_since).
 
 Formats, tried in this order at the head of the line (the first 200 bytes):
 ISO 8601 (`2026-11-25T10:01:02.123Z`, `+02:00`, `+0200`; journald short-iso, docker
@@ -16,7 +16,7 @@ import calendar
 import functools
 import re
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from troubleshooter.frozen import frozen
 from troubleshooter.lazyre import lazy_compile
@@ -32,8 +32,8 @@ _ISO = lazy_compile(
 
 @frozen
 class _Formats:
-    """The line formats after ISO 8601, compiled by the first line read (`--since` needs
-    only _ISO and _SINCE)."""
+    """The line formats after ISO 8601, compiled by the first line read (a `--since` date
+    needs only _ISO)."""
 
     redis: re.Pattern[bytes]
     syslog: re.Pattern[bytes]
@@ -56,29 +56,14 @@ def _formats() -> _Formats:
     )
 
 
-_SINCE = lazy_compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class SinceError(ValueError):
-    """`--since` that is neither a duration nor a date."""
-
-
-def parse_since(text: str, now: float) -> float:
-    """Epoch seconds for `30m`, `2h`, `1d`, `90s`, or an ISO date / date-time (local unless
-    it names a zone)."""
-    value = text.strip()
-    match = _SINCE.match(value)
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
+def parse_date(value: str) -> float | None:
+    """A `--since` date (window.parse_since): an ISO 8601 date-time, seconds optional, or a date
+    (its midnight); local unless it names a zone. None when it is neither."""
     iso = _ISO.fullmatch(value.encode()) or _ISO.fullmatch((value + ":00").encode())
     when = _iso_time(iso) if iso else None
     if when is None and re.fullmatch(r"\d{4}-\d\d-\d\d", value):
         when = _iso_time(_ISO.fullmatch((value + "T00:00:00").encode()))  # type: ignore[arg-type]
-    if when is not None:
-        return when
-    raise SinceError(f"--since {text!r}: expected a duration such as 30m, 2h or 1d (units s, m, "
-                     "h, d) or a date such as 2026-11-25T10:00")
+    return when
 
 
 def line_time(line: bytes, now: float) -> float | None:
@@ -171,13 +156,6 @@ def _clock_time(match: re.Match[bytes], now: float) -> float:
                                                 second=int(match.group(3)), microsecond=0)
     t = today.timestamp()
     return t if t <= now + 60 else (today - timedelta(days=1)).timestamp()
-
-
-def iso(t: float | None) -> str | None:
-    """An epoch time as local ISO 8601 with its offset (what people and JSON read)."""
-    if t is None:
-        return None
-    return datetime.fromtimestamp(t, UTC).astimezone().isoformat(timespec="seconds")
 
 
 def clock(t: float | None) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 from troubleshooter.checks.base import Outcome
 from troubleshooter.checks.logs.api import Match, ScanResult, message
 from troubleshooter.checks.logs.kind import NO_SOURCE
-from troubleshooter.checks.logs.timestamps import clock, iso
+from troubleshooter.checks.logs.timestamps import clock
+from troubleshooter.checks.logs.window import iso
 from troubleshooter.findings import CATALOGUE, Finding, finding
 
 

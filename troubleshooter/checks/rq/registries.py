@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
 from troubleshooter.checks.rq.common import (
@@ -31,13 +31,15 @@ from troubleshooter.checks.rq.common import (
     queue_listing,
     run_session,
 )
-from troubleshooter.checks.rq.failures import FailedJob, classify_failed
 from troubleshooter.checks.rq.jobdata import JobRecord, read_jobs
-from troubleshooter.checks.rq.judge import ORPHAN_SIGNALS, Judge, Verdict
 from troubleshooter.checks.rq.restart import read_restart
 from troubleshooter.checks.server.link import text
 from troubleshooter.findings import Finding, finding
 from troubleshooter.frozen import frozen, record
+
+if TYPE_CHECKING:
+    from troubleshooter.checks.rq.failures import FailedJob
+    from troubleshooter.checks.rq.judge import Verdict
 
 
 @frozen
@@ -57,6 +59,8 @@ class Orphan:
 
     def describe(self) -> str:
         started = "" if self.started_age_s is None else f", started {self.started_age_s:g} s ago"
+        from troubleshooter.checks.rq.judge import ORPHAN_SIGNALS  # loaded: it judged this one
+
         why = ORPHAN_SIGNALS.get(self.signal, self.signal)
         return (f"job {self.job_id} {self.func_name} in {self.queue}{started} on worker "
                 f"{self.worker_name or '?'}: {why}")
@@ -150,7 +154,10 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
         report.started_total = sum(started.values())
         report.failed_total = sum(failed.values())
         _judge_started(session, ctx, report, started)
-        report.failed = classify_failed(session, failed, ctx.param("failed_sample"))
+        if report.failed_total:  # the failures' classifier loads only when there are some
+            from troubleshooter.checks.rq.failures import classify_failed
+
+            report.failed = classify_failed(session, failed, ctx.param("failed_sample"))
     except BudgetSpent as exc:
         report.partial = f"the {ctx.timeout:g} s budget ran out while {exc}"
     return report
@@ -174,6 +181,9 @@ def _judge_started(session: Session, ctx: CheckContext, report: RegistryReport,
     entries = sample_started(session, counts, ctx.param("started_sample"))
     if not entries:
         return
+    # Only started jobs are judged: with none, the judge (and the processes here) stay unread.
+    from troubleshooter.checks.rq.judge import Judge
+
     jobs = {j.job_id: j for j in read_jobs(session, list(dict.fromkeys(e.job_id for e in entries)))}
     judge = Judge.load(session, ctx, list(jobs.values()), entries, read_restart(session))
     report.started_sampled = len(jobs)

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from troubleshooter.checks.rq.common import Session, age_s
-from troubleshooter.checks.rq.horse import process_alive
 from troubleshooter.checks.rq.jobdata import parse_time
 from troubleshooter.checks.server.link import text
+from troubleshooter.frozen import frozen
 
 # The fields read per worker (one SORT ... GET reads them for every registered worker).
 WORKER_FIELDS = ("state", "queues", "hostname", "pid", "last_heartbeat", "birth", "death")
@@ -40,9 +40,7 @@ DEAD_SIGNALS = {
 }
 
 
-# A real frozen dataclass, not @frozen: one is made for every registered worker (20k at a
-# time), and its instances are made twice as fast.
-@dataclass(frozen=True)
+@frozen
 class WorkerInfo:
     """One worker as its Redis hash shows it, and whether (and why) it is judged dead."""
 
@@ -182,6 +180,8 @@ def _dead_signal(info: WorkerInfo, death: bool, idle_grace_s: float,
     # sharing a host name but not a PID namespace would defeat it; their host names differ by
     # default.
     if info.pid and info.local:
+        from troubleshooter.checks.rq.horse import process_alive  # only for a worker here
+
         return "" if process_alive(info.pid) else "pid_gone"
     # A busy worker's main process renews its key every 30 s with a 90 s TTL: the idle grace
     # would call a dead busy worker alive for minutes.

@@ -20,7 +20,7 @@ from troubleshooter.checks.config import procs
 from troubleshooter.checks.service import managers as m
 from troubleshooter.checks.service.managers import Service
 from troubleshooter.checks.service.plan import make_plan, read_server, unsaved
-from troubleshooter.cmdrunner import CommandRunner
+from troubleshooter.cmdrunner import CommandRunner, Commands
 from troubleshooter.findings import Finding, finding
 from troubleshooter.target import Target
 
@@ -128,7 +128,7 @@ def _describe(service: Service) -> str:
 Found = tuple[Service | None, Service | None]
 
 
-def _run(runner: CommandRunner, argv: Sequence[str], budget: Budget,
+def _run(runner: Commands, argv: Sequence[str], budget: Budget,
          notes: list[str]) -> str | None:
     result = runner.run(argv, timeout=budget.left(PROBE_S), output_cap=256 * 1024)
     if result.error or result.timed_out:
@@ -144,7 +144,7 @@ def _unparsed(tool: str, output: str | None, notes: list[str]) -> None:
         notes.append(f"{tool}: {lines[0][:200]}")
 
 
-def _systemd(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int | None,
+def _systemd(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | None,
              worker_pids: set[int], notes: list[str]) -> Found:
     if runner.which("systemctl") is None:
         return None, None
@@ -171,7 +171,7 @@ def _systemd(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int 
     return redis, workers
 
 
-def _pick_unit(runner: CommandRunner, budget: Budget, units: list[m.Unit], pid: int | None,
+def _pick_unit(runner: Commands, budget: Budget, units: list[m.Unit], pid: int | None,
                notes: list[str]) -> m.Unit:
     """The unit whose main process listens on the target's port, else the first active one."""
     if pid is not None:
@@ -183,7 +183,7 @@ def _pick_unit(runner: CommandRunner, budget: Budget, units: list[m.Unit], pid: 
     return next((u for u in units if u.active == "active"), units[0])
 
 
-def _supervisor(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int | None,
+def _supervisor(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | None,
                 worker_pids: set[int], notes: list[str]) -> Found:
     if runner.which("supervisorctl") is None:
         return None, None
@@ -213,7 +213,7 @@ def _supervisor(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: i
     return redis, workers
 
 
-def _docker(ctx: CheckContext, runner: CommandRunner, budget: Budget, pid: int | None,
+def _docker(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | None,
             worker_pids: set[int], notes: list[str]) -> Found:
     if runner.which("docker") is None or ctx.target.is_unix:
         return None, None
