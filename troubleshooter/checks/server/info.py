@@ -22,7 +22,6 @@ from troubleshooter.checks.server.link import (
     open_link,
     text,
 )
-from troubleshooter.checks.server.master import probe_master
 from troubleshooter.checks.server.replies import server_config, server_info
 from troubleshooter.checks.server.rules import Facts, analyse, mib
 from troubleshooter.findings import Finding
@@ -79,6 +78,8 @@ def _read(ctx: CheckContext, link: Link, budget: Budget) -> tuple[Facts, list[st
             details.append(f"CLIENT LIST not read ({problem}): blocked clients not inspected")
     master_probe = ""
     if info.get("role") == "slave" and info.get("master_link_status") == "down":
+        from troubleshooter.checks.server.master import probe_master  # only then
+
         master_probe = probe_master(info, budget)
     facts = Facts(info, config, ctx.target.address, ctx.target.db, ctx.params, cluster_state,
                   blocked, master_probe=master_probe)
