@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from troubleshooter.checks.base import CheckContext, Outcome
-from troubleshooter.checks.server.kinds import KINDS
+from troubleshooter.checks.server import KINDS
 from troubleshooter.lab.server import RedisServer
 from troubleshooter.target import parse_target
 

@@ -11,7 +11,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from troubleshooter.checks.base import REQUIRED, CheckContext, Outcome
-from troubleshooter.checks.network.kinds import KINDS
+from troubleshooter.checks.network import KINDS
 from troubleshooter.lab import faults
 from troubleshooter.lab.server import RedisServer, free_port
 from troubleshooter.target import parse_target

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from troubleshooter.checks.base import REQUIRED, Budget, CheckContext, Outcome
+from troubleshooter.checks.network import KINDS
 from troubleshooter.checks.network import sockets as _sockets
-from troubleshooter.checks.network.kinds import KINDS
 from troubleshooter.checks.network.probes import _connected
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.lab.server import RedisServer, free_port

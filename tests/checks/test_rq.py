@@ -15,7 +15,7 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from troubleshooter.checks.base import CheckContext, Outcome
-from troubleshooter.checks.rq.kinds import KINDS
+from troubleshooter.checks.rq import KINDS
 from troubleshooter.lab.server import RedisServer, free_port
 from troubleshooter.target import parse_target
 

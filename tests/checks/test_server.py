@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from troubleshooter.checks.server.kinds import KINDS
+from troubleshooter.checks.server import KINDS
 from troubleshooter.findings import CATALOGUE
 from troubleshooter.lab import faults
 from troubleshooter.lab.faults import admin_client

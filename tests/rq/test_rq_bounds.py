@@ -127,9 +127,8 @@ def test_a_spent_budget_is_partial_and_never_a_pass(server: RedisServer,
 def test_a_budget_spent_on_the_failures_keeps_the_orphans_found(
         server: RedisServer, conn: redis.Redis) -> None:
     from troubleshooter.checks.base import CheckContext
-    from troubleshooter.checks.rq import registries
+    from troubleshooter.checks.rq import KINDS, registries
     from troubleshooter.checks.rq.common import BudgetSpent, Session
-    from troubleshooter.checks.rq.kinds import KINDS
     from troubleshooter.target import parse_target
 
     for i in range(5):
