@@ -222,6 +222,9 @@ CATALOGUE: dict[str, Code] = _codes(
      "Restart Redis by hand (systemctl, docker, the provider's console).", "warning"),
     ("restart.unsaved_changes", "A restart now would lose unsaved writes",
      "Run BGSAVE (or SAVE) and wait for it before restarting.", "warning"),
+    ("restart.loss_unknown", "What a restart would lose cannot be read",
+     "Writes since the last save are lost by a restart: if Redis answers at all, read INFO "
+     "persistence (rdb_changes_since_last_save, aof_enabled) and run BGSAVE first.", "warning"),
     ("restart.failed", "The restart command failed", "Read the service manager's log."),
     ("restart.not_recovered", "Redis did not come back after the restart",
      "Read the Redis log from the restart on."),

@@ -195,3 +195,37 @@ def test_a_docker_cli_without_a_daemon_is_not_started(bindir: Path, tmp_path: Pa
     (tmp_path / "docker.sock").touch()  # a rootless daemon's socket: asked
     out = run_service_detect(replace(ctx, environ=env, runner=CommandRunner(env)))
     assert out.data["redis"]["restart"] == ["docker", "restart", "app-redis-1"]
+
+
+def test_a_restart_of_a_redis_that_cannot_say_what_it_would_lose_is_a_warning(
+        bindir: Path) -> None:
+    """A Redis to restart (its saves fail) that refuses this run's reads (a password the URL
+    lacks): nobody knows what the restart loses. One that is down has lost it already."""
+    restart = f"{sys.executable} -c pass"
+    persistence_failed = Outcome("fail", "", (finding("server.persistence_failed", "x", "t"),))
+    refused = Outcome("fail", "", (finding("network.refused", "x", "t"),))
+    with RedisServer("--requirepass", "s3cret-test-pw") as server:
+        out = run_service_detect(_ctx(server.url, bindir, {"info": persistence_failed},
+                                      redis_restart=restart))
+        assert out.data["server"]["answers"] is False
+        [lost] = [f for f in out.findings if f.code == "restart.loss_unknown"]
+        assert lost.severity == "warning"
+        assert "did not answer (AuthenticationError" in lost.message
+        assert "server.persistence_failed" in lost.evidence[0]
+        assert "s3cret-test-pw" not in str(out.data) + str(out.findings)
+        calm = run_service_detect(_ctx(server.url, bindir, {"tcp": refused},
+                                       redis_restart=restart))
+        assert "restart.loss_unknown" not in [f.code for f in calm.findings]
+
+
+def test_a_hung_redis_to_restart_cannot_say_what_it_would_lose(redis_server: RedisServer,
+                                                               bindir: Path) -> None:
+    redis_server.pause()
+    try:
+        out = run_service_detect(_ctx(redis_server.url, bindir, {"ping": HUNG},
+                                      redis_restart=f"{sys.executable} -c pass"))
+    finally:
+        redis_server.resume()
+    [lost] = [f for f in out.findings if f.code == "restart.loss_unknown"]
+    assert lost.message.endswith("it does not answer")
+    assert [p["what"] for p in out.data["plan"]][0] == "restart Redis"

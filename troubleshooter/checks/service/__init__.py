@@ -27,7 +27,7 @@ KINDS: tuple[CheckKind, ...] = (
                                               "search)"),
             "dry_run": _DRY_RUN,
         },
-        codes=("restart.unmanaged", "restart.unsaved_changes"),
+        codes=("restart.unmanaged", "restart.unsaved_changes", "restart.loss_unknown"),
         needs_target=False,
         time_limit=15.0,
         capped_by_timeout=False,

@@ -74,11 +74,11 @@ def run_service_detect(ctx: CheckContext) -> Outcome:
         read_server(ctx, budget)
     redis = redis or _bare_redis(ctx.target, listening, server, local)
     workers = workers or _bare_workers(worker_procs)
-    findings = _findings(redis, workers, server)
     codes = {f.code for out in ctx.earlier.values() for f in out.findings}
     restart_redis = [c for c in PROCESS_CODES if c in codes]
     if "network.refused" in restart_redis and not local:
         restart_redis.remove("network.refused")  # a remote refusal may be a firewall
+    findings = _findings(redis, workers, server, restart_redis if redis.restart else [])
     restart_workers = [c for c in WORKER_CODES if c in codes]
     plan = make_plan(redis, workers, server, bool(restart_redis), bool(restart_workers))
     dry = bool(ctx.param("dry_run"))
@@ -312,7 +312,9 @@ def _bare_workers(found: list[procs.ProcInfo]) -> Service:
                    members=tuple(str(p.pid) for p in found))
 
 
-def _findings(redis: Service, workers: Service, server: dict[str, Any]) -> list[Finding]:
+def _findings(redis: Service, workers: Service, server: dict[str, Any],
+              restarting: list[str]) -> list[Finding]:
+    """`restarting`: the evidence for restarting Redis (empty: it will not be restarted)."""
     found = []
     if not redis.restart:
         found.append(finding("restart.unmanaged",
@@ -326,4 +328,12 @@ def _findings(redis: Service, workers: Service, server: dict[str, Any]) -> list[
     if loses:
         found.append(finding("restart.unsaved_changes",
                              f"a restart now would lose data: {'; '.join(loses)}", *loses))
+    # A stopped process (refused) has lost its memory already and a loading one holds nothing
+    # unsaved; any other reason to restart a Redis that did not say what it holds is a risk.
+    if not server.get("answers") and set(restarting) - {"network.refused", "server.loading"}:
+        why = "it does not answer" if server.get("error") == "unresponsive" else \
+            f"it did not answer ({server.get('error', 'unknown error')})"
+        found.append(finding("restart.loss_unknown",
+                             f"what a restart would lose cannot be read: {why}",
+                             f"restart for: {', '.join(restarting)}"))
     return found
