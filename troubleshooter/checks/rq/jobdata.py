@@ -138,9 +138,10 @@ def parse_time(value: str) -> datetime | None:
         return None
     match = _RQ_TIME.fullmatch(value)
     if match is not None:
-        *fields, fraction = match.groups()
+        year, month, day, hour, minute, second = map(int, match.groups()[:6])
+        micro = int((match.group(7) or "0").ljust(6, "0"))
         try:
-            return datetime(*map(int, fields), int((fraction or "0").ljust(6, "0")), tzinfo=UTC)
+            return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
         except (ValueError, OverflowError):
             return None
     for layout in (TIMESTAMP_FORMAT, "%Y-%m-%dT%H:%M:%SZ"):
