@@ -148,6 +148,11 @@ def test_field_order_and_class_variables_are_checked() -> None:
         class Bad:
             a: int = 1
             b: int  # type: ignore[misc]
+    with pytest.raises(TypeError, match="outside __init__ needs a default"):
+        @frozen
+        class Unset:
+            a: int = field(init=False)
+
     @frozen
     class WithClassVar:
         kind: ClassVar[str] = "x"

@@ -17,9 +17,10 @@ two decorators compile nothing: one shared `__init__`, equality, hashing, repr a
 A class keeps any of those methods it defines itself. Both are still dataclasses
 (`dataclasses.replace`, `fields`, `asdict` work: each field is a real `dataclasses.Field`), and
 type checkers see dataclasses (`dataclass_transform`). Not supported (refused when defined):
-`InitVar` fields. The shared `__init__` is slower per instance than a generated one (~1 µs):
-for `WorkerInfo`, made for each of up to 2,000 workers a read, that is a few ms in the largest
-state of benchmarks/bench_rq_scale.py against ~1 ms saved at every start-up.
+`InitVar` fields, and `field(init=False)` without a default. The shared `__init__` is slower
+per instance than a generated one (~1 µs): for `WorkerInfo`, made for each of up to 2,000
+workers a read, that is a few ms in the largest state of benchmarks/bench_rq_scale.py against
+~1 ms saved at every start-up.
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ def _initializer(cls: type, made: dict[str, Field[Any]]) -> Callable[..., None]:
             later[name] = _constant(f.default)
         elif f.default_factory is not MISSING:
             later[name] = f.default_factory
-        elif name in known and later:
+        elif name not in known:
+            raise TypeError(f"{cls.__qualname__}.{name}: a field outside __init__ needs a "
+                            "default here")
+        elif later:
             raise TypeError(f"non-default argument {name!r} follows default argument")
     post_init = getattr(cls, "__post_init__", None) is not None
 
