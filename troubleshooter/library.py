@@ -61,8 +61,8 @@ def parse_cache(path: Path, environ: Mapping[str, str]) -> ParseCache | None:
     """Where a shipped playbook's YAML parse is kept (see yamlcache); a user's playbook is
     parsed every time: it may be edited at any moment, and may hold what should not be copied.
     `TROUBLESHOOTER_NO_CACHE=1` keeps nothing."""
-    if environ.get("TROUBLESHOOTER_NO_CACHE") or path.resolve().parent != shipped_dir().resolve():
+    if path.resolve().parent != shipped_dir().resolve():
         return None
-    from troubleshooter.yamlcache import ParseCache, default_dir
+    from troubleshooter.yamlcache import shipped_cache
 
-    return ParseCache(default_dir(environ))
+    return shipped_cache(environ)

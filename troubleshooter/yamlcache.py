@@ -8,8 +8,8 @@ What is kept, and when it is believed:
   booleans, null, lists and mappings with string keys): a date or binary value is parsed again;
 - one file per text, named by the SHA-256 of the text and of this format's version, so a file
   can only ever stand for the very text it was made from (an edited playbook is another name);
-- in `$XDG_CACHE_HOME/troubleshooter/yaml` (default `~/.cache`), a directory made 0700, each file
-  written whole (temporary file, then renamed) with mode 0600, at most KEEP files;
+- in `$XDG_CACHE_HOME/troubleshooter/yaml` (default `~/.cache`), each file written as sessions
+  are (`store.write_private`: whole, mode 0600, in directories made 0700), at most KEEP files;
 - read only if it is a regular file (not a symlink) owned by this user, writable by nobody else,
   at most MAX_BYTES, and of the expected shape; anything else is ignored and the text parsed.
 
@@ -24,7 +24,6 @@ import json
 import math
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,11 @@ KEEP = 32
 def default_dir(environ: Mapping[str, str]) -> Path:
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "troubleshooter" / "yaml"
+
+
+def shipped_cache(environ: Mapping[str, str]) -> ParseCache | None:
+    """The cache for the files this tool ships (`TROUBLESHOOTER_NO_CACHE=1`: none)."""
+    return None if environ.get("TROUBLESHOOTER_NO_CACHE") else ParseCache(default_dir(environ))
 
 
 class ParseCache:
@@ -65,8 +69,10 @@ class ParseCache:
                                    for path, line, first in source.duplicates]}
         try:
             raw = json.dumps(document, ensure_ascii=False, allow_nan=False).encode()
-            if len(raw) <= MAX_BYTES and _own_dir(self.directory):
-                _write(self.directory, self._path(text).name, raw)
+            if len(raw) <= MAX_BYTES:
+                from troubleshooter.store import write_private  # atomic, 0600 in 0700
+
+                write_private(self._path(text), raw, durable=False)
                 _prune(self.directory)
         except (OSError, ValueError, RecursionError):
             pass
@@ -84,23 +90,6 @@ def _read_own(path: Path) -> bytes | None:
             return handle.read(MAX_BYTES + 1)
     finally:
         os.close(fd)
-
-
-def _own_dir(directory: Path) -> bool:
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = os.lstat(directory)
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
-
-
-def _write(directory: Path, name: str, raw: bytes) -> None:
-    fd, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:  # mkstemp: mode 0600
-            handle.write(raw)
-        os.replace(temporary, directory / name)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _prune(directory: Path) -> None:

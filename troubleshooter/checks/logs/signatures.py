@@ -35,7 +35,7 @@ from troubleshooter.schema import (
     labels_by_id,
     one_of,
 )
-from troubleshooter.yamlcache import ParseCache, default_dir
+from troubleshooter.yamlcache import ParseCache, shipped_cache
 
 MIN_PATTERN, MAX_PATTERN = 4, 200
 _ID = re.compile(r"[a-z][a-z0-9_]*")
@@ -203,12 +203,10 @@ def parse(text: str, name: str) -> list[Signature]:
 
 def catalogue(environ: Mapping[str, str] | None = None) -> tuple[Signature, ...]:
     """The shipped catalogue, loaded once per process. Its YAML parse is kept in the user's
-    cache (`yamlcache`, unless `TROUBLESHOOTER_NO_CACHE`: then `environ` is read, default the
-    process's); the tests validate it with `parse` and hold the two equal, so a run skips the
-    schema."""
-    return _catalogue(None if (environ if environ is not None else os.environ).get(
-        "TROUBLESHOOTER_NO_CACHE") else default_dir(environ if environ is not None else
-                                                    os.environ))
+    cache (`yamlcache.shipped_cache` of `environ`, default the process's); the tests validate
+    it with `parse` and hold the two equal, so a run skips the schema."""
+    cache = shipped_cache(os.environ if environ is None else environ)
+    return _catalogue(cache.directory if cache is not None else None)
 
 
 @lru_cache(maxsize=2)
