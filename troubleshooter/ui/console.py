@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any, Union
+from typing import IO, TYPE_CHECKING, Any, TypeAlias
 
 from troubleshooter.ui.kit import to_rich
+from troubleshooter.ui.plainscreen import PlainScreen
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from troubleshooter.ui.plainscreen import PlainScreen
 
 
 def make_console(stream: IO[str] | None = None, width: int | None = None,
@@ -103,14 +102,12 @@ class RichScreen:
         self.console.print(Text("\n").join(lines))
 
 
-Screen = Union["RichScreen", "PlainScreen"]
+Screen: TypeAlias = "RichScreen | PlainScreen"
 
 
 def make_screen(stream: IO[str], environ: Mapping[str, str] | None = None) -> Screen:
     """Where the wizard is drawn: without rich into a file or a pipe (see ui.plainscreen), by
     rich on a terminal, or wherever the environment asks rich to decide."""
-    from troubleshooter.ui.plainscreen import PlainScreen
-
     environ = environ or {}
     encoding = (getattr(stream, "encoding", None) or "utf-8").lower()
     width = _pipe_width()
@@ -128,8 +125,6 @@ def make_screen(stream: IO[str], environ: Mapping[str, str] | None = None) -> Sc
 
 def as_screen(output: Any) -> Screen:
     """A screen for a rich Console (tests, other commands) or one already made."""
-    from troubleshooter.ui.plainscreen import PlainScreen
-
     return output if isinstance(output, (RichScreen, PlainScreen)) else RichScreen(output)
 
 

@@ -23,18 +23,6 @@ class Text:
     def __init__(self, text: str = "", style: str = "") -> None:
         self.spans: list[Span] = [(text, style)] if text else []
 
-    @classmethod
-    def assemble(cls, *parts: Text | str | tuple[str, str]) -> Text:
-        made = cls()
-        for part in parts:
-            if isinstance(part, Text):
-                made.spans += part.spans
-            elif isinstance(part, tuple):
-                made.append(*part)
-            else:
-                made.append(part)
-        return made
-
     def append(self, text: str, style: str = "") -> Text:
         if text:
             self.spans.append((text, style))
