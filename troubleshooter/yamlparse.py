@@ -7,17 +7,16 @@ from typing import Any
 
 import yaml
 
-from troubleshooter.yamlsrc import (
-    MAX_DEPTH,
-    MAX_NODES,
-    SMALL,
-    TOO_DEEP,
-    TOO_MANY,
-    Path,
-    Source,
-    YamlLimitError,
-    YamlSyntaxError,
-)
+from troubleshooter.yamlsrc import Path, Source, YamlLimitError, YamlSyntaxError
+
+# Aliases can nest a document into itself or blow it up exponentially ("billion laughs").
+MAX_DEPTH = 64
+MAX_NODES = 100_000
+_TOO_DEEP = "document nests too deep or expands too far (recursive alias?)"
+_TOO_MANY = f"document has more than {MAX_NODES} values: too large for a hand-written file"
+# Below this size a document cannot hold MAX_NODES values (each takes two characters at least),
+# and the pure-Python parser's exact messages cost little: above it neither holds.
+SMALL = 2 * MAX_NODES
 
 
 def parse(text: str) -> Source:
@@ -58,7 +57,7 @@ def _load(text: str, loader_class: type[yaml.SafeLoader]) -> Source:
         raise YamlSyntaxError(1, 1, str(exc).splitlines()[0]) from None
     except RecursionError:  # PyYAML composes nested collections recursively
         mark = loader.get_mark()
-        raise YamlLimitError(mark.line + 1, mark.column + 1, TOO_DEEP) from None
+        raise YamlLimitError(mark.line + 1, mark.column + 1, _TOO_DEEP) from None
     finally:
         loader.dispose()
     source = Source(None)
@@ -82,7 +81,7 @@ def _count_events(text: str, loader_class: type[yaml.SafeLoader]) -> None:
                 if nodes > MAX_NODES:
                     mark = event.start_mark
                     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-                    raise YamlLimitError(line, column, TOO_MANY)
+                    raise YamlLimitError(line, column, _TOO_MANY)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc) from None
     except yaml.YAMLError as exc:
@@ -137,7 +136,7 @@ def _count(node: yaml.Node, path: Path, source: Source, depth: int = 0) -> None:
     source.nodes += 1
     if max(len(path), depth) > MAX_DEPTH or source.nodes > MAX_NODES:
         mark = node.start_mark
-        raise YamlLimitError(mark.line + 1, mark.column + 1, TOO_DEEP)
+        raise YamlLimitError(mark.line + 1, mark.column + 1, _TOO_DEEP)
 
 
 _MERGE = "tag:yaml.org,2002:merge"

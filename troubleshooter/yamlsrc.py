@@ -44,17 +44,8 @@ class YamlSyntaxError(ValueError):
 
 
 class YamlLimitError(YamlSyntaxError):
-    """The document is too big, too deep or expands too far: refused, whatever parser read it."""
-
-
-# Aliases can nest a document into itself or blow it up exponentially ("billion laughs").
-MAX_DEPTH = 64
-MAX_NODES = 100_000
-TOO_DEEP = "document nests too deep or expands too far (recursive alias?)"
-TOO_MANY = f"document has more than {MAX_NODES} values: too large for a hand-written file"
-# Below this size a document cannot hold MAX_NODES values (each takes two characters at least),
-# and the pure-Python parser's exact messages cost little: above it neither holds.
-SMALL = 2 * MAX_NODES
+    """The document is too big, too deep or expands too far: refused, whatever parser read it
+    (the limits are `yamlparse`'s)."""
 
 
 def load(text: str, cache: ParseCache | None = None) -> Source:
