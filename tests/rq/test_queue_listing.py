@@ -7,8 +7,6 @@ rq would be slow and prove nothing more).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import redis
 
@@ -21,19 +19,6 @@ pytestmark = pytest.mark.slow
 MORE = QUEUE_LIMIT + 500
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
-    with RedisServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def conn(server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=server.host, port=server.port)
-    client.flushall()
-    client.config_resetstat()
-    yield client
-    client.close()
 
 
 def queues(conn: redis.Redis, count: int, prefix: str = "rq") -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,18 +23,6 @@ from troubleshooter.lab.server import RedisServer
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
-    with RedisServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def conn(server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=server.host, port=server.port)
-    client.flushall()
-    yield client
-    client.close()
 
 
 def stamp(seconds_ago: float = 0) -> str:

@@ -30,17 +30,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server() -> Iterator[RedisServer]:
+def server() -> Iterator[RedisServer]:  # a fresh server per test (conftest's is per module)
     with RedisServer() as srv:
         yield srv
 
-
-@pytest.fixture
-def conn(server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(host=server.host, port=server.port)
-    client.config_resetstat()
-    yield client
-    client.close()
 
 
 @pytest.fixture
