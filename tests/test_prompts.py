@@ -11,9 +11,10 @@ from prompt_toolkit.output import DummyOutput
 
 from troubleshooter.engine import Answered, Pending, Reply, SkipStep
 from troubleshooter.errors import QuitRequested, UsageError
+from troubleshooter.events import Nobody
 from troubleshooter.playbook import Action, Step, loads
 from troubleshooter.ui.plain import Plain
-from troubleshooter.ui.prompts import FromFile, Nobody, Person, check_answers
+from troubleshooter.ui.prompts import FromFile, Person, check_answers
 
 # A prompt that never gets the keys it waits for must fail the test, not hang it.
 pytestmark = pytest.mark.timeout(20)

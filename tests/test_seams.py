@@ -44,7 +44,7 @@ def run(text: str, url: str, kinds: dict[str, CheckKind] | None = None,
     registry = {**CHECKS, **(kinds or {})}
     pb = playbook.loads(text, "t.yaml", checks=registry)
     opts = RunOptions(**{"timeout": 2.0, **options})
-    from troubleshooter.ui.prompts import Nobody
+    from troubleshooter.events import Nobody
 
     return Engine(pb, parse_target(url), Nobody(), opts, registry, environ={},
                   connector=connector).run()
@@ -481,7 +481,8 @@ def test_a_healthy_triage_imports_none_of_what_it_does_not_use(tmp_path: Any) ->
     for module in ("cmdrunner", "sessionload", "credentials", "commands", "logscan",
                    "logscan.cli", "topology.sentinel_url", "checks.rq.horse", "checks.rq.judge",
                    "checks.rq.failures", "checks.logs.timestamps", "checks.config.files",
-                   "checks.server.master", "yamlparse"):
+                   "checks.server.master", "yamlparse", "ui.prompts", "checks.server.errors"):
         assert f"troubleshooter.{module}" not in modules, module
     # Drawn into a pipe without rich; the shipped playbook's parse was kept by the run before.
     assert not any(m == "rich" or m.startswith(("rich.", "yaml")) for m in modules)
+

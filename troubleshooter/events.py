@@ -62,6 +62,17 @@ class Operator(Protocol):
         """Explicit go-ahead for a destructive action."""
 
 
+class Nobody:
+    """The operator of a non-interactive run: manual actions stay pending, destructive ones are
+    never confirmed."""
+
+    def ask(self, step: Step, action: Action, question: str) -> Reply:
+        return Pending()
+
+    def confirm(self, step: Step, action: Action, question: str) -> bool:
+        return False
+
+
 # -- what the engine tells its listeners ------------------------------------------------------
 @frozen
 class RunStarted:

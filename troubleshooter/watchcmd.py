@@ -21,8 +21,8 @@ from troubleshooter.watch import Round, watch
 
 def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from troubleshooter.checks import CHECKS
+    from troubleshooter.events import Nobody
     from troubleshooter.ui.console import make_console
-    from troubleshooter.ui.prompts import Nobody
     from troubleshooter.ui.watch import closing_line, print_round
 
     pb = playbook.load(library.resolve(args.playbook, environ))

@@ -45,7 +45,7 @@ from troubleshooter import playbook
 from troubleshooter.checks import CHECKS
 from troubleshooter.engine import Engine, RunOptions
 from troubleshooter.target import parse_target
-from troubleshooter.ui.prompts import Nobody
+from troubleshooter.events import Nobody
 pb = playbook.loads(sys.argv[2], "t.yaml")
 session = Engine(pb, parse_target(sys.argv[1]), Nobody(), RunOptions(timeout=2.0), CHECKS,
                  environ={}).run()

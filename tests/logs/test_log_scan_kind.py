@@ -13,12 +13,12 @@ from troubleshooter import playbook
 from troubleshooter.checks import CHECKS
 from troubleshooter.checks.logs.window import iso
 from troubleshooter.engine import Engine, RunOptions
+from troubleshooter.events import Nobody
 from troubleshooter.lab import faults
 from troubleshooter.lab.server import RedisServer
 from troubleshooter.library import resolve
 from troubleshooter.session import Session
 from troubleshooter.target import parse_target
-from troubleshooter.ui.prompts import Nobody
 
 REFUSED = "redis.exceptions.ConnectionError: Error 111 connecting to r:6379. Connection refused."
 OOM = "redis.exceptions.OutOfMemoryError: command not allowed when used memory > 'maxmemory'."

@@ -71,8 +71,9 @@ def _drill(lab: Lab, remedies: Mapping[str, str], trainee: Trainee, name: str,
     from troubleshooter.drill.flow import Drill
     from troubleshooter.drill.scoring import record
     from troubleshooter.drill.walk import automated_walk, guided_walk
+    from troubleshooter.events import Nobody
     from troubleshooter.ui.drill import ConsoleView
-    from troubleshooter.ui.prompts import Nobody, Person
+    from troubleshooter.ui.prompts import Person
 
     view = ConsoleView(console, lab.mask)
     guide: Callable[[], Session | None]

@@ -33,7 +33,7 @@ def automated_walk(lab: Lab, timeout: float, environ: Mapping[str, str]) -> Sess
     """The guide's checks on the drill as it is now, silently (blind mode)."""
     from troubleshooter.checks import CHECKS
     from troubleshooter.engine import Engine, RunOptions
-    from troubleshooter.ui.prompts import Nobody
+    from troubleshooter.events import Nobody
 
     pb, target, variables, env = _setting(lab, environ)
     options = RunOptions(timeout=timeout, interactive=False, variables=variables)

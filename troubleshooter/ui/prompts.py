@@ -1,12 +1,14 @@
-"""Operators: who answers the manual prompts (a person, an answers file, or nobody)."""
+"""Operators: who answers the manual prompts (a person, an answers file; nobody is
+`events.Nobody`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from troubleshooter.engine import Answered, Pending, Reply, SkipStep
+from troubleshooter.engine import Answered, Reply, SkipStep
 from troubleshooter.errors import QuitRequested, UsageError
+from troubleshooter.events import Operator
 from troubleshooter.playbook import Action, Playbook, Step
 from troubleshooter.sanitize import shorten, visible
 
@@ -14,16 +16,6 @@ SKIP = "Skip this step…"
 QUIT = "Quit the wizard"
 TEXT_SKIP, TEXT_QUIT = "!skip", "!quit"
 CHECKLIST_HELP = "(Space: tick · Enter: confirm · tick Skip/Quit to skip/quit)"
-
-
-class Nobody:
-    """Non-interactive: manual actions stay pending, destructive ones are never confirmed."""
-
-    def ask(self, step: Step, action: Action, question: str) -> Reply:
-        return Pending()
-
-    def confirm(self, step: Step, action: Action, question: str) -> bool:
-        return False
 
 
 class Person:
@@ -140,7 +132,7 @@ def _ask(prompt: Any) -> Any:
 class FromFile:
     """Answers from an `--answers` file first; anything it does not answer goes to `fallback`."""
 
-    def __init__(self, answers: Mapping[str, Any], fallback: Nobody | Person) -> None:
+    def __init__(self, answers: Mapping[str, Any], fallback: Operator) -> None:
         self.answers = answers
         self.fallback = fallback
 

@@ -59,10 +59,13 @@ class TerminalView:
 
     def operator(self) -> events.Operator:
         """Who answers: an answers file first, then the person (or nobody)."""
-        from troubleshooter.ui.prompts import FromFile, Nobody
+        fallback: events.Operator = self._person() if self.config.interactive else \
+            events.Nobody()
+        if not self.config.answers:
+            return fallback
+        from troubleshooter.ui.prompts import FromFile
 
-        fallback: Any = self._person() if self.config.interactive else Nobody()
-        return FromFile(self.config.answers, fallback) if self.config.answers else fallback
+        return FromFile(self.config.answers, fallback)
 
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.RunStarted):

@@ -66,7 +66,6 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     the instance's identity (run_id, role) when the playbook names the expected one."""
     import redis
 
-    from troubleshooter.checks.server.errors import safe_text
     from troubleshooter.checks.server.link import open_link, text
     from troubleshooter.checks.server.replies import server_config, server_info
 
@@ -82,6 +81,8 @@ def run_config_server(ctx: CheckContext) -> Outcome:
         info = server_info(link)
         policy: str | None = server_config(link, info)[0].get("maxmemory-policy") or None
     except redis.exceptions.RedisError as exc:
+        from troubleshooter.checks.server.errors import safe_text
+
         return Outcome("error", f"reading INFO and CONFIG from {target.address}: "
                                 f"{safe_text(exc, [target.password])}")
     finally:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
 from troubleshooter.checks.rq.keys import RqKeys
-from troubleshooter.checks.server.errors import classify, safe_text
 from troubleshooter.checks.server.link import Link, open_link, rq_prefix, text
 from troubleshooter.frozen import frozen
 
@@ -118,6 +117,8 @@ def _spent(ctx: CheckContext, name: str, doing: str, exc: Exception,
 
 def redis_failure(ctx: CheckContext, name: str, exc: Exception) -> Outcome:
     """A Redis error as an outcome: the finding it stands for, else status "error"."""
+    from troubleshooter.checks.server.errors import classify, safe_text
+
     secrets = (ctx.target.password,)
     shown = safe_text(exc, secrets)
     found = classify(exc, ctx.target.address, tls=ctx.target.tls, secrets=secrets)

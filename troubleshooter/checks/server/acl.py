@@ -17,7 +17,6 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
-from troubleshooter.checks.server.errors import error_code
 from troubleshooter.checks.server.link import (
     Link,
     command,
@@ -114,6 +113,8 @@ def _getuser(client: redis.Redis, user: str) -> dict[str, Any] | None:
         reply = command(client, "ACL", "GETUSER", user)
     except redis.exceptions.ResponseError as exc:
         # An app user without @admin, or no ACL at all (Redis < 6, renamed): ask another way.
+        from troubleshooter.checks.server.errors import error_code
+
         if error_code(exc) == "NOPERM" or "unknown command" in str(exc):
             return None
         raise
@@ -174,6 +175,8 @@ def _queued(link: Link, commands: list[tuple[str, ...]]) -> Probe:
         try:
             conn.read_response()
         except redis.exceptions.ResponseError as exc:
+            from troubleshooter.checks.server.errors import error_code
+
             probe.checked.append("MULTI")
             if error_code(exc) == "NOPERM":
                 probe.denied.append(Denial("MULTI", "command", str(exc)))
@@ -197,6 +200,8 @@ def _read_queued(conn: Any, name: str, probe: Probe) -> None:
         conn.read_response()
         probe.checked.append(name)
     except redis.exceptions.ResponseError as exc:
+        from troubleshooter.checks.server.errors import error_code
+
         if error_code(exc) == "NOPERM":
             probe.checked.append(name)
             probe.denied.append(Denial(name, _scope(str(exc)), str(exc)))

@@ -14,7 +14,6 @@ from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
-from troubleshooter.checks.server.errors import error_code, safe_text
 from troubleshooter.checks.server.link import (
     Link,
     command,
@@ -45,6 +44,8 @@ def run_redis_info(ctx: CheckContext) -> Outcome:
             findings = analyse(facts)
             details += _doctor(link.client, findings, budget)
         except redis.exceptions.RedisError as exc:
+            from troubleshooter.checks.server.errors import error_code, safe_text
+
             if error_code(exc) == "NOPERM":
                 # RQ tolerates a user without INFO (it only reads the version): not a finding.
                 user = ctx.target.username or "default"
@@ -100,6 +101,8 @@ def _blocked_writes(client: redis.Redis) -> tuple[tuple[str, ...], str]:
     try:
         listing = text(command(client, "CLIENT", "LIST"))
     except redis.exceptions.ResponseError as exc:
+        from troubleshooter.checks.server.errors import error_code
+
         return (), error_code(exc) or "refused"
     except redis.exceptions.InvalidResponse:
         # Tens of thousands of clients: past the reply budget. Not read, and said so.

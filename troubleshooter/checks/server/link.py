@@ -14,7 +14,6 @@ from dataclasses import field
 from typing import TYPE_CHECKING, Any, cast
 
 from troubleshooter.checks.base import MIN_TIMEOUT, Budget, CheckContext, Outcome, outcome_from
-from troubleshooter.checks.server.errors import classify, error_code, safe_text
 from troubleshooter.frozen import record
 from troubleshooter.redisclient import make_client
 from troubleshooter.target import Target
@@ -134,6 +133,8 @@ def _handshake(target: Target, budget: Budget, protocol: int, db: int | None,
                 protocols.pop(0)
                 notes.append("the server does not know HELLO (Redis < 6): fell back to RESP2")
                 continue
+            from troubleshooter.checks.server.errors import error_code
+
             if name and error_code(exc) == "NOPERM" and "client" in str(exc).lower():
                 name = ""
                 notes.append("CLIENT SETNAME is denied to this user: connected without a name")
@@ -181,6 +182,8 @@ def failure(ctx: CheckContext, exc: BaseException, doing: str, budget: Budget,
 
     `facts` are added to the outcome's data.
     """
+    from troubleshooter.checks.server.errors import classify, safe_text
+
     target = ctx.target
     when = f"{doing} after {budget.elapsed_ms():.1f} ms"
     if protocol:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from troubleshooter.checks.server.errors import safe_text
 from troubleshooter.checks.server.link import text
 
 if TYPE_CHECKING:
@@ -56,6 +55,8 @@ def read_config(client: redis.Redis, info: Mapping[str, Any]) -> tuple[dict[str,
         return config, ""
     except redis.exceptions.ResponseError as exc:
         # NOPERM, or CONFIG renamed away (the usual on managed Redis).
+        from troubleshooter.checks.server.errors import safe_text
+
         return {}, safe_text(exc)
 
 
