@@ -486,3 +486,56 @@ def test_a_healthy_triage_imports_none_of_what_it_does_not_use(tmp_path: Any) ->
     # Drawn into a pipe without rich; the shipped playbook's parse was kept by the run before.
     assert not any(m == "rich" or m.startswith(("rich.", "yaml")) for m in modules)
 
+
+_COUNT_COLLECTIONS = """
+import gc, json, os, sys
+from troubleshooter import cli
+path, runs = sys.argv[1], []
+gc.callbacks.append(lambda phase, info: phase == "start" and runs.append(info["generation"]))
+leave = os._exit
+def _exit(code):
+    open(path, "w").write(json.dumps([code, runs]))
+    leave(code)
+os._exit = _exit
+sys.argv = ["troubleshooter", *sys.argv[2:]]
+cli.entry()
+"""
+
+
+def test_a_healthy_triage_is_not_paused_by_the_garbage_collector(tmp_path: Any) -> None:
+    """The installed command's entry: what a command allocates mostly lives as long as it
+    does; a healthy triage allocates fewer objects than one young collection waits for."""
+    import json
+    import os
+    import subprocess
+
+    result = tmp_path / "result.json"
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"),
+           "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with RedisServer("--logfile", "") as server:
+        subprocess.run([sys.executable, "-c", _COUNT_COLLECTIONS, str(result), "run",
+                        "--non-interactive", "--json", "--url", server.url], env=env,
+                       capture_output=True, check=False, timeout=60, stdin=subprocess.DEVNULL,
+                       cwd=tmp_path)
+    code, collections = json.loads(result.read_text())
+    assert code in (0, 1)  # a server that just started may warn
+    assert collections == []
+
+
+def test_a_long_command_still_collects_its_cycles() -> None:
+    """`watch`, a drill, an interactive run: cyclic garbage waits for at most one young
+    collection's worth of objects, then is collected without anyone asking."""
+    import subprocess
+
+    code = ("import gc; from troubleshooter.cli import _gc_for_a_command, GC_YOUNG_OBJECTS\n"
+            "_gc_for_a_command()\n"
+            "for _ in range(3 * GC_YOUNG_OBJECTS):\n"
+            "    a = []; a.append(a)\n"
+            "del a\n"
+            "left = gc.collect()\n"
+            "print(left, GC_YOUNG_OBJECTS, gc.isenabled())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    left, young, enabled = int(out[0]), int(out[1]), out[2]
+    assert enabled == "True"
+    assert left <= young  # the other 2-3 young collections' worth went on their own
