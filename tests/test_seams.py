@@ -456,6 +456,18 @@ def test_after_forget_the_next_check_handshakes_again(redis_server: RedisServer)
         connector.close()
 
 
+_RECORD_IMPORTS = """
+import json, sys, threading
+on_threads = []
+class _Seen:
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("troubleshooter") and threading.current_thread() is not \\
+                threading.main_thread():
+            on_threads.append(name)
+sys.meta_path.insert(0, _Seen())
+"""
+
+
 def test_a_healthy_triage_imports_none_of_what_it_does_not_use(tmp_path: Any) -> None:
     """The shipped playbook, no log, no worker, no job, no .env here: no command run, no
     transcript read back, no Sentinel URL, no password file, nothing to judge, no file to read."""
@@ -464,17 +476,25 @@ def test_a_healthy_triage_imports_none_of_what_it_does_not_use(tmp_path: Any) ->
     import subprocess
 
     loaded = tmp_path / "loaded.json"
-    code = ("import json, sys; from troubleshooter.cli import main; code = main(sys.argv[2:]); "
-            "open(sys.argv[1], 'w').write(json.dumps([code, sorted(sys.modules)]))")
+    code = _RECORD_IMPORTS + (
+        "from troubleshooter.cli import main; code = main(sys.argv[2:]); "
+        "open(sys.argv[1], 'w').write(json.dumps([code, sorted(sys.modules), on_threads]))")
     env = {**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path / "state"),
            "XDG_CACHE_HOME": str(tmp_path / "cache")}
     with RedisServer("--logfile", "") as server:  # a Redis log would be read
         for _ in range(2):  # the first run keeps the playbook's parse
-            subprocess.run([sys.executable, "-c", code, str(loaded), "run",
-                            "--non-interactive", "--json", "--url", server.url], env=env,
-                           capture_output=True, check=True, timeout=60,
-                           stdin=subprocess.DEVNULL, cwd=tmp_path)
-    code, modules = json.loads(loaded.read_text())
+            done = subprocess.run([sys.executable, "-X", "importtime", "-c", code, str(loaded),
+                                   "run", "--non-interactive", "--json", "--url", server.url],
+                                  env=env, capture_output=True, check=True, timeout=60,
+                                  stdin=subprocess.DEVNULL, cwd=tmp_path, text=True)
+    code, modules, on_threads = json.loads(loaded.read_text())
+    # What a check needs is imported before its clock starts (CheckKind.imports, its code),
+    # on the run's own thread: not inside the check, where its import would count as its time.
+    assert on_threads == []
+    # Start-up time is measured with -X importtime: it must see every module of ours loaded.
+    timed = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines()
+             if line.startswith("import time:")}
+    assert {m for m in modules if m.startswith("troubleshooter")} <= timed
     assert code in (0, 1)  # a server that just started may warn
     assert {"troubleshooter.checks.rq.registries", "troubleshooter.checks.logs.kind"} <= \
         set(modules)  # the run went through its RQ and log checks

@@ -178,4 +178,6 @@ LOG_SCAN = CheckKind(
     time_limit=TIME_LIMIT,
     capped_by_timeout=False,
     check_params=_check_params,
+    # The scan window is read by every scan, even of nothing (its `since` is in the data).
+    imports=("troubleshooter.checks.logs.window",),
 )

@@ -8,7 +8,7 @@ common, jobdata, workers, judge). The playbook refers to them by these names.
 
 from __future__ import annotations
 
-from troubleshooter.checks.base import CheckKind, Param, lazy
+from troubleshooter.checks.base import REDIS_IMPORTS, CheckKind, Param, lazy
 from troubleshooter.checks.rq.keys import DEFAULT_BUSY_GRACE_S, DEFAULT_HEARTBEAT_GRACE_S
 
 _QUEUES = Param(list, [], "queue names to inspect; [] = every queue RQ knows (rq:queues)")
@@ -29,7 +29,7 @@ _RECENT = Param((int, float), 300, "a Redis up for less than this many seconds r
 
 KINDS: tuple[CheckKind, ...] = (
     CheckKind(
-        imports=("redis",),
+        imports=REDIS_IMPORTS,
         name="rq_queues",
         run=lazy("troubleshooter.checks.rq.queues:run_rq_queues"),
         help="Each RQ queue's length and the age of its next job; flags backed-up queues. "
@@ -45,7 +45,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.backlog",),
     ),
     CheckKind(
-        imports=("redis",),
+        imports=REDIS_IMPORTS,
         name="rq_workers",
         run=lazy("troubleshooter.checks.rq.liveness:run_rq_workers"),
         help="Registered RQ workers and whether they live (process on this host, key, "
@@ -59,7 +59,7 @@ KINDS: tuple[CheckKind, ...] = (
                "rq.unregistered_workers", "server.data_lost"),
     ),
     CheckKind(
-        imports=("redis",),
+        imports=REDIS_IMPORTS,
         name="rq_registries",
         run=lazy("troubleshooter.checks.rq.registries:run_rq_registries"),
         help="Read-only, O(sample): started jobs nothing can still run (worker dead, no work "
@@ -73,7 +73,7 @@ KINDS: tuple[CheckKind, ...] = (
         codes=("rq.orphaned_jobs", "rq.failed_jobs"),
     ),
     CheckKind(
-        imports=("redis",),
+        imports=REDIS_IMPORTS,
         name="rq_requeue",
         run=lazy("troubleshooter.checks.rq.requeue:run_rq_requeue"),
         help="Requeue the orphaned jobs and the jobs failed on Redis errors that the last "

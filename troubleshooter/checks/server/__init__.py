@@ -5,7 +5,7 @@ Its kinds, declared here as data (their code loads when run).
 
 from __future__ import annotations
 
-from troubleshooter.checks.base import CheckKind, Param, lazy
+from troubleshooter.checks.base import REDIS_IMPORTS, CheckKind, Param, lazy
 
 # Every code a failed connection can be classified as (server/errors.classify).
 CONNECT_CODES = (
@@ -18,7 +18,7 @@ CONNECT_CODES = (
 )
 
 REDIS_PING = CheckKind(
-    imports=("redis",),
+    imports=REDIS_IMPORTS,
     name="redis_ping",
     run=lazy("troubleshooter.checks.server.ping:run_redis_ping"),
     help=(
@@ -38,7 +38,7 @@ REDIS_PING = CheckKind(
 )
 
 REDIS_INFO = CheckKind(
-    imports=("redis",),
+    imports=REDIS_IMPORTS,
     name="redis_info",
     run=lazy("troubleshooter.checks.server.info:run_redis_info"),
     help=(
@@ -62,7 +62,7 @@ REDIS_INFO = CheckKind(
 )
 
 ACL_PROBE = CheckKind(
-    imports=("redis",),
+    imports=REDIS_IMPORTS,
     name="acl_probe",
     run=lazy("troubleshooter.checks.server.acl:run_acl_probe"),
     help=(
@@ -78,7 +78,7 @@ ACL_PROBE = CheckKind(
 )
 
 WRITE_PROBE = CheckKind(
-    imports=("redis",),
+    imports=REDIS_IMPORTS,
     name="write_probe",
     run=lazy("troubleshooter.checks.server.ping:run_write_probe"),
     help=(
