@@ -16,7 +16,6 @@ from urllib.parse import SplitResult, parse_qs, unquote, unquote_plus, urlsplit
 
 from troubleshooter.frozen import frozen
 from troubleshooter.lazyre import lazy_compile
-from troubleshooter.urlends import strip_ends
 
 if TYPE_CHECKING:
     from troubleshooter.topology.sentinel_url import SentinelSpec
@@ -174,9 +173,54 @@ def resolve_url(cli_url: str | None, environ: Mapping[str, str]) -> tuple[str, s
 
 _INVISIBLE = {"Cf", "Zl", "Zp", "Cc"}
 _CONTROL_NAMES = {"\t": "TAB", "\n": "LINE FEED", "\r": "CARRIAGE RETURN"}
+# What may be stripped from the ends of a URL (see strip_ends): the invisible and any space.
+_AT_ENDS = {*_INVISIBLE, "Zs"}
 # `export REDIS_URL=...`, `REDIS_URL=...`, `redis-cli -u ...` pasted along with the URL.
 _PREFIX = lazy_compile(r"^\s*((?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s*=\s*|redis-cli\s+(?:-u\s+)?)")
 _QUOTES = lazy_compile(r"^\s*[\"']|[\"']\s*$")
+
+
+def _char_name(ch: str) -> str:
+    return _CONTROL_NAMES.get(ch) or str(unicodedata.name(ch, "a control character"))
+
+
+# Whitespace and invisible characters at the ends of a URL: strip and warn, or refuse.
+# A REDIS_URL pasted into a platform's settings often carries a trailing newline or U+2028.
+# redis-py (and so `rq worker`) reads many of those URLs exactly as if the character were not
+# there; refusing them would skip every check while the real outage goes unseen. A URL is
+# refused only when redis-py would read it differently from the stripped one (or not at all).
+def strip_ends(url: str) -> tuple[str, str]:
+    """(the URL to use, a warning or ""): the stripped URL when redis-py reads both alike,
+    else the URL unchanged (its problem is then reported as before)."""
+    start, end = 0, len(url)
+    while start < end and _at_end(url[start]):
+        start += 1
+    while end > start and _at_end(url[end - 1]):
+        end -= 1
+    stripped = url[start:end]
+    if stripped == url or not stripped:
+        return url, ""
+    if not _redis_py_reads_alike(url, stripped):
+        return url, ""
+    cut = url[:start] + url[end:]
+    names = ", ".join(dict.fromkeys(f"U+{ord(ch):04X} ({_char_name(ch)})" for ch in cut))
+    where = ("start and end" if start and end < len(url) else "start" if start else "end")
+    return stripped, (f"the URL has {len(cut)} invisible or whitespace character(s) at its "
+                      f"{where}: {names}; redis-py and RQ ignore them, so the checks go on "
+                      "with the URL stripped; remove them from the setting")
+
+
+def _at_end(ch: str) -> bool:
+    return ch.isspace() or unicodedata.category(ch) in _AT_ENDS
+
+
+def _redis_py_reads_alike(url: str, stripped: str) -> bool:
+    from redis.connection import parse_url
+
+    try:
+        return bool(parse_url(url) == parse_url(stripped))  # type: ignore[no-untyped-call]
+    except ValueError:
+        return False
 
 
 def _text_problem(url: str) -> UrlProblem | None:
@@ -184,10 +228,10 @@ def _text_problem(url: str) -> UrlProblem | None:
     for i, ch in enumerate(url):
         cat = unicodedata.category(ch)
         if cat in _INVISIBLE or (ch.isspace() and ch != " ") or ch == "\u00a0":
-            name = _CONTROL_NAMES.get(ch) or unicodedata.name(ch, "a control character")
             return UrlProblem(
                 "config.malformed_url",
-                f"the URL contains an invisible character U+{ord(ch):04X} ({name}) at position {i}",
+                f"the URL contains an invisible character U+{ord(ch):04X} ({_char_name(ch)}) at "
+                f"position {i}",
             )
     prefix = _PREFIX.match(url)
     if prefix:
