@@ -160,3 +160,58 @@ def test_field_order_and_class_variables_are_checked() -> None:
 
     assert [f.name for f in dataclasses.fields(WithClassVar)] == ["a"]
     assert WithClassVar(1).kind == "x"
+
+
+@frozen
+class Base:
+    a: int
+    b: str = "x"
+    note: Any = field(default=None, compare=False)
+
+
+@frozen
+class Derived(Base):
+    c: int = 3
+    b: str = "y"  # redefined: keeps its place, takes the new default
+
+
+@dataclass(frozen=True)
+class TheirBase:
+    a: int
+    b: str = "x"
+    note: Any = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class TheirDerived(TheirBase):
+    c: int = 3
+    b: str = "y"
+
+
+class Plain(Base):
+    """Not decorated: a subclass that inherits the fields."""
+
+
+def test_a_subclass_inherits_and_overrides_fields_as_a_dataclass_does() -> None:
+    # Read before any instance exists (the fields are made at their first read).
+    assert [(f.name, f.default) for f in dataclasses.fields(Derived)] == \
+        [(f.name, f.default) for f in dataclasses.fields(TheirDerived)]
+    assert Derived.__match_args__ == TheirDerived.__match_args__
+    assert repr(Derived(1)).replace("Derived", "TheirDerived") == repr(TheirDerived(1))
+    assert Derived(1, note=1) == Derived(1, note=2) and Derived(1) != Derived(1, c=4)
+    assert Plain(1) == Plain(1) and Plain(1) != Base(1)
+    assert dataclasses.is_dataclass(Plain) and dataclasses.replace(Plain(1), a=2).a == 2
+
+
+def test_the_fields_are_made_once_and_are_real_fields() -> None:
+    @frozen
+    class Fresh:
+        a: int
+        b: int = field(default=2, repr=False)
+
+    assert "__dataclass_fields__" in Fresh.__dict__
+    first = dataclasses.fields(Fresh(1))
+    assert dataclasses.fields(Fresh) == first and first[0] is dataclasses.fields(Fresh)[0]
+    assert isinstance(Fresh.__dict__["__dataclass_fields__"], dict)  # made, and kept
+    assert (first[1].default, first[1].repr, first[1].type) == (2, False, "int")
+    assert repr(Fresh(1)).endswith(".Fresh(a=1)") and Fresh.b == 2

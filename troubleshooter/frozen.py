@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import MISSING, Field, FrozenInstanceError, field, fields
+from dataclasses import MISSING, Field, FrozenInstanceError, field
 from typing import Any, TypeVar, dataclass_transform
 
 T = TypeVar("T", bound=type)
@@ -35,23 +35,19 @@ T = TypeVar("T", bound=type)
 _CLASS_VARS = ("ClassVar", "typing.ClassVar")
 
 
-def _compared(obj: Any) -> tuple[Any, ...]:
-    return tuple(getattr(obj, f.name) for f in fields(obj) if f.compare)
-
-
 def _eq(self: Any, other: object) -> Any:  # bool, or NotImplemented
+    names: tuple[str, ...] = self.__frozen_names__[0]
     if other.__class__ is not self.__class__:
         return NotImplemented
-    return _compared(self) == _compared(other)
+    return tuple(getattr(self, n) for n in names) == tuple(getattr(other, n) for n in names)
 
 
 def _hash(self: Any) -> int:
-    return hash(tuple(getattr(self, f.name) for f in fields(self)
-                      if (f.compare if f.hash is None else f.hash)))
+    return hash(tuple(getattr(self, n) for n in self.__frozen_names__[1]))
 
 
 def _repr(self: Any) -> str:
-    shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr)
+    shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__frozen_names__[2])
     return f"{self.__class__.__qualname__}({shown})"
 
 
@@ -66,12 +62,37 @@ def _delattr(self: Any, name: str) -> None:
     raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
-def _own_fields(cls: type) -> dict[str, Field[Any]]:
+class _Fields:
+    """A class's `__dataclass_fields__`, made when first read (`dataclasses.fields`, `replace`,
+    `asdict`...): a `Field` costs more to make than a class to define, and most never are read.
+    It then takes this descriptor's place on the class."""
+
+    __slots__ = ("owner", "plan")
+
+    def __init__(self, owner: type, plan: dict[str, tuple[Any, Any]]) -> None:
+        self.owner = owner
+        self.plan = plan  # name -> (type, its Field, or its plain default / MISSING)
+
+    def __get__(self, obj: Any, owner: type | None = None) -> dict[str, Field[Any]]:
+        made: dict[str, Field[Any]] = {}
+        for name, (kind, value) in self.plan.items():
+            if not isinstance(value, Field):
+                value = field(default=value)
+                value.name, value.type = name, kind
+                value._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+            made[name] = value
+        type.__setattr__(self.owner, "__dataclass_fields__", made)
+        return made
+
+
+def _plan(cls: type) -> dict[str, tuple[Any, Any]]:
     """The fields `cls` inherits from dataclass bases, then its own annotated ones, as
-    dataclasses would make them (the class attribute keeps a plain default)."""
-    found: dict[str, Field[Any]] = {}
+    dataclasses would order them: name -> (type, Field or plain default). A `field(...)` the
+    class declares becomes its Field (the class attribute keeps a plain default)."""
+    plan: dict[str, tuple[Any, Any]] = {}
     for base in reversed(cls.__mro__[1:]):
-        found.update(getattr(base, "__dataclass_fields__", {}))
+        for name, f in getattr(base, "__dataclass_fields__", {}).items():
+            plan[name] = (f.type, f)
     for name, kind in cls.__dict__.get("__annotations__", {}).items():
         text = kind if isinstance(kind, str) else getattr(kind, "__name__", "")
         if text.startswith(_CLASS_VARS):
@@ -79,37 +100,48 @@ def _own_fields(cls: type) -> dict[str, Field[Any]]:
         if text.startswith(("InitVar", "dataclasses.InitVar")):
             raise TypeError(f"{cls.__qualname__}.{name}: InitVar is not supported here")
         default = cls.__dict__.get(name, MISSING)
-        made: Any = default if isinstance(default, Field) else field(default=default)
-        made.name, made.type = name, kind
-        made._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # as dataclass() does
-        if made.default is not MISSING:
-            setattr(cls, name, made.default)
-        elif isinstance(default, Field):
-            delattr(cls, name)
-        found[name] = made
-    return found
+        if isinstance(default, Field):
+            default.name, default.type = name, kind
+            default._field_type = dataclasses._FIELD  # type: ignore[attr-defined]  # as dataclass() does
+            if default.default is not MISSING:
+                setattr(cls, name, default.default)
+            else:
+                delattr(cls, name)
+        plan[name] = (kind, default)
+    return plan
 
 
-def _constant(value: Any) -> Callable[[], Any]:
-    return lambda: value
+def _flags(value: Any) -> tuple[bool, bool, bool, bool]:
+    """(init, compare, hash, repr) of a field: a plain default is all four."""
+    if not isinstance(value, Field):
+        return True, True, True, True
+    return (value.init, value.compare, value.compare if value.hash is None else value.hash,
+            value.repr)
 
 
-def _initializer(cls: type, made: dict[str, Field[Any]]) -> Callable[..., None]:
+def _initializer(cls: type, plan: dict[str, tuple[Any, Any]],
+                 names: tuple[str, ...]) -> Callable[..., None]:
     owner = f"{cls.__qualname__}.__init__()"
-    names = tuple(n for n, f in made.items() if f.init)
     known = frozenset(names)
-    later: dict[str, Callable[[], Any]] = {}  # what fills a field that was not given
-    for name, f in made.items():
-        if f.default is not MISSING:
-            later[name] = _constant(f.default)
-        elif f.default_factory is not MISSING:
-            later[name] = f.default_factory
-        elif name not in known:
+    defaults: dict[str, Any] = {}  # what fills a field that was not given
+    factories: dict[str, Callable[[], Any]] = {}
+    for name, (_, value) in plan.items():
+        if not isinstance(value, Field):
+            if value is not MISSING:
+                defaults[name] = value
+        elif value.default is not MISSING:
+            defaults[name] = value.default
+        elif value.default_factory is not MISSING:
+            factories[name] = value.default_factory
+        if name in defaults or name in factories:
+            continue
+        if name not in known:
             raise TypeError(f"{cls.__qualname__}.{name}: a field outside __init__ needs a "
                             "default here")
-        elif later:
+        if defaults or factories:
             raise TypeError(f"non-default argument {name!r} follows default argument")
     post_init = getattr(cls, "__post_init__", None) is not None
+    fields_in_order = tuple(plan)
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         if len(args) > len(names):
@@ -123,11 +155,13 @@ def _initializer(cls: type, made: dict[str, Field[Any]]) -> Callable[..., None]:
                 raise TypeError(f"{owner} got multiple values for argument {key!r}")
         given.update(kwargs)
         values = self.__dict__
-        for name in made:
+        for name in fields_in_order:
             if name in given:
                 values[name] = given[name]
-            elif name in later:
-                values[name] = later[name]()
+            elif name in defaults:
+                values[name] = defaults[name]
+            elif name in factories:
+                values[name] = factories[name]()
             else:
                 raise TypeError(f"{owner} missing required argument: {name!r}")
         if post_init:
@@ -139,10 +173,14 @@ def _initializer(cls: type, made: dict[str, Field[Any]]) -> Callable[..., None]:
 
 def _make(cls: T, methods: tuple[tuple[str, Any], ...]) -> T:
     own = set(cls.__dict__)  # what the class defines itself, it keeps
-    made = _own_fields(cls)
-    match_args = tuple(n for n, f in made.items() if f.init)
-    for name, method in (("__dataclass_fields__", made), ("__match_args__", match_args),
-                         ("__init__", _initializer(cls, made)), *methods):
+    plan = _plan(cls)
+    flags = {name: _flags(value) for name, (_, value) in plan.items()}
+    names = tuple(n for n, f in flags.items() if f[0])
+    # The field names ==, hash() and repr() use: (compared, hashed, shown).
+    chosen = tuple(tuple(n for n, f in flags.items() if f[i]) for i in (1, 2, 3))
+    for name, method in (("__dataclass_fields__", _Fields(cls, plan)), ("__match_args__", names),
+                         ("__frozen_names__", chosen), ("__init__", _initializer(cls, plan, names)),
+                         *methods):
         if name not in own:
             setattr(cls, name, method)
     return cls
