@@ -148,6 +148,11 @@ def test_field_order_and_class_variables_are_checked() -> None:
         class Bad:
             a: int = 1
             b: int  # type: ignore[misc]
+    with pytest.raises(TypeError, match="non-default argument 'b' follows default argument"):
+        @frozen
+        class AfterFactory:
+            a: list[int] = field(default_factory=list)
+            b: int  # type: ignore[misc]
     with pytest.raises(TypeError, match="outside __init__ needs a default"):
         @frozen
         class Unset:
@@ -215,3 +220,40 @@ def test_the_fields_are_made_once_and_are_real_fields() -> None:
     assert isinstance(Fresh.__dict__["__dataclass_fields__"], dict)  # made, and kept
     assert (first[1].default, first[1].repr, first[1].type) == (2, False, "int")
     assert repr(Fresh(1)).endswith(".Fresh(a=1)") and Fresh.b == 2
+
+
+@frozen
+class Hashing:
+    a: int
+    b: int = field(default=0, hash=False)  # compared, not hashed
+    c: int = field(default=0, compare=False, hash=True)  # hashed, not compared
+
+
+@dataclass(frozen=True)
+class TheirHashing:
+    a: int
+    b: int = field(default=0, hash=False)
+    c: int = field(default=0, compare=False, hash=True)
+
+
+@pytest.mark.parametrize("values", [(1, 0, 0), (1, 2, 0), (1, 0, 3), (4, 5, 6)])
+def test_hash_and_equality_follow_each_field_s_flags(values: tuple[int, int, int]) -> None:
+    assert hash(Hashing(*values)) == hash(TheirHashing(*values))  # the same tuple hashed
+    assert (Hashing(*values) == Hashing(1, 0, 0)) == (TheirHashing(*values) ==
+                                                     TheirHashing(1, 0, 0))
+
+
+@frozen
+class Grandchild(Derived):
+    d: int = 0
+
+
+@dataclass(frozen=True)
+class TheirGrandchild(TheirDerived):
+    d: int = 0
+
+
+def test_fields_come_from_the_furthest_base_first() -> None:
+    assert [(f.name, f.default) for f in dataclasses.fields(Grandchild)] == \
+        [(f.name, f.default) for f in dataclasses.fields(TheirGrandchild)]
+    assert Grandchild(1).b == TheirGrandchild(1).b == "y"
