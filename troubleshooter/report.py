@@ -15,8 +15,7 @@ from troubleshooter.redaction import Redactor
 from troubleshooter.session import Session
 from troubleshooter.store import file_name, sessions_dir, state_dir, write_private
 
-__all__ = ["FORMATS", "document", "render", "render_all", "save", "state_dir", "to_json",
-           "write"]
+__all__ = ["FORMATS", "document", "render", "render_all", "save", "state_dir", "write"]
 
 SUFFIXES = {"json": "json", "md": "md", "html": "html"}
 
@@ -84,16 +83,11 @@ def write(session: Session | Mapping[str, Any], formats: Sequence[str], redactor
             for fmt, text in render_all(session, formats, redactor).items()}
 
 
-def to_json(session: Session, redactor: Redactor) -> str:
-    """One JSON document; every string passes the redactor once more on the way out."""
-    return _json(document(session, redactor))
-
-
 def save(session: Session, text: str, environ: Mapping[str, str],
          path: str | None = None) -> Path:
-    """Write the transcript `text` (`to_json`, or another document about this session, such
-    as `watch`'s), private to the user: it describes their infrastructure. `path` is a file, or
-    a directory to put the usual file name in."""
+    """Write the transcript `text` (`render(document(...), "json")`, or another document about
+    this session, such as `watch`'s), private to the user: it describes their infrastructure.
+    `path` is a file, or a directory to put the usual file name in."""
     name = file_name(session.trace_id, session.started_at)
     target = Path(path) if path else sessions_dir(environ) / name
     if target.is_dir():
