@@ -97,8 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"idle window {sum(count.idle.values())})  target <= {COMMAND_TARGET}  "
           f"{verdict(sent <= COMMAND_TARGET)}")
     own_runs = sorted(i[0] for i in imports)
+    # Our share of each run's whole import time: what our modules cost whatever the machine's
+    # speed at the time (both scale with it; the ms figure alone moves by a third).
+    share = statistics.median(own / whole for own, whole in imports)
     print(f"own imports     {own_ms:.1f} ms of troubleshooter.* self time (all imports "
-          f"{whole_ms:.1f} ms; medians of {repeat}; runs {own_runs[0]:.1f}-{own_runs[-1]:.1f} "
+          f"{whole_ms:.1f} ms, ours {share:.1%} of them; medians of {repeat}; runs "
+          f"{own_runs[0]:.1f}-{own_runs[-1]:.1f} "
           f"ms)  target <= {IMPORT_TARGET_MS:g} ms  {verdict(own_ms <= IMPORT_TARGET_MS)}")
     print(f"deadline        --deadline 3 behind a 300 ms relay: {slow_med:.2f} s (median of "
           f"{len(slow)}; exits {sorted({r.exit_code for r in slow}, key=str)})  "
