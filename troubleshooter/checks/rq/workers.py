@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +61,7 @@ class WorkerInfo:
     @property
     def local(self) -> bool:
         """Runs on this host: its process (and its work horse) can be looked at."""
-        return bool(self.hostname) and self.hostname == socket.gethostname()
+        return _on_this_host(self.hostname)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,33 +159,39 @@ def worker_info(name: str, values: Sequence[Any], now: float, idle_grace_s: floa
     if not fields:
         return WorkerInfo(name, found=False, registered=registered, dead_signal="key_gone")
     pid_text = fields.get("pid", "")
-    info = WorkerInfo(
-        name, found=True, state=fields.get("state", ""),
+    pid = int(pid_text) if pid_text.isdigit() else None
+    hostname, state = fields.get("hostname", ""), fields.get("state", "")
+    heartbeat_age = age_s(parse_time(fields.get("last_heartbeat", "")), now)
+    grace = busy_grace_s if state == "busy" else idle_grace_s
+    return WorkerInfo(
+        name, found=True, state=state,
         queues=tuple(q for q in fields.get("queues", "").split(",") if q),
-        hostname=fields.get("hostname", ""), pid=int(pid_text) if pid_text.isdigit() else None,
-        heartbeat_age_s=age_s(parse_time(fields.get("last_heartbeat", "")), now),
+        hostname=hostname, pid=pid, heartbeat_age_s=heartbeat_age,
         born_at=parse_time(fields.get("birth", "")), registered=registered,
+        dead_signal=_dead_signal(pid, hostname, heartbeat_age, bool(fields.get("death")), grace),
     )
-    return replace(info, dead_signal=_dead_signal(info, bool(fields.get("death")),
-                                                  idle_grace_s, busy_grace_s))
 
 
-def _dead_signal(info: WorkerInfo, death: bool, idle_grace_s: float,
-                 busy_grace_s: float) -> str:
+def _on_this_host(hostname: str) -> bool:
+    return bool(hostname) and hostname == socket.gethostname()
+
+
+def _dead_signal(pid: int | None, hostname: str, heartbeat_age_s: float | None, death: bool,
+                 grace: float) -> str:
+    """Why a worker is dead ("" if alive). `grace`: the heartbeat age past which it is - for a
+    busy worker, whose main process renews its key every 30 s with a 90 s TTL, a shorter one
+    than for an idle worker (the idle grace would call a dead busy worker alive for minutes)."""
     if death:
         return "death_registered"
     # On this host the process says it all: right after a SIGKILL the key lives on for up to
     # its TTL (90-480 s), and a live process is alive however late its heartbeat. Containers
     # sharing a host name but not a PID namespace would defeat it; their host names differ by
     # default.
-    if info.pid and info.local:
+    if pid and _on_this_host(hostname):
         from troubleshooter.checks.rq.horse import process_alive  # only for a worker here
 
-        return "" if process_alive(info.pid) else "pid_gone"
-    # A busy worker's main process renews its key every 30 s with a 90 s TTL: the idle grace
-    # would call a dead busy worker alive for minutes.
-    grace = busy_grace_s if info.state == "busy" else idle_grace_s
-    if info.heartbeat_age_s is not None and info.heartbeat_age_s > grace:
+        return "" if process_alive(pid) else "pid_gone"
+    if heartbeat_age_s is not None and heartbeat_age_s > grace:
         return "heartbeat_stale"
     return ""
 
