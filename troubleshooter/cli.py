@@ -297,7 +297,7 @@ def _gc_for_a_command() -> None:
     functions, the session): with the default thresholds a healthy triage runs ~80 young and
     ~7 middle collections, 15-20 ms of its ~230 ms, finding ~1,200 garbage objects. Now it runs
     none, and a long `watch`, drill or interactive run still collects its cycles, at most
-    GC_YOUNG_OBJECTS of them waiting (a few MB).
+    GC_YOUNG_OBJECTS container objects waiting (~18 MB if each were a small dict).
     """
     import gc
 
