@@ -58,16 +58,16 @@ _RULES: tuple[_Rule, ...] = (
     # the line (`AUTH failed for x; retry` is prose); lower case only where a line starts.
     ("AUTH/HELLO argument",
      lazy_compile(r"(?m)(?:(?:^|[>$#]\s*|\bHELLO\s+\d\s+)(?i:AUTH)|\bAUTH)\s+(?:\S+\s+)?"
-                r"(?!\(redacted\))"
-                r"(?P<pw>[^\s*]\S*)(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
+                  r"(?!\(redacted\))"
+                  r"(?P<pw>[^\s*]\S*)(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
      _keep_mask("pw")),
     ("redis-cli password", lazy_compile(r"\bredis-cli\b[^\n]*?\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),
      _keep_mask("pw")),
     # redis.conf lines, CONFIG SET/GET output: `requirepass pw`, "masterauth" "pw"
     ("requirepass/masterauth",
      lazy_compile(r'(?im)(?:^\s*|\bCONFIG\s+SET\s+|")'
-                r'(?:requirepass|masterauth|tls-(?:client-)?key-file-pass)"?'
-                r'(?:[ \t]*[=:][ \t]*|[ \t]+|\n\s*\d+\)[ \t]*)"?(?P<pw>[^\s"\',*][^\s"\',]*)'),
+                  r'(?:requirepass|masterauth|tls-(?:client-)?key-file-pass)"?'
+                  r'(?:[ \t]*[=:][ \t]*|[ \t]+|\n\s*\d+\)[ \t]*)"?(?P<pw>[^\s"\',*][^\s"\',]*)'),
      _keep_mask("pw")),
     # ACL SETUSER / ACL LIST / users.acl: `>password` and `#<sha256>` of a user's rules
     ("ACL password",
@@ -78,9 +78,9 @@ _RULES: tuple[_Rule, ...] = (
     # API_TOKEN) or a quoted key, since "password: in the URL" is prose.
     ("secret-named value",
      lazy_compile(r"(?:(?P<name>\b[A-Za-z_][A-Za-z0-9_.-]*)(?:=|\s*=\s*(?=[\"']))|"
-                r"(?:(?P<ident>\b[A-Z][A-Z0-9]*_[A-Z0-9_]*|\b[a-z][a-z0-9]*_[a-z0-9_]+)|"
-                r"[\"'](?P<key>[A-Za-z_][A-Za-z0-9_.-]*)[\"'])\s*:\s*)"
-                r"(?P<q>[\"']?)(?P<pw>[\w+/.~!@$%^-][^\s\"',;&`)]*)(?P=q)"),
+                  r"(?:(?P<ident>\b[A-Z][A-Z0-9]*_[A-Z0-9_]*|\b[a-z][a-z0-9]*_[a-z0-9_]+)|"
+                  r"[\"'](?P<key>[A-Za-z_][A-Za-z0-9_.-]*)[\"'])\s*:\s*)"
+                  r"(?P<q>[\"']?)(?P<pw>[\w+/.~!@$%^-][^\s\"',;&`)]*)(?P=q)"),
      lambda m: _keep_mask("pw")(m)
      if _names_secret(m["name"] or m["ident"] or m["key"]) else m[0]),
 )
@@ -89,7 +89,7 @@ _RULES: tuple[_Rule, ...] = (
 # Every rule above needs one of these words (or an `=`/`:` after a secret-looking name): text
 # without them, nearly all text, skips the rules.
 _TRIGGER = lazy_compile(r"(?i)auth|redis-cli|requirepass|masterauth|setuser|user|passw|secret|"
-                      r"token|credential|key")
+                        r"token|credential|key")
 
 
 def _names_secret(name: str) -> bool:

@@ -92,7 +92,6 @@ class _Pattern(Spec):
         return value
 
 
-
 class _Patterns(ListOf):
     def check(self, value: Any, loc: Loc, problems: Problems) -> Any:
         checked = super().check(value, loc, problems)

@@ -26,11 +26,8 @@ if TYPE_CHECKING:
     import redis
 
 
-
 class BudgetSpent(Exception):
     """The check used up ctx.timeout between two round trips; the message says doing what."""
-
-
 
 
 @frozen
