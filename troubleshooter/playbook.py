@@ -76,7 +76,6 @@ class _Expr(Spec):
             return INVALID
 
 
-
 ID, EXPR, CODE = _Id(), _Expr(), FindingCode()
 SEVERITY = one_of(*SEVERITIES)
 

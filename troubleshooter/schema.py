@@ -73,7 +73,6 @@ class Spec:
         return INVALID
 
 
-
 class FindingCode(Spec):
     """A code of the findings catalogue (docs/FINDINGS.md); `optional`: "" is allowed too."""
 
@@ -91,6 +90,7 @@ class FindingCode(Spec):
             problems.error(loc, f"unknown finding code {value!r} (see docs/FINDINGS.md)")
             return INVALID
         return value
+
 
 @frozen
 class Scalar(Spec):

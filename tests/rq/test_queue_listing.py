@@ -19,8 +19,6 @@ pytestmark = pytest.mark.slow
 MORE = QUEUE_LIMIT + 500
 
 
-
-
 def queues(conn: redis.Redis, count: int, prefix: str = "rq") -> list[str]:
     names = [f"tenant-{i:05d}" for i in range(count)]
     conn.sadd(f"{prefix}:queues", *(f"{prefix}:queue:{n}" for n in names))

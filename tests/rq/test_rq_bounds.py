@@ -23,8 +23,6 @@ from troubleshooter.lab.server import RedisServer
 pytestmark = pytest.mark.slow
 
 
-
-
 def stamp(seconds_ago: float = 0) -> str:
     return str(utcformat(datetime.fromtimestamp(time.time() - seconds_ago, UTC)))
 

@@ -35,7 +35,6 @@ def server() -> Iterator[RedisServer]:  # a fresh server per test (conftest's is
         yield srv
 
 
-
 @pytest.fixture
 def link(server: RedisServer) -> Iterator[Link]:
     """A link as a run's connector leases it: its server's replies kept in Facts."""

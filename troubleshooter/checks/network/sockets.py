@@ -27,7 +27,6 @@ from troubleshooter.frozen import record
 Addr = tuple[int, tuple[Any, ...]]
 
 
-
 def resolve(host: str, port: int, timeout: float) -> list[Addr]:
     """All stream addresses of `host`, in the resolver's order, without duplicates.
 

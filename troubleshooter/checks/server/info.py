@@ -28,6 +28,7 @@ from troubleshooter.findings import Finding
 if TYPE_CHECKING:
     import redis
 
+
 def run_redis_info(ctx: CheckContext) -> Outcome:
     """Read INFO (+ CONFIG GET where permitted) and report what stops RQ or puts it at risk."""
     import redis

@@ -107,7 +107,6 @@ def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float],
                    tuple(link.notes))
 
 
-
 # --- write_probe -----------------------------------------------------------------------------
 
 
@@ -136,6 +135,5 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
         data={"key": key, "write_ms": round(budget.elapsed_ms(), 3)},
         details=tuple(link.notes),
     )
-
 
 

@@ -109,6 +109,7 @@ def uncovered(nodes: list[Node]) -> list[tuple[int, int]]:
 def _text(value: Any) -> str:
     return text(value)[: 4 * 1024 * 1024]
 
+
 def _node_client(ctx: CheckContext, node: Node, timeout: float) -> redis.Redis:
     from troubleshooter.redisclient import make_client
 
