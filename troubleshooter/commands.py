@@ -21,8 +21,8 @@ from troubleshooter.sanitize import json_for_terminal, shorten, visible
 if TYPE_CHECKING:
     from troubleshooter.redaction import Redactor
 
-# `--help` builds every parser: the store and the redactor load only when a
-# session command runs.
+# `--help` builds every parser: the store and the redactor load only when a session command
+# runs.
 MASK = "***"
 
 
@@ -138,7 +138,7 @@ def _write(path: Path, data: bytes) -> None:
 # -- resume ---------------------------------------------------------------------------------
 def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run the playbook again on the session: finished steps kept, the cut one run again."""
-    from troubleshooter import library, playbook, store, wizard
+    from troubleshooter import library, store, wizard
     from troubleshooter.sessionload import SessionFormatError, session_from_dict
     from troubleshooter.target import parse_target
 
@@ -152,8 +152,8 @@ def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise UsageError(f"{stored.path}: {exc}") from None
     saved_pb = prior.playbook
     where = saved_pb.get("path") or saved_pb.get("id")
-    pb = playbook.load(where if where and Path(str(where)).is_file()
-                       else library.resolve(str(saved_pb.get("id")), environ))
+    pb = library.load(where if where and Path(str(where)).is_file() else str(saved_pb.get("id")),
+                      environ)
     url, source = _resume_url(args.url, prior.target, environ)
     target = parse_target(url, source)
     variables = wizard.resolve_variables(pb, args, environ)

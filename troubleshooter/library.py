@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from troubleshooter.errors import UsageError
 
 if TYPE_CHECKING:
+    from troubleshooter.playbook import Playbook
     from troubleshooter.yamlcache import ParseCache
 
 DEFAULT_PLAYBOOK = "redis-outage"
@@ -66,3 +67,12 @@ def parse_cache(path: Path, environ: Mapping[str, str]) -> ParseCache | None:
     from troubleshooter.yamlcache import shipped_cache
 
     return shipped_cache(environ)
+
+
+def load(name: str | Path | None, environ: Mapping[str, str]) -> Playbook:
+    """The playbook `name` (a name or a path, see resolve), loaded and validated; a shipped
+    one's YAML parse comes from the cache (parse_cache)."""
+    from troubleshooter import playbook
+
+    path = resolve(str(name) if name is not None else None, environ)
+    return playbook.load(path, cache=parse_cache(path, environ))

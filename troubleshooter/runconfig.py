@@ -58,11 +58,10 @@ class RunConfig:
 def from_args(args: argparse.Namespace, environ: Mapping[str, str],
               target: Target | None = None, started: float | None = None) -> RunConfig:
     """The run the command line asks for; UsageError (one line) when it cannot be run."""
-    from troubleshooter import library, playbook
+    from troubleshooter import library
     from troubleshooter.target import parse_target, resolve_url
 
-    path = library.resolve(args.playbook, environ)
-    pb = playbook.load(path, cache=library.parse_cache(path, environ))
+    pb = library.load(args.playbook, environ)
     if target is None:
         url, source = resolve_url(args.url, environ)
         # The password first: resolving a redis+sentinel:// target connects with it.

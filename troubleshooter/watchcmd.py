@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from troubleshooter import library, playbook, report
+from troubleshooter import library, report
 from troubleshooter.engine import DEFAULT_TIMEOUT, Engine, RunOptions
 from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS
 from troubleshooter.redaction import Redactor
@@ -25,7 +25,7 @@ def run_watch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from troubleshooter.ui.console import make_console
     from troubleshooter.ui.watch import closing_line, print_round
 
-    pb = playbook.load(library.resolve(args.playbook, environ))
+    pb = library.load(args.playbook, environ)
     variables = resolve_variables(pb, args, environ)
     url, source = resolve_url(args.url, environ)
     timeout = args.timeout or DEFAULT_TIMEOUT

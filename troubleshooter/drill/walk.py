@@ -17,10 +17,10 @@ from troubleshooter.session import Session
 
 def _setting(lab: Lab, environ: Mapping[str, str]) -> tuple[Any, Any, dict[str, Any],
                                                            dict[str, str]]:
-    from troubleshooter import library, playbook
+    from troubleshooter import library
     from troubleshooter.target import parse_target
 
-    pb = playbook.load(library.resolve(None, environ))
+    pb = library.load(None, environ)
     target = parse_target(lab.app_url, "the app's env file")
     variables: dict[str, Any] = {name: var.default for name, var in pb.variables.items()}
     variables.update(app_queue=lab.app_queue,
