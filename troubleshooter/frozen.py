@@ -111,12 +111,27 @@ def _plan(cls: type) -> dict[str, tuple[Any, Any]]:
     return plan
 
 
-def _flags(value: Any) -> tuple[bool, bool, bool, bool]:
-    """(init, compare, hash, repr) of a field: a plain default is all four."""
-    if not isinstance(value, Field):
-        return True, True, True, True
-    return (value.init, value.compare, value.compare if value.hash is None else value.hash,
-            value.repr)
+def _chosen(plan: dict[str, tuple[Any, Any]]) -> tuple[tuple[str, ...], ...]:
+    """The field names (__init__ takes, == compares, hash() hashes, repr() shows): a field with a
+    plain default, or none, is in all four."""
+    if not any(isinstance(value, Field) for _, value in plan.values()):
+        every = tuple(plan)
+        return every, every, every, every
+    takes: list[str] = []
+    compared: list[str] = []
+    hashed: list[str] = []
+    shown: list[str] = []
+    for name, (_, value) in plan.items():
+        plain = not isinstance(value, Field)
+        if plain or value.init:
+            takes.append(name)
+        if plain or value.compare:
+            compared.append(name)
+        if plain or (value.compare if value.hash is None else value.hash):
+            hashed.append(name)
+        if plain or value.repr:
+            shown.append(name)
+    return tuple(takes), tuple(compared), tuple(hashed), tuple(shown)
 
 
 def _initializer(cls: type, plan: dict[str, tuple[Any, Any]],
@@ -172,15 +187,12 @@ def _initializer(cls: type, plan: dict[str, tuple[Any, Any]],
 
 
 def _make(cls: T, methods: tuple[tuple[str, Any], ...]) -> T:
-    own = set(cls.__dict__)  # what the class defines itself, it keeps
+    own = cls.__dict__  # what the class defines itself, it keeps
     plan = _plan(cls)
-    flags = {name: _flags(value) for name, (_, value) in plan.items()}
-    names = tuple(n for n, f in flags.items() if f[0])
-    # The field names ==, hash() and repr() use: (compared, hashed, shown).
-    chosen = tuple(tuple(n for n, f in flags.items() if f[i]) for i in (1, 2, 3))
+    names, *chosen = _chosen(plan)
     for name, method in (("__dataclass_fields__", _Fields(cls, plan)), ("__match_args__", names),
-                         ("__frozen_names__", chosen), ("__init__", _initializer(cls, plan, names)),
-                         *methods):
+                         ("__frozen_names__", tuple(chosen)),
+                         ("__init__", _initializer(cls, plan, names)), *methods):
         if name not in own:
             setattr(cls, name, method)
     return cls
