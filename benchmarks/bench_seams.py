@@ -5,7 +5,9 @@
 2. commands one healthy triage sends (INFO commandstats around one run, minus an idle window;
    target <= 15);
 3. our own modules' import time in a healthy triage (`python -X importtime`, the self times of
-   `troubleshooter.*` summed, median of the runs; target <= 20 ms), next to the whole import;
+   `troubleshooter.*` summed, median of the runs; target <= 20 ms), next to the whole import
+   and the number of our modules (the server writes a log file, so the triage scans it: the
+   log scan's modules are in the count);
 4. `--deadline 3` behind a 300 ms-latency relay: whole-process seconds (target <= 3.5 s).
 
     .venv/bin/python benchmarks/bench_seams.py [--repeat 9]
@@ -45,15 +47,17 @@ def triage(bin_dir: Path, url: str, *extra: str) -> list[str]:
             "--timeout", "2", "--url", url, *extra]
 
 
-def own_import_ms(stderr: str) -> tuple[float, float]:
-    """(self times of troubleshooter.* summed, every top-level import's cumulative) in ms."""
-    own = whole = 0
+def own_import_ms(stderr: str) -> tuple[float, float, int]:
+    """(self times of troubleshooter.* summed, every top-level import's cumulative) in ms, and
+    how many of our modules were imported."""
+    own = whole = count = 0
     for self_us, cumulative_us, indent, name in IMPORT_LINE.findall(stderr):
         if name.split(".")[0] == "troubleshooter":
             own += int(self_us)
+            count += 1
         if len(indent) == 2:  # a top-level import: its cumulative time holds its children
             whole += int(cumulative_us)
-    return own / 1000, whole / 1000
+    return own / 1000, whole / 1000, count
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         timed(rq_cmd, env, 10)
         ts: list[Run] = []
         rq: list[Run] = []
-        imports: list[tuple[float, float]] = []
+        imports: list[tuple[float, float, int]] = []
         for _ in range(repeat):
             ts.append(timed(ts_cmd, env, 30))
             rq.append(timed(rq_cmd, env, 10))
@@ -99,10 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     own_runs = sorted(i[0] for i in imports)
     # Our share of each run's whole import time: what our modules cost whatever the machine's
     # speed at the time (both scale with it; the ms figure alone moves by a third).
-    share = statistics.median(own / whole for own, whole in imports)
-    print(f"own imports     {own_ms:.1f} ms of troubleshooter.* self time (all imports "
-          f"{whole_ms:.1f} ms, ours {share:.1%} of them; medians of {repeat}; runs "
-          f"{own_runs[0]:.1f}-{own_runs[-1]:.1f} "
+    share = statistics.median(own / whole for own, whole, _ in imports)
+    modules = sorted({count for _, _, count in imports})
+    print(f"own imports     {own_ms:.1f} ms of troubleshooter.* self time, "
+          f"{'/'.join(map(str, modules))} modules (all imports {whole_ms:.1f} ms, ours "
+          f"{share:.1%} of them; medians of {repeat}; runs {own_runs[0]:.1f}-{own_runs[-1]:.1f} "
           f"ms)  target <= {IMPORT_TARGET_MS:g} ms  {verdict(own_ms <= IMPORT_TARGET_MS)}")
     print(f"deadline        --deadline 3 behind a 300 ms relay: {slow_med:.2f} s (median of "
           f"{len(slow)}; exits {sorted({r.exit_code for r in slow}, key=str)})  "

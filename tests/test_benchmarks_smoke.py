@@ -1,4 +1,5 @@
-"""The benchmark script runs: `--quick` on two scenarios exits 0 and prints both rows."""
+"""The benchmark scripts run: bench_run `--quick` on two scenarios exits 0 and prints both rows;
+bench_seams prints its four figures, each measured."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_run.py"
+SEAMS = SCRIPT.with_name("bench_seams.py")
 
 
 def test_quick_run_prints_a_measured_row_per_scenario() -> None:
@@ -35,3 +37,21 @@ def test_unknown_scenario_is_a_usage_error() -> None:
                           capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 2
     assert "unknown scenario(s) nope" in done.stderr
+
+
+def test_seams_prints_each_figure_measured() -> None:
+    done = subprocess.run([sys.executable, str(SEAMS), "--repeat", "1"], capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert re.search(r"^healthy triage  \d\.\d{3} s vs rq info \d\.\d{3} s .*(PASS|FAIL)$", out,
+                     re.MULTILINE), out
+    assert re.search(r"^commands        \d+ sent .*\bping=\d+.*(PASS|FAIL)$", out,
+                     re.MULTILINE), out
+    # Our modules were seen by -X importtime (a healthy triage loads dozens of them).
+    imports = re.search(r"^own imports     (\d+\.\d) ms .*?, (\d+) modules \(all imports "
+                        r"(\d+\.\d) ms", out, re.MULTILINE)
+    assert imports, out
+    own, modules, whole = float(imports[1]), int(imports[2]), float(imports[3])
+    assert 0 < own < whole and modules >= 40, out
+    assert re.search(r"^deadline        .*: \d\.\d\d s .*exits \[4\]", out, re.MULTILINE), out
