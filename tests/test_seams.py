@@ -4,16 +4,19 @@ limit (connection closed, command killed), the run's deadline, resolved endpoint
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from troubleshooter import playbook
 from troubleshooter.checks import CHECKS
-from troubleshooter.checks.base import CheckContext, CheckKind, Outcome, Param, Resolved
+from troubleshooter.checks.base import Budget, CheckContext, CheckKind, Outcome, Param, Resolved
 from troubleshooter.checks.server.link import command, open_link
+from troubleshooter.checks.service.restart import COMMAND_S
 from troubleshooter.connector import Connector
 from troubleshooter.engine import Engine, RunOptions
 from troubleshooter.lab.relay import Forwarder
@@ -158,6 +161,109 @@ def test_a_command_cannot_outlive_its_check(redis_server: RedisServer) -> None:
     # The runner cut the command at the check's limit and killed it; the check then finished.
     assert cmd.data["timed_out"] is True and cmd.data["took"] < 1.0
     assert time.monotonic() - start < 3.0
+
+
+def _poller(own: bool) -> CheckKind:
+    """A check that holds a connection only while it sends: PING, then sleep, for 10 s."""
+    def poll(ctx: CheckContext) -> Outcome:
+        import redis
+
+        rounds, until = 0, time.monotonic() + 10
+        try:
+            while time.monotonic() < until:
+                budget = Budget(1.0)
+                link = (open_link(ctx.target, budget, connector=ctx.connector) if own
+                        else open_link(ctx, budget))
+                try:
+                    link.client.ping()
+                finally:
+                    link.close()
+                rounds += 1
+                time.sleep(0.1)
+        except redis.exceptions.ConnectionError as exc:
+            return Outcome("error", str(exc), data={"rounds": rounds, "error": str(exc)})
+        return Outcome("pass", "polled for 10 s", data={"rounds": rounds})
+
+    return CheckKind("poller", poll, "polls until stopped")
+
+
+def _check_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("check-")]
+
+
+@pytest.mark.parametrize("own", [False, True], ids=["shared link", "link of its own"])
+def test_a_stopped_check_gets_no_connection_after(redis_server: RedisServer, own: bool) -> None:
+    # Stopped while it sleeps between two commands (nothing to close), it ends at the next.
+    text = ONE_STUBBORN.replace("{id: wait, check: stubborn, timeout: 0.3}",
+                                "{id: poll, check: poller, timeout: 0.3}")
+    session = run(text, redis_server.url, {"poller": _poller(own)})
+    poll, after = session.steps[0].checks
+    assert poll.status == "timeout"
+    assert poll.data["rounds"] >= 1
+    # Refused its next connection (or, if stopped while it sent, its socket closed): it ended.
+    assert poll.data["error"] in ("stopped: the check is past its time limit",
+                                  "Error 32 while writing to socket. Broken pipe.",
+                                  "Connection closed by server.")
+    assert after.status == "pass"  # the run's other checks still connect
+    give_up = time.monotonic() + 2
+    while _check_threads() and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert _check_threads() == []
+
+
+@pytest.fixture
+def slow_save(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real server whose BGSAVE takes 0.1 s a key (rdb-key-save-delay)."""
+    server = RedisServer(directory=tmp_path).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _save(server: RedisServer, keys: int, timeout: float) -> tuple[Any, Any]:
+    import redis
+
+    admin = redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=5)
+    admin.mset({f"k{i}": "v" for i in range(keys)})
+    admin.config_set("rdb-key-save-delay", 100_000)  # µs a key
+    text = ONE_STUBBORN.replace("{id: wait, check: stubborn, timeout: 0.3}",
+                                f"{{id: save, check: redis_bgsave, timeout: {timeout}, "
+                                "destructive: true}")
+    return run(text, server.url, assume_yes=True).steps[0].checks[0], admin
+
+
+def test_a_save_longer_than_one_command_is_waited_for(slow_save: RedisServer) -> None:
+    save, admin = _save(slow_save, 30, timeout=20)  # ~3 s: longer than COMMAND_S
+    assert (save.status, save.data) == ("pass", {"saved": True}), save.summary
+    assert int(admin.info("persistence")["rdb_bgsave_in_progress"]) == 0
+
+
+def test_a_server_that_stops_answering_during_the_save_is_seen_at_once(
+        slow_save: RedisServer) -> None:
+    pause = threading.Timer(0.5, slow_save.pause)  # mid-save: ~10 s of it left
+    pause.start()
+    try:
+        save, _ = _save(slow_save, 100, timeout=20)
+    finally:
+        pause.join()
+        slow_save.resume()
+    # One INFO of the wait timed out (COMMAND_S), not the whole wait (60 s) or the limit (20 s).
+    assert save.status == "error" and "Timeout" in save.summary, save.summary
+    assert save.duration_ms < (0.5 + COMMAND_S + 1.5) * 1000
+
+
+def test_a_bgsave_past_its_limit_stops_waiting(slow_save: RedisServer) -> None:
+    start = time.monotonic()
+    save, admin = _save(slow_save, 100, timeout=0.5)  # ~10 s
+    assert save.status == "timeout"
+    assert int(admin.info("persistence")["rdb_bgsave_in_progress"]) == 1  # still saving
+    give_up = time.monotonic() + 2
+    while _check_threads() and time.monotonic() < give_up:
+        time.sleep(0.05)
+    # Its wait (60 s) ended with its limit: no thread of it still polls the server.
+    assert _check_threads() == []
+    assert time.monotonic() - start < 5
 
 
 # -- the run's deadline ----------------------------------------------------------------------------

@@ -8,15 +8,17 @@ connections that the checks lease in turn: parallel checks share a small pool, l
 reuse what earlier ones opened.
 
 It also knows which thread holds which connection, so the engine can stop a check past its time
-limit by closing the sockets it waits on (`abort`). Clients come from `redisclient.make_client`
-(its timeouts, no retries, and whatever bounds it puts on reading), so redis is imported only
-when a check connects.
+limit by closing the sockets it waits on (`abort`); a stopped check gets no connection after
+that (one that was between two commands, sleeping before a retry, ends at its next). Clients
+come from `redisclient.make_client` (its timeouts, no retries, and whatever bounds it puts on
+reading), so redis is imported only when a check connects.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +106,9 @@ class Connector:
         self._holders: dict[Any, int] = {}
         # Each leasing thread's deadline (monotonic): the end of its check's time limit.
         self._deadlines: dict[int, float] = {}
+        # The threads of checks stopped past their limit (threads, not their idents: an ident is
+        # reused by a later thread).
+        self._stopped: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self.opened = 0  # clients made: what a test of the sharing counts
 
     # -- making and sharing ---------------------------------------------------------------------
@@ -164,9 +169,13 @@ class Connector:
 
     # -- stopping -------------------------------------------------------------------------------
     def abort(self, thread_id: int) -> int:
-        """Close every connection thread `thread_id` holds (a check past its limit): whatever
-        it waits on fails at once. Returns how many were closed."""
+        """Stop thread `thread_id` (a check past its limit): close every connection it holds,
+        so whatever it waits on fails at once, and refuse it any connection from now on.
+        Returns how many were closed."""
+        thread = next((t for t in threading.enumerate() if t.ident == thread_id), None)
         with self._lock:
+            if thread is not None:
+                self._stopped.add(thread)
             held = [conn for conn, owner in self._holders.items() if owner == thread_id]
         for conn in held:
             _hard_close(conn)
@@ -183,12 +192,21 @@ class Connector:
             except Exception:  # closing what may already be broken: nothing to report
                 pass
 
+    def _refuse_if_stopped(self) -> None:
+        with self._lock:
+            stopped = threading.current_thread() in self._stopped
+        if stopped:
+            import redis
+
+            raise redis.exceptions.ConnectionError("stopped: the check is past its time limit")
+
     def _track(self, pool: Any) -> None:
         # The pool hands a connection to whichever thread asks; remember which one, so that
         # abort() can find the sockets of a stuck check. Wrapped on the instance, not
         # subclassed: make_client chooses the pool and connection classes.
         make, get, put = pool.make_connection, pool.get_connection, pool.release
         holders, deadlines, lock = self._holders, self._deadlines, self._lock
+        refuse_if_stopped = self._refuse_if_stopped
 
         def hold(conn: Any) -> Any:
             me = threading.get_ident()
@@ -218,6 +236,7 @@ class Connector:
             return hold(conn)  # before it connects: a hung handshake is abortable too
 
         def get_connection(*args: Any, **kwargs: Any) -> Any:
+            refuse_if_stopped()  # before it takes one: a new one would connect first
             return hold(get(*args, **kwargs))
 
         def release(conn: Any) -> None:

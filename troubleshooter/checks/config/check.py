@@ -108,7 +108,7 @@ def _requires_auth(ctx: CheckContext, budget: Budget) -> bool | None:
 
     try:
         bare = open_link(replace(ctx.target, password=None, username=None),
-                         Budget(budget.left(1.0)))
+                         Budget(budget.left(1.0)), connector=ctx.connector)
     except redis.exceptions.AuthenticationError:
         return True
     except redis.exceptions.ResponseError as exc:

@@ -53,19 +53,30 @@ class Link:
 
 
 def open_link(
-    source: CheckContext | Target, budget: Budget, *, protocol: int = 3, db: int | None = None
+    source: CheckContext | Target, budget: Budget, *, protocol: int = 3, db: int | None = None,
+    connector: Connector | None = None,
 ) -> Link:
     """Connect, authenticate and select the db; raise the redis error that stopped it.
 
     Given the check's context, the connection is the run's (`ctx.connector`): the first check
     to reach an endpoint does the handshake, the checks after and beside it reuse it. Given a
-    bare Target (or a context without a connector), a connection of its own.
+    bare Target (another identity, a server just restarted) or a context without a connector,
+    a connection of its own; made by the run's `connector` when one is given, so that stopping
+    the check past its limit closes it, as the end of the run does.
     `db` overrides the URL's database (redis_info reads INFO even when the URL's db is bad).
     """
     if isinstance(source, Target) or source.connector is None:
         target = source if isinstance(source, Target) else source.target
-        return _handshake(target, budget, protocol, db, make_client)
+        make = make_client if connector is None else connector.make
+        return _handshake(target, budget, protocol, db, make)
     return _lease(source.connector, source.target, budget, protocol, db)
+
+
+def own_client(ctx: CheckContext, target: Target, timeout: float, **kwargs: Any) -> redis.Redis:
+    """A client of its own to `target` (a cluster node, the server itself unnamed), made by the
+    run's connector when there is one: stopping the check closes it (see open_link)."""
+    make = make_client if ctx.connector is None else ctx.connector.make
+    return make(target, timeout, **kwargs)
 
 
 def _lease(connector: Connector, target: Target, budget: Budget, protocol: int,

@@ -24,6 +24,8 @@ from troubleshooter.typed_confirm import host_line
 
 # Output lines kept for a person (the JSON keeps the whole captured output).
 TAIL_LINES = 20
+# The longest one command of the BGSAVE wait may take (INFO, BGSAVE itself).
+COMMAND_S = 2.0
 
 
 def _service(ctx: CheckContext) -> dict[str, Any] | None:
@@ -139,7 +141,8 @@ def wait_for_ping(ctx: CheckContext, deadline_s: float) -> tuple[bool, float, st
     from troubleshooter.checks.server.link import open_link
 
     def ping(budget: Budget) -> str:
-        with closing(open_link(ctx.target, Budget(budget.left(1.0)))) as link:
+        with closing(open_link(ctx.target, Budget(budget.left(1.0)),
+                               connector=ctx.connector)) as link:
             return "" if link.client.ping() else "PING got no PONG"
 
     return _until(deadline_s, ping, [ctx.target.password])
@@ -162,7 +165,8 @@ def wait_for_workers(ctx: CheckContext, deadline_s: float,
     born_after = datetime.fromtimestamp(since - 1, UTC)
 
     def registered(budget: Budget) -> str:
-        with closing(open_link(ctx.target, Budget(budget.left(1.0)))) as link:
+        with closing(open_link(ctx.target, Budget(budget.left(1.0)),
+                               connector=ctx.connector)) as link:
             # RQ's key prefix as the run knows it (the playbook, else the run's
             # $RQ_KEY_PREFIX), not this process's own environment.
             session = Session(link.client, time.monotonic() + budget.left(2.0),
@@ -186,7 +190,11 @@ def preview_bgsave(ctx: CheckContext) -> str:
 
 
 def run_redis_bgsave(ctx: CheckContext) -> Outcome:
-    """BGSAVE, then wait until rdb_bgsave_in_progress is 0 and the save time has moved."""
+    """BGSAVE, then wait until rdb_bgsave_in_progress is 0 and the save time has moved.
+
+    The wait is as long as `wait_s`; each command is not: it leases the run's connection for at
+    most COMMAND_S (a connection's reads end with the budget it was opened with), so a save of
+    a large dataset is waited for, and a server that stops answering is seen at once."""
     import redis
 
     from troubleshooter.checks.server.link import command, open_link, text
@@ -194,17 +202,22 @@ def run_redis_bgsave(ctx: CheckContext) -> Outcome:
     if ctx.param("dry_run"):
         return Outcome("skipped", "dry run: would send BGSAVE", data={"dry_run": True})
     budget = Budget(float(ctx.param("wait_s")))
+
+    def persistence() -> dict[str, Any]:
+        with closing(open_link(ctx, Budget(budget.left(COMMAND_S)))) as link:
+            return dict(link.client.info("persistence"))
+
     try:
-        link = open_link(ctx.target, Budget(budget.left(2.0)))
+        first = persistence()
     except redis.exceptions.RedisError as exc:
         return Outcome("error", f"BGSAVE: cannot connect: {safe_text(exc, [ctx.target.password])}")
     try:
-        first = link.client.info("persistence")
         before = (first.get("rdb_last_save_time"), first.get("rdb_saves"))
-        command(link.client, "BGSAVE")
+        with closing(open_link(ctx, Budget(budget.left(COMMAND_S)))) as link:
+            command(link.client, "BGSAVE")
         attempt = 0
         while not budget.spent():
-            info = link.client.info("persistence")
+            info = persistence()
             now = (info.get("rdb_last_save_time"), info.get("rdb_saves"))
             if int(info.get("rdb_bgsave_in_progress", 0)) == 0 and now != before:
                 status = text(info.get("rdb_last_bgsave_status", "ok"))
@@ -219,5 +232,3 @@ def run_redis_bgsave(ctx: CheckContext) -> Outcome:
         return Outcome("timeout", f"BGSAVE still running after {ctx.param('wait_s'):g} s")
     except redis.exceptions.RedisError as exc:
         return Outcome("error", f"BGSAVE: {safe_text(exc, [ctx.target.password])}")
-    finally:
-        link.close()

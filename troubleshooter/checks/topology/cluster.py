@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
-from troubleshooter.checks.server.link import command, text
+from troubleshooter.checks.server.link import command, own_client, text
 from troubleshooter.findings import Finding, finding
 from troubleshooter.frozen import frozen
 from troubleshooter.parallel import first_line, in_parallel
@@ -111,10 +111,8 @@ def _text(value: Any) -> str:
 
 
 def _node_client(ctx: CheckContext, node: Node, timeout: float) -> redis.Redis:
-    from troubleshooter.redisclient import make_client
-
     target = replace(ctx.target, host=node.host, port=node.port)
-    return make_client(target, timeout, protocol=2, client_name="")
+    return own_client(ctx, target, timeout, protocol=2, client_name="")
 
 
 def _node_view(ctx: CheckContext, node: Node, timeout: float) -> dict[str, str]:
@@ -139,9 +137,7 @@ def _node_view(ctx: CheckContext, node: Node, timeout: float) -> dict[str, str]:
 def run_cluster_status(ctx: CheckContext) -> Outcome:
     import redis
 
-    from troubleshooter.redisclient import make_client
-
-    client = make_client(ctx.target, ctx.timeout, protocol=2, client_name="")
+    client = own_client(ctx, ctx.target, ctx.timeout, protocol=2, client_name="")
     try:
         info = info_fields(_text(command(client, "CLUSTER", "INFO")))
         nodes = parse_nodes(_text(command(client, "CLUSTER", "NODES")))

@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from troubleshooter.checks.base import CheckContext, Outcome, outcome_from
-from troubleshooter.checks.server.link import command
+from troubleshooter.checks.server.link import command, own_client
 from troubleshooter.findings import finding
 from troubleshooter.frozen import frozen
 
@@ -72,11 +72,9 @@ def _sentinels_connected(client: redis.Redis) -> bool:
 
 
 def run_sentinel_hint(ctx: CheckContext) -> Outcome:
-    from troubleshooter.redisclient import make_client
-
     if ctx.target.sentinel is not None:
         return Outcome("skipped", "the URL already goes through Sentinel")
-    client = make_client(ctx.target, ctx.timeout, protocol=2, client_name="")
+    client = own_client(ctx, ctx.target, ctx.timeout, protocol=2, client_name="")
     try:
         if not _sentinels_connected(client):
             return Outcome("pass", f"no Sentinel is connected to {ctx.target.address}",
