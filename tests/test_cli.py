@@ -399,6 +399,19 @@ def test_a_unix_socket_target_is_triaged_end_to_end(tmp_path: Path) -> None:
     assert ran["dns"] == "skipped"
 
 
+def test_a_password_that_cuts_the_url_is_in_no_output(redis_server: RedisServer) -> None:
+    # Unencoded `@` and `/`: the URL is malformed, and the password's tail looked like a host.
+    password = "p@ss:w/rd#1"
+    before = set(sessions())
+    done = run("--url", f"redis://sp:{password}@127.0.0.1:{redis_server.port}", "--json")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["diagnosis"]["code"] == "config.malformed_url"
+    saved = "".join(p.read_text() for p in set(sessions()) - before)
+    assert saved
+    for part in (password, "ss:w/rd", "w/rd#1"):
+        assert part not in done.stdout + done.stderr + saved, part
+
+
 def test_a_healthy_tls_target_is_triaged_end_to_end(tmp_path: Path) -> None:
     from tests.tlsutil import make_cert, start_tls_server
 

@@ -268,6 +268,17 @@ def test_an_unencoded_at_in_the_password_is_read_as_redis_py_reads_it() -> None:
     assert SECRET not in t.redacted
 
 
+@pytest.mark.parametrize("password", ["p@ss:w/rd#1", "Xq@Zk9/Yw", "a/b@c", "x@y?z=1@w"])
+def test_an_unencoded_password_is_masked_whole_wherever_it_cuts_the_url(password: str) -> None:
+    url = f"redis://sp:{password}@127.0.0.1:6379/0"
+    t = parse_target(url)
+    shown = t.redacted + " " + redact_url(f"from {url} and more")
+    # Not the password, nor any 4 characters of it past its first `@`.
+    tail = password.split("@", 1)[1]
+    assert all(tail[i:i + 4] not in shown for i in range(max(1, len(tail) - 3))), shown
+    assert password in t.secrets
+
+
 def test_a_password_with_a_space_is_masked_although_the_url_is_malformed() -> None:
     t = parse_target(f"redis://:{SECRET} x@h:6379/0")
     assert t.problem is not None

@@ -116,10 +116,11 @@ class Target:
                 "resolved_by": list(self.resolved_by)}
 
 
-# The password runs to the last `@` of the URL's authority: an unencoded `@` or `#` in it must
-# not leave its tail readable (`redis://:p@ss#x@h` is masked whole, not as `:***@ss#x@h`).
+# The password runs to the URL's last `@`: an unencoded `@`, `#` or `/` in it must not leave its
+# tail readable (`redis://:p@ss/x@h` is masked whole, not as `:***@ss/x@h`). A URL ends at a
+# space or a quote; an `@` later in its path or query masks too much of it, which is harmless.
 _USERINFO = lazy_compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*(?:@[^@\s/\"']*)*)@",
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*(?:@[^@\s\"']*)*)@",
     re.IGNORECASE,
 )
 
