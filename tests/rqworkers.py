@@ -46,8 +46,11 @@ class RqWorker:
     """`python -m rq.cli worker --url URL --name NAME QUEUES...` (no scheduler), by PID."""
 
     def __init__(self, url: str, *queues: str, name: str, burst: bool = False,
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, own_session: bool = True) -> None:
         self.name = name
+        # A service manager makes it lead its session; a shell's `&` gives it only a process
+        # group of its own, in the shell's session.
+        self.own_session = own_session
         self.command = [sys.executable, "-m", "rq.cli", "worker", "--url", url, "--name", name,
                         *(["--burst"] if burst else []), *queues]
         self.log = log
@@ -59,7 +62,9 @@ class RqWorker:
             # cwd: `-m` puts it on sys.path, so the horse can import tests.rqjobs.
             self.proc = subprocess.Popen(self.command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
                                          stdout=out or subprocess.DEVNULL,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT,
+                                         start_new_session=self.own_session,
+                                         process_group=None if self.own_session else 0)
         finally:
             if out is not None:
                 out.close()
@@ -91,7 +96,7 @@ class RqWorker:
     def kill(self) -> None:
         """SIGKILL the worker and its work horse, then reap the worker.
 
-        The worker runs in its own session (pgid == pid); the horse calls setpgrp() and leads a
+        The worker leads its own process group (pgid == pid); the horse calls setpgrp() and leads a
         group of its own, so it is found among the worker's children first and killed too -
         else it would finish its job later and write into the next test's data.
         """

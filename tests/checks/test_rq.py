@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -16,6 +19,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from troubleshooter.checks.base import CheckContext, Outcome
 from troubleshooter.checks.rq import KINDS
+from troubleshooter.checks.rq.horse import HORSE_START_S
 from troubleshooter.lab.server import RedisServer, free_port
 from troubleshooter.target import parse_target
 
@@ -152,6 +156,28 @@ def test_app_queue_served_by_nobody_while_staging_is_queue_mismatch(
     assert codes(outcome) == [("rq.queue_mismatch", "error")]
     assert f"{APP}-staging" in outcome.summary
     assert outcome.data["served"] == {f"{APP}-staging": ["w-staging"]}
+
+
+def test_a_dead_worker_s_pid_taken_by_a_newer_process_is_still_dead(
+        conn: redis.Redis, url: str, worker_log: Any) -> None:
+    job = kill_mid_job(conn, url, "w-reused", worker_log)
+    key = f"{Worker.redis_worker_namespace_prefix}w-reused"
+    time.sleep(HORSE_START_S + 0.5)  # it starts well after the job did: not its horse either
+    newer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        conn.hset(key, "pid", str(newer.pid))  # the pid, reused by a process born after it
+        workers = run("rq_workers", url)
+        registries = run("rq_registries", url)
+        # A process older than the worker's birth may be the worker: alive, as before.
+        conn.hset(key, "pid", str(os.getppid()))
+        older = run("rq_workers", url)
+    finally:
+        newer.kill()
+        newer.wait()
+    (dead,) = workers.data["workers"]
+    assert dead["dead_signal"] == "pid_gone", dead
+    assert [o["job_id"] for o in registries.data["orphaned"]] == [job.id]
+    assert older.data["workers"][0]["alive"] is True
 
 
 def test_sigkilled_worker_is_dead_and_its_job_orphaned_read_only(

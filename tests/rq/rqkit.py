@@ -53,10 +53,11 @@ def status(conn: redis.Redis, job_id: str) -> JobStatus | None:
 
 
 def start_busy(conn: redis.Redis, url: str, name: str, log: Path,
-               func: str = "tests.rqjobs.sleep_job", *args: Any) -> tuple[RqWorker, Job]:
+               func: str = "tests.rqjobs.sleep_job", *args: Any,
+               own_session: bool = True) -> tuple[RqWorker, Job]:
     """A real worker busy on one job (the test's own rq, not the tool, reads the status)."""
     job = Queue(APP, connection=conn).enqueue(func, *(args or (30,)))
-    worker = RqWorker(url, APP, name=name, log=log).start()
+    worker = RqWorker(url, APP, name=name, log=log, own_session=own_session).start()
     try:
         wait_until(lambda: status(conn, job.id) == JobStatus.STARTED, 15, "the job to start")
     except BaseException:

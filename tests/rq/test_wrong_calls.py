@@ -139,12 +139,16 @@ def test_restart_from_a_snapshot_warns_and_never_calls_a_finished_job_orphaned(
     assert runs.read_text().count("ran") == 1
 
 
+# A service manager's worker leads its session; one started from a shell (`rq worker ... &`) does
+# not, and its horse, titled like it (no setproctitle), is known only by when it started.
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "shell's session"])
 def test_killing_only_the_main_process_leaves_the_job_to_its_horse_exactly_once(
-        redis_server: RedisServer, tmp_path: Path) -> None:
+        redis_server: RedisServer, tmp_path: Path, own_session: bool) -> None:
     log, runs = tmp_path / "worker.log", tmp_path / "runs"
     url = redis_server.url
     conn = redis.Redis(host=redis_server.host, port=redis_server.port)
-    worker, job = start_busy(conn, url, "w-main", log, "tests.rqjobs.record_run", str(runs), 4.0)
+    worker, job = start_busy(conn, url, "w-main", log, "tests.rqjobs.record_run", str(runs), 4.0,
+                             own_session=own_session)
     horses = children(worker.pid)
     try:
         assert horses, "the worker forked no work horse"

@@ -110,7 +110,8 @@ class Judge:
         local = worker is not None and worker.local
         dead_pid = worker.pid if local and worker is not None and not worker.alive else None
         current = worker.pid if local and worker is not None and worker.alive else None
-        return find_horse(self.procs, job.worker_name, dead_pid, current)
+        started = job.started_at.timestamp() if job.started_at else None
+        return find_horse(self.procs, job.worker_name, dead_pid, current, started)
 
 
 def live_executions(session: Session, pairs: Sequence[tuple[str, str]]) -> frozenset[str]:

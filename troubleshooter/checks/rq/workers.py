@@ -34,7 +34,8 @@ SCAN_CALLS = 20
 DEAD_SIGNALS = {
     "key_gone": "registered, but its key has expired (no heartbeat for its whole TTL)",
     "death_registered": "it registered its own death",
-    "pid_gone": "its process no longer exists on this host",
+    "pid_gone": "its process no longer exists on this host (its pid is gone, or taken by a "
+                "process that started after it)",
     "heartbeat_stale": "its heartbeat is older than its TTL",
 }
 
@@ -163,12 +164,14 @@ def worker_info(name: str, values: Sequence[Any], now: float, idle_grace_s: floa
     hostname, state = fields.get("hostname", ""), fields.get("state", "")
     heartbeat_age = age_s(parse_time(fields.get("last_heartbeat", "")), now)
     grace = busy_grace_s if state == "busy" else idle_grace_s
+    born_at = parse_time(fields.get("birth", ""))
     return WorkerInfo(
         name, found=True, state=state,
         queues=tuple(q for q in fields.get("queues", "").split(",") if q),
-        hostname=hostname, pid=pid, heartbeat_age_s=heartbeat_age,
-        born_at=parse_time(fields.get("birth", "")), registered=registered,
-        dead_signal=_dead_signal(pid, hostname, heartbeat_age, bool(fields.get("death")), grace),
+        hostname=hostname, pid=pid, heartbeat_age_s=heartbeat_age, born_at=born_at,
+        registered=registered,
+        dead_signal=_dead_signal(pid, hostname, heartbeat_age, bool(fields.get("death")), grace,
+                                 born_at.timestamp() if born_at else None),
     )
 
 
@@ -177,7 +180,7 @@ def _on_this_host(hostname: str) -> bool:
 
 
 def _dead_signal(pid: int | None, hostname: str, heartbeat_age_s: float | None, death: bool,
-                 grace: float) -> str:
+                 grace: float, born: float | None = None) -> str:
     """Why a worker is dead ("" if alive). `grace`: the heartbeat age past which it is - for a
     busy worker, whose main process renews its key every 30 s with a 90 s TTL, a shorter one
     than for an idle worker (the idle grace would call a dead busy worker alive for minutes)."""
@@ -186,11 +189,11 @@ def _dead_signal(pid: int | None, hostname: str, heartbeat_age_s: float | None, 
     # On this host the process says it all: right after a SIGKILL the key lives on for up to
     # its TTL (90-480 s), and a live process is alive however late its heartbeat. Containers
     # sharing a host name but not a PID namespace would defeat it; their host names differ by
-    # default.
+    # default. A process that started after the worker's birth only reused its pid.
     if pid and _on_this_host(hostname):
         from troubleshooter.checks.rq.horse import process_alive  # only for a worker here
 
-        return "" if process_alive(pid) else "pid_gone"
+        return "" if process_alive(pid, born) else "pid_gone"
     if heartbeat_age_s is not None and heartbeat_age_s > grace:
         return "heartbeat_stale"
     return ""
