@@ -64,6 +64,9 @@ CATALOGUE: dict[str, Code] = _codes(
      "Check firewalls / security groups between this host and Redis, and that the host is up."),
     ("network.unreachable", "No route to the Redis host",
      "Check routing / VPN / VPC peering between this host and Redis."),
+    ("network.permission_denied", "This user may not connect to Redis's unix socket",
+     "Run the app and its workers as a user of the socket's group, or set Redis's "
+     "unixsocketperm (e.g. 770) and add that user to the socket's group."),
     ("network.tls_mismatch", "The URL scheme does not match what the server speaks",
      "Use rediss:// for a TLS port and redis:// for a plain one."),
     ("network.tls_failed", "TLS handshake or certificate verification failed",

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from troubleshooter.checks.base import REQUIRED, Budget, CheckContext, Outcome
+from troubleshooter.checks import CHECKS
+from troubleshooter.checks.base import REDIS_IMPORTS, REQUIRED, Budget, CheckContext, Outcome
 from troubleshooter.checks.network import KINDS
 from troubleshooter.checks.network import sockets as _sockets
 from troubleshooter.checks.network.probes import _connected
@@ -272,6 +273,10 @@ def test_unix_socket_file_without_a_listener(tmp_path: Path) -> None:
 def test_unix_socket_permission_denied(unix_server: tuple[RedisServer, str]) -> None:
     # Root bypasses file permissions, so the check runs in a child switched to `nobody`.
     _, path = unix_server
+    # `nobody` cannot read this venv: what the child runs is imported before it forks.
+    for module in (*REDIS_IMPORTS, "troubleshooter.checks.server.errors"):
+        __import__(module)
+    CHECKS["redis_ping"].run.load()  # type: ignore[attr-defined]
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never return into pytest
@@ -281,16 +286,23 @@ def test_unix_socket_permission_denied(unix_server: tuple[RedisServer, str]) -> 
             out = KIND["tcp_connect"].run(CheckContext(
                 target=parse_target(f"unix://{path}"), params={"source_address": ""},
                 timeout=1.0))
+            # redis-py's own connection error, as the server checks classify it.
+            ping = CHECKS["redis_ping"].run(CheckContext(
+                target=parse_target(f"unix://{path}"),
+                params={k: p.default for k, p in CHECKS["redis_ping"].params.items()},
+                timeout=1.0))
             os.write(write_end, json.dumps([out.status, out.summary,
-                                            [f.code for f in out.findings]]).encode())
+                                            [f.code for f in out.findings],
+                                            [f.code for f in ping.findings]]).encode())
         finally:
             os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
-        status, summary, found = json.loads(pipe.read())
+        status, summary, found, by_ping = json.loads(pipe.read())
     os.waitpid(pid, 0)
-    assert (status, found) == ("fail", ["network.refused"])
-    assert f"unix socket {path} permission denied (owner root:root, mode 700)" in summary
+    assert (status, found, by_ping) == ("fail", ["network.permission_denied"],
+                                        ["network.permission_denied"])
+    assert f"unix socket {path}: permission denied (owner root:root, mode 700)" in summary
 
 
 # --- resp_probe ---------------------------------------------------------------------------------

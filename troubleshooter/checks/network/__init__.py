@@ -10,7 +10,7 @@ from troubleshooter.checks.base import CheckKind, Param, lazy
 # redis_nearby's usual ports.
 DEFAULT_PORTS = [6379, 6380, 6381, 6382, 6390, 16379]
 CONNECT_CODES = ("network.dns_failed", "network.refused", "network.timeout",
-                 "network.unreachable")
+                 "network.unreachable", "network.permission_denied")
 SOURCE = {
     "source_address": Param(str, "", "local IP to connect from (empty: the kernel's choice), "
                             "e.g. 127.0.0.2 to see what a non-local client sees"),

@@ -175,10 +175,11 @@ def _unix_finding(path: str, exc: OSError, deadline: Budget) -> Finding:
     if isinstance(exc, TimeoutError):
         return finding("network.timeout", f"unix socket {path} accepts no connection in "
                        f"{deadline.seconds:g} s (backlog full: Redis is hung)", evidence)
+    if isinstance(exc, PermissionError):
+        return finding("network.permission_denied", f"unix socket {path}: permission denied "
+                       f"({so.owner(path)}): run as its owner or a member of its group", evidence)
     if isinstance(exc, FileNotFoundError):
         why = "does not exist (Redis is down, or its unixsocket setting names another path)"
-    elif isinstance(exc, PermissionError):
-        why = f"permission denied ({so.owner(path)}): run as its owner or a member of its group"
     elif os.path.exists(path) and not stat.S_ISSOCK(os.stat(path).st_mode):
         why = "is not a socket"
     else:

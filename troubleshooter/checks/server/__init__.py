@@ -10,7 +10,7 @@ from troubleshooter.checks.base import REDIS_IMPORTS, CheckKind, Param, lazy
 # Every code a failed connection can be classified as (server/errors.classify).
 CONNECT_CODES = (
     "network.dns_failed", "network.refused", "network.timeout", "network.unreachable",
-    "network.tls_mismatch", "network.tls_failed", "network.not_redis",
+    "network.permission_denied", "network.tls_mismatch", "network.tls_failed", "network.not_redis",
     "server.unresponsive", "server.auth_required", "server.auth_failed", "server.acl_denied",
     "server.protected_mode", "server.max_clients", "server.loading", "server.busy",
     "server.persistence_failed", "server.replica_link_down", "server.not_enough_replicas",

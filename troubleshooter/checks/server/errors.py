@@ -114,6 +114,11 @@ def _socket_error(exc: BaseException, at: str, tls: bool) -> _Match:
         return ("network.dns_failed", f"DNS failed{at}: the host name does not resolve")
     if isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
         return ("network.refused", f"TCP connect{at} refused: nothing listens there")
+    # On a unix socket only (redis-py names its path): over TCP, EACCES is a local firewall's.
+    if "connecting to /" in text and (isinstance(cause, PermissionError)
+                                      or "Permission denied" in text):
+        return ("network.permission_denied", f"connect{at}: permission denied (the unix "
+                "socket's owner, group and mode)")
     unreachable = (errno.EHOSTUNREACH, errno.ENETUNREACH)
     if (isinstance(cause, OSError) and cause.errno in unreachable) or re.search(
             r"No route to host|Network is unreachable", text):
