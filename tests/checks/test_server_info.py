@@ -87,14 +87,20 @@ def test_at_maxclients_the_check_cannot_connect(fresh: RedisServer) -> None:
 
 
 def test_near_maxclients_warns(fresh: RedisServer) -> None:
-    with faults.max_clients(fresh, limit=10, spare=1):  # the check's connection is the 10th
-        at_limit = run("redis_info", url(fresh), **SETTLED)
-    with faults.max_clients(fresh, limit=10, spare=2):  # 9 of 10
+    # The check's own connection is not the app's: the 10th of 10 leaves the app one slot.
+    with faults.max_clients(fresh, limit=10, spare=1):
+        last_slot = run("redis_info", url(fresh), **SETTLED)
+    with faults.max_clients(fresh, limit=20, spare=2):  # 18 of 20 besides the check's
         near = run("redis_info", url(fresh), **SETTLED)
-    only(at_limit, "server.max_clients")
-    assert "at maxclients (10 of 10)" in at_limit.summary
+    with faults.max_clients(fresh, limit=20, spare=3):  # 17 of 20: 85%
+        below = run("redis_info", url(fresh), **SETTLED)
+    only(last_slot, "server.max_clients", "warning")
+    assert "near maxclients (9 of 10 besides this tool, 90%: 1 free)" in last_slot.summary
+    assert "connected_clients:10 (this tool's connection included)" in (
+        last_slot.findings[0].evidence[0])
     only(near, "server.max_clients", "warning")
-    assert "near maxclients (9 of 10, 90%)" in near.summary
+    assert "near maxclients (18 of 20 besides this tool, 90%: 2 free)" in near.summary
+    assert below.findings == ()
 
 
 def test_refused_connections_since_start_up_warn(fresh: RedisServer) -> None:

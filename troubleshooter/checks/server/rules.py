@@ -131,17 +131,25 @@ def _clients(f: Facts) -> list[Finding]:
     connected = int(f.num("connected_clients"))
     maxclients = int(f.num("maxclients") or int(f.cfg("maxclients") or 0))
     rejected = int(f.num("rejected_connections"))
-    evidence = [f"connected_clients:{connected} maxclients:{maxclients or 'unknown'}"]
+    evidence = [f"connected_clients:{connected} (this tool's connection included) "
+                f"maxclients:{maxclients or 'unknown'}"]
     if rejected:
         evidence.append(f"rejected_connections:{rejected} since start-up "
                         "(maxclients reached, or protected mode)")
-    pct = connected * 100 / maxclients if maxclients else 0
-    if maxclients and connected >= maxclients:
-        return [finding("server.max_clients", f"Redis {f.where} is at maxclients ({connected} of "
-                        f"{maxclients}): new connections are refused", *evidence)]
-    if pct >= float(f.params.get("clients_warn_pct", 90)):
-        return [finding("server.max_clients", f"Redis {f.where} is near maxclients ({connected} "
-                        f"of {maxclients}, {pct:.0f}%)", *evidence, severity="warning")]
+    # The connection that read INFO is this tool's: the app's clients are the others. At
+    # maxclients with it, the app still gets the slot it frees; refused now is a failed connect
+    # (errors.classify), or rejected_connections below.
+    others = max(connected - 1, 0)
+    free = maxclients - others
+    pct = others * 100 / maxclients if maxclients else 0
+    if maxclients and free <= 0:
+        return [finding("server.max_clients", f"Redis {f.where} is at maxclients ({others} of "
+                        f"{maxclients} besides this tool): new connections are refused",
+                        *evidence)]
+    if maxclients and (pct >= float(f.params.get("clients_warn_pct", 90)) or free == 1):
+        return [finding("server.max_clients", f"Redis {f.where} is near maxclients ({others} of "
+                        f"{maxclients} besides this tool, {pct:.0f}%: {free} free)", *evidence,
+                        severity="warning")]
     if rejected:
         return [finding("server.max_clients", f"Redis {f.where} has refused {rejected} "
                         "connection(s) since start-up", *evidence, severity="warning")]
