@@ -178,7 +178,11 @@ def test_a_replica_whose_master_answers_keeps_the_usual_remedy() -> None:
     ({"connected_slaves": 0}, {"min-replicas-to-write": "1"}, {},
      [("server.not_enough_replicas", "error")]),
     ({"connected_slaves": 1}, {"min-replicas-to-write": "1"}, {}, []),
-    ({"connected_clients": 100, "maxclients": 100}, {}, {}, [("server.max_clients", "error")]),
+    # One of the connected is the tool's own: 100 of 100 leaves the app the slot it frees; 101
+    # (maxclients lowered below the clients already in) does not.
+    ({"connected_clients": 101, "maxclients": 100}, {}, {}, [("server.max_clients", "error")]),
+    ({"connected_clients": 100, "maxclients": 100}, {}, {}, [("server.max_clients", "warning")]),
+    ({"connected_clients": 90, "maxclients": 100}, {}, {}, []),
     ({"connected_clients": 95, "maxclients": 100}, {}, {}, [("server.max_clients", "warning")]),
     ({"connected_clients": 5, "maxclients": 100, "rejected_connections": 2}, {}, {},
      [("server.max_clients", "warning")]),
