@@ -399,6 +399,31 @@ def test_a_unix_socket_target_is_triaged_end_to_end(tmp_path: Path) -> None:
     assert ran["dns"] == "skipped"
 
 
+@pytest.mark.parametrize("how", ["user without INFO", "INFO renamed away"])
+def test_without_info_the_triage_still_judges_rq(how: str) -> None:
+    # RQ needs no INFO: a user denied it (or a server that renamed it) is not an ACL problem,
+    # and the checks that would read it (the RQ ones, config_server) still answer.
+    from troubleshooter.lab import faults
+
+    args = ("--rename-command", "INFO", "") if how == "INFO renamed away" else ()
+    with RedisServer(*args) as server:
+        url = server.url
+        if how == "user without INFO":
+            with faults.acl_user(server, "noinfo", "noinfo-Pw-1", "~*", "&*", "+@all", "-info"):
+                done = run("--url", f"redis://noinfo:noinfo-Pw-1@127.0.0.1:{server.port}",
+                           "--json")
+        else:
+            done = run("--url", url, "--json")
+    doc = json.loads(done.stdout)
+    assert (done.returncode, doc["status"]) == (0, "healthy"), done.stderr
+    checks = {c["id"]: c for s in doc["steps"] for c in s["checks"]}
+    why = "is not permitted to user noinfo" if how == "user without INFO" else "is renamed"
+    assert checks["info"]["status"] == "skipped" and why in checks["info"]["summary"]
+    for name in ("queues", "workers", "registries", "config_server"):
+        assert checks[name]["status"] == "pass", checks[name]
+    assert "role unknown" in checks["config_server"]["summary"]
+
+
 def test_a_password_that_cuts_the_url_is_in_no_output(redis_server: RedisServer) -> None:
     # Unencoded `@` and `/`: the URL is malformed, and the password's tail looked like a host.
     password = "p@ss:w/rd#1"

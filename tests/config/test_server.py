@@ -67,6 +67,15 @@ def test_the_wrong_instance(redis_server: RedisServer) -> None:
     assert "not the expected 0000" in out.findings[0].message
 
 
+def test_without_info_the_identity_is_unknown_not_wrong() -> None:
+    # INFO renamed away: no run_id or role to compare, so no wrong instance either.
+    with RedisServer("--rename-command", "INFO", "") as server:
+        out = _run(server.url, expected_run_id="0" * 40, expected_role="slave")
+    assert (out.status, out.findings) == ("pass", ())
+    assert out.data["role"] == "" and "role unknown" in out.summary
+    assert out.details[0].startswith("INFO refused (unknown command 'INFO'")
+
+
 def test_a_server_that_does_not_answer_is_skipped() -> None:
     out = _run(f"redis://127.0.0.1:{free_port()}/0")
     assert out.status == "skipped"

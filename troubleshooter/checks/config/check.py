@@ -67,7 +67,7 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     import redis
 
     from troubleshooter.checks.server.link import open_link, text
-    from troubleshooter.checks.server.replies import server_config, server_info
+    from troubleshooter.checks.server.replies import refused, server_config, server_info
 
     budget = Budget(ctx.timeout)
     target = ctx.target
@@ -76,9 +76,16 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     except redis.exceptions.RedisError as exc:
         return Outcome("skipped", f"Redis does not answer ({type(exc).__name__}): steps 1-2 "
                                   "say why")
+    notes: tuple[str, ...] = ()
     try:
         # The INFO and CONFIG GET redis_info read, unless the server may have changed since.
-        info = server_info(link)
+        try:
+            info = server_info(link)
+        except redis.exceptions.ResponseError as exc:
+            if not refused(exc):
+                raise
+            info = {}  # refused to this user, or renamed: the instance's identity is unknown
+            notes = (f"INFO refused ({text(str(exc))[:80]}): role and run_id unknown",)
         policy: str | None = server_config(link, info)[0].get("maxmemory-policy") or None
     except redis.exceptions.RedisError as exc:
         from troubleshooter.checks.server.errors import safe_text
@@ -96,8 +103,9 @@ def run_config_server(ctx: CheckContext) -> Outcome:
              "requires_auth": requires_auth}
     found = [*_policy(ctx, policy), *_identity(ctx, facts),
              *_per_source(ctx, requires_auth)]
-    return outcome_from(found, f"{target.address}: maxmemory-policy {policy or 'unknown'}, "
-                               f"role {facts['role']}", **facts)
+    out = outcome_from(found, f"{target.address}: maxmemory-policy {policy or 'unknown'}, "
+                              f"role {facts['role'] or 'unknown'}", **facts)
+    return replace(out, details=notes) if notes else out
 
 
 def _requires_auth(ctx: CheckContext, budget: Budget) -> bool | None:
@@ -138,11 +146,11 @@ def _policy(ctx: CheckContext, policy: str | None) -> list[Finding]:
 def _identity(ctx: CheckContext, facts: dict[str, Any]) -> list[Finding]:
     found = []
     want_id, want_role = str(ctx.param("expected_run_id")), str(ctx.param("expected_role"))
-    if want_id and facts["run_id"] != want_id:
+    if want_id and facts["run_id"] and facts["run_id"] != want_id:
         found.append(finding("config.wrong_instance",
                              f"{ctx.target.address} is run_id {facts['run_id']}, not the "
                              f"expected {want_id}", f"INFO server run_id:{facts['run_id']}"))
-    if want_role and facts["role"] != want_role:
+    if want_role and facts["role"] and facts["role"] != want_role:
         found.append(finding("config.wrong_instance",
                              f"{ctx.target.address} is a {facts['role']}, the configuration "
                              f"expects a {want_role}", f"INFO replication role:{facts['role']}"))

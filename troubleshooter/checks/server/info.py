@@ -21,7 +21,7 @@ from troubleshooter.checks.server.link import (
     open_link,
     text,
 )
-from troubleshooter.checks.server.replies import server_config, server_info
+from troubleshooter.checks.server.replies import refused, server_config, server_info
 from troubleshooter.checks.server.rules import Facts, analyse, mib
 from troubleshooter.findings import Finding
 
@@ -45,14 +45,17 @@ def run_redis_info(ctx: CheckContext) -> Outcome:
             findings = analyse(facts)
             details += _doctor(link.client, findings, budget)
         except redis.exceptions.RedisError as exc:
-            from troubleshooter.checks.server.errors import error_code, safe_text
+            from troubleshooter.checks.server.errors import safe_text
 
-            if error_code(exc) == "NOPERM":
-                # RQ tolerates a user without INFO (it only reads the version): not a finding.
+            if refused(exc):
+                # RQ needs no INFO (it only reads the version where it can): not a finding.
                 user = ctx.target.username or "default"
-                return Outcome("skipped", f"INFO is not permitted to user {user} at "
-                               f"{ctx.target.address}: the server's state cannot be read",
-                               data={"error": safe_text(exc)}, details=tuple(link.notes))
+                why = (f"is not permitted to user {user}"
+                       if isinstance(exc, redis.exceptions.NoPermissionError)
+                       else "is renamed or disabled (rename-command)")
+                return Outcome("skipped", f"INFO {why} at {ctx.target.address}: the server's "
+                               "state cannot be read", data={"error": safe_text(exc)},
+                               details=tuple(link.notes))
             return failure(ctx, exc, "INFO", budget, link.protocol)
     outcome = outcome_from(findings, _healthy_summary(facts), **_data(facts))
     return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,

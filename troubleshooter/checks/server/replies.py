@@ -32,6 +32,15 @@ def server_info(link: Link) -> dict[str, Any]:
     return info
 
 
+def refused(exc: BaseException) -> bool:
+    """Whether an error is the server refusing this user a command (NOPERM), or not having it
+    (renamed away): about what the tool may read, not about what RQ needs."""
+    from redis.exceptions import NoPermissionError, ResponseError
+
+    return isinstance(exc, NoPermissionError) or (
+        isinstance(exc, ResponseError) and str(exc).startswith("unknown command"))
+
+
 def server_config(link: Link, info: Mapping[str, Any]) -> tuple[dict[str, str], str]:
     """CONFIG_NAMES as the server has them, and why not when CONFIG GET is refused ("" when
     read). `info` is the server's INFO (its version and mode decide how to ask)."""
