@@ -378,6 +378,28 @@ def test_write_probe_writes_and_cleans_up(healthy: RedisServer) -> None:
     assert admin_client(healthy).exists(str(outcome.data["key"])) == 0
 
 
+def test_write_probe_paused_writes(fresh: RedisServer) -> None:
+    admin = admin_client(fresh)
+    admin.execute_command("CLIENT", "PAUSE", 10_000, "WRITE")
+    try:
+        outcome = run("write_probe", url(fresh), timeout=1.0)
+    finally:
+        admin.execute_command("CLIENT", "UNPAUSE")
+    only(outcome, "server.unresponsive")
+    assert re.search(r"answers reads but holds writes: SET got no reply in 0\.\d s while PING "
+                     r"answered in \d+ ms", outcome.summary), outcome.summary
+    assert outcome.findings[0].evidence[1].startswith("PING on a new connection: PONG in ")
+    assert outcome.findings[0].remedy.startswith("If nobody is failing over on purpose, run "
+                                                 "CLIENT UNPAUSE")
+
+
+def test_write_probe_on_a_stopped_server_is_unresponsive(fresh: RedisServer) -> None:
+    with faults.paused(fresh):
+        outcome = run("write_probe", url(fresh), timeout=1.0)
+    only(outcome, "server.unresponsive")
+    assert "holds writes" not in outcome.summary
+
+
 def test_write_probe_oom(fresh: RedisServer) -> None:
     with faults.fill_memory(fresh):
         only(run("write_probe", url(fresh)), "server.oom")

@@ -28,6 +28,10 @@ from troubleshooter.findings import finding
 if TYPE_CHECKING:
     import redis
 
+# After a write timed out, how long a PING may take to show that reads still answer (at most a
+# quarter of the check's time, kept for it).
+READ_CHECK_S = 1.0
+
 # --- redis_ping ------------------------------------------------------------------------------
 
 
@@ -110,6 +114,33 @@ def _ping_outcome(ctx: CheckContext, link: Link, samples: list[float],
 # --- write_probe -----------------------------------------------------------------------------
 
 
+def _writes_held(ctx: CheckContext, key: str, budget: Budget,
+                 reserve: float) -> Outcome | None:
+    """After a write timed out: does the server still answer a read at once? Then writes are
+    held (CLIENT PAUSE WRITE, a failover's pause), not the server hung. None when it does not
+    answer either."""
+    import redis
+
+    from troubleshooter.checks.server.rules import UNPAUSE
+
+    waited = budget.elapsed_ms()
+    start = time.monotonic()
+    try:
+        with closing(open_link(ctx, Budget(reserve))) as link:
+            link.client.ping()
+    except redis.exceptions.RedisError:
+        return None
+    ping_ms = (time.monotonic() - start) * 1000
+    held = finding(
+        "server.unresponsive",
+        f"Redis {ctx.target.address} answers reads but holds writes: SET got no reply in "
+        f"{waited / 1000:.1f} s while PING answered in {ping_ms:.0f} ms (CLIENT PAUSE WRITE, or "
+        "a failover in progress)",
+        f"SET {key}: no reply in {waited:.0f} ms (its TTL removes it when writes resume)",
+        f"PING on a new connection: PONG in {ping_ms:.1f} ms", remedy=UNPAUSE)
+    return outcome_from([held], "", key=key, writes_held=True)
+
+
 def run_write_probe(ctx: CheckContext) -> Outcome:
     """SET a short-lived key under RQ's prefix and DEL it: do writes work right now?"""
     import redis
@@ -117,7 +148,9 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
     # The promise is "no write without --write-probe", whatever a playbook's conditions say.
     if not ctx.allow_write:
         return Outcome("skipped", "writes are opt-in: run with --write-probe")
-    budget = Budget(ctx.timeout)
+    # A write that times out leaves `reserve` of the check's time to see whether reads answer.
+    reserve = min(READ_CHECK_S, ctx.timeout / 4)
+    budget = Budget(ctx.timeout - reserve)
     key = f"{rq_prefix(ctx)}:troubleshooter:probe:{secrets.token_hex(8)}"
     try:
         link = open_link(ctx, budget)
@@ -127,6 +160,9 @@ def run_write_probe(ctx: CheckContext) -> Outcome:
         try:
             link.client.set(key, b"1", px=int(ctx.param("ttl_ms")))
             link.client.delete(key)
+        except redis.exceptions.TimeoutError as exc:
+            held = _writes_held(ctx, key, budget, reserve)
+            return held or failure(ctx, exc, f"SET {key}", budget, link.protocol)
         except redis.exceptions.RedisError as exc:
             return failure(ctx, exc, f"SET {key}", budget, link.protocol)
     return Outcome(

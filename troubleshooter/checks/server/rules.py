@@ -284,6 +284,10 @@ def _db(f: Facts) -> list[Finding]:
     )]
 
 
+UNPAUSE = ("If nobody is failing over on purpose, run CLIENT UNPAUSE; find who paused it in the "
+           "Redis log and the ops history.")
+
+
 def _blocked_writes(f: Facts) -> list[Finding]:
     """Clients stuck on a write: CLIENT PAUSE WRITE (or a failover pause). Reads still answer,
     so PING looks healthy while every enqueue hangs until the app's socket timeout."""
@@ -293,10 +297,7 @@ def _blocked_writes(f: Facts) -> list[Finding]:
         "server.unresponsive",
         f"Redis {f.where} answers reads but holds writes: {len(f.blocked_writes)} client(s) "
         "blocked on a write command (CLIENT PAUSE WRITE, or a failover in progress)",
-        *f.blocked_writes[:5],
-        remedy="If nobody is failing over on purpose, run CLIENT UNPAUSE; find who paused it "
-               "in the Redis log and the ops history.",
-    )]
+        *f.blocked_writes[:5], remedy=UNPAUSE)]
 
 
 RULES: tuple[Callable[[Facts], list[Finding]], ...] = (
