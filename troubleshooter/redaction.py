@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
 from troubleshooter.lazyre import lazy_compile
 from troubleshooter.target import redact_url, url_secrets
@@ -34,7 +34,43 @@ OPERATOR_SECRETS = "TROUBLESHOOTER_SECRETS"
 # Shorter values are too likely to collide with ordinary words to be masked everywhere.
 _MIN_SECRET = 4
 
-_Rule = tuple[str, re.Pattern[str], Callable[[re.Match[str]], str]]
+class _Pattern(Protocol):
+    def search(self, text: str) -> object: ...
+
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str) -> str: ...
+
+
+_Rule = tuple[str, _Pattern, Callable[[re.Match[str]], str]]
+
+
+class _AfterWord:
+    """A secret that follows a word announcing it later on the same line (`redis-cli ... -a pw`,
+    `ACL SETUSER u ... >pw`): every match of `secret` after the line's first `word`.
+
+    One regular expression spanning from the word to the secret would read the rest of the line
+    again from each occurrence of the word: a line full of the word would cost its length
+    squared. Here the word is looked for once a line and the rest of the line read once."""
+
+    def __init__(self, word: str, secret: str) -> None:
+        self.word, self.secret = lazy_compile(word), lazy_compile(secret)
+
+    def _matches(self, text: str) -> Iterator[re.Match[str]]:
+        pos = 0
+        while (word := self.word.search(text, pos)) is not None:
+            end = text.find("\n", word.end())
+            end = len(text) if end < 0 else end
+            yield from self.secret.finditer(text, word.end(), end)
+            pos = end + 1
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return next(self._matches(text), None)
+
+    def sub(self, repl: Callable[[re.Match[str]], str], text: str) -> str:
+        parts, kept = [], 0
+        for match in self._matches(text):
+            parts += [text[kept:match.start()], repl(match)]
+            kept = match.end()
+        return "".join([*parts, text[kept:]])
 
 
 def _keep_mask(group: str) -> Callable[[re.Match[str]], str]:
@@ -61,17 +97,17 @@ _RULES: tuple[_Rule, ...] = (
                   r"(?!\(redacted\))"
                   r"(?P<pw>[^\s*]\S*)(?=\s*(?:SETNAME\s+\S+\s*)?$)"),
      _keep_mask("pw")),
-    ("redis-cli password", lazy_compile(r"\bredis-cli\b[^\n]*?\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),
+    ("redis-cli password", _AfterWord(r"\bredis-cli\b", r"\s(?:-a|--pass)\s+(?P<pw>[^\s*]\S*)"),
      _keep_mask("pw")),
     # redis.conf lines, CONFIG SET/GET output: `requirepass pw`, "masterauth" "pw"
     ("requirepass/masterauth",
-     lazy_compile(r'(?im)(?:^\s*|\bCONFIG\s+SET\s+|")'
+     lazy_compile(r'(?im)(?:^[ \t]*|\bCONFIG\s+SET\s+|")'
                   r'(?:requirepass|masterauth|tls-(?:client-)?key-file-pass)"?'
                   r'(?:[ \t]*[=:][ \t]*|[ \t]+|\n\s*\d+\)[ \t]*)"?(?P<pw>[^\s"\',*][^\s"\',]*)'),
      _keep_mask("pw")),
     # ACL SETUSER / ACL LIST / users.acl: `>password` and `#<sha256>` of a user's rules
     ("ACL password",
-     lazy_compile(r"(?i)(?:\bsetuser\b|^\s*\"?user\s)[^\n]*?(?<![^\s\"])[>#](?P<pw>[^\s\"*]+)"),
+     _AfterWord(r"(?im)\bsetuser\b|^[ \t]*\"?user\s", r"(?<![^\s\"])[>#](?P<pw>[^\s\"*]+)"),
      _keep_mask("pw")),
     # NAME=value / NAME: value where the name says it holds a secret (env dumps, log lines)
     # `NAME=value` in any form; `NAME: value` only where NAME is an identifier (DB_PASSWORD,
@@ -179,7 +215,9 @@ def _join(where: str, key: str) -> str:
 # `password=hunter2`, `"token": "abc"`, `Authorization: Bearer x`: secrets written into log
 # lines by the programs themselves, whose values this run cannot know in advance.
 _ASSIGNMENT = lazy_compile(
-    r"""(?P<key>\b[\w.-]*(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|auth(?:orization)?)"""
+    # From the secret's word on: what precedes it in the name (DB_, spring.redis.) stays as it
+    # is, and reading it from each `.` or `-` of a long name would cost the name's length squared.
+    r"""(?P<key>(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|auth(?:orization)?)"""
     r"""["']?\s*[=:]\s*)(?P<q>["']?)(?:(?:Bearer|Basic)\s+)?(?P<value>[^\s"',;&]+)""",
     re.IGNORECASE)
 

@@ -116,13 +116,49 @@ class Target:
                 "resolved_by": list(self.resolved_by)}
 
 
-# The password runs to the URL's last `@`: an unencoded `@`, `#` or `/` in it must not leave its
-# tail readable (`redis://:p@ss/x@h` is masked whole, not as `:***@ss/x@h`). A URL ends at a
-# space or a quote; an `@` later in its path or query masks too much of it, which is harmless.
-_USERINFO = lazy_compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^@\s]*(?:@[^@\s\"']*)*)@",
-    re.IGNORECASE,
-)
+# A URL's start, to the `:` that ends its user: `scheme://user:`. The scheme is short (a bounded
+# run, so a long run of letters costs each position 31 steps at most, not the rest of the run).
+_URL_HEAD = lazy_compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,30}://)(?P<user>[^:@/\s]*):",
+                         re.IGNORECASE)
+_AT_OR_SPACE = lazy_compile(r"[@\s]")
+_SPACE_OR_QUOTE = lazy_compile(r"[\s\"']")
+
+
+class _Next:
+    """Where `pattern` next matches at or after a position (len(text) if nowhere), asked for
+    positions that only grow: each part of the text is searched once."""
+
+    def __init__(self, pattern: re.Pattern[str], text: str) -> None:
+        self.pattern, self.text = pattern, text
+        self.start = self.found = -1
+
+    def at(self, pos: int) -> int:
+        if not self.start <= pos <= self.found:
+            match = self.pattern.search(self.text, pos)
+            self.start, self.found = pos, match.start() if match else len(self.text)
+        return self.found
+
+
+def _userinfos(text: str) -> list[tuple[re.Match[str], int]]:
+    """Each URL password in `text`: the URL's head (scheme, user) and where its password ends.
+
+    The password runs to the URL's last `@`: an unencoded `@`, `#` or `/` in it must not leave
+    its tail readable (`redis://:p@ss/x@h` is masked whole, not as `:***@ss/x@h`). A URL ends at
+    a space, or a quote after its first `@`; an `@` later in its path or query masks too much of
+    it, which is harmless. Linear in the text's length, whatever it holds."""
+    at_or_space, space_or_quote = _Next(_AT_OR_SPACE, text), _Next(_SPACE_OR_QUOTE, text)
+    found: list[tuple[re.Match[str], int]] = []
+    done = 0
+    for head in _URL_HEAD.finditer(text):
+        if head.start() < done:
+            continue  # inside the password of the URL before
+        first = at_or_space.at(head.end())
+        if first == len(text) or text[first] != "@":
+            continue
+        last = text.rfind("@", first, space_or_quote.at(first))
+        found.append((head, last))
+        done = last + 1
+    return found
 
 
 # redis-py also takes the password from the query (`?password=...`), as parse_qs reads it; a
@@ -132,15 +168,18 @@ _QUERY_PASSWORD = lazy_compile(r"(?P<key>[?&](?:sentinel_)?password=)(?P<pw>[^&#
 
 def redact_url(text: str) -> str:
     """Replace the password of every URL in `text` (userinfo or `?password=`) with `***`."""
-    text = _USERINFO.sub(
-        lambda m: f"{m['scheme']}{m['user']}:***@" if m["pw"] else m[0], text
-    )
+    parts, kept = [], 0
+    for head, end in _userinfos(text):
+        if end > head.end():  # an empty password (`redis://user:@host`) has nothing to hide
+            parts += [text[kept:head.end()], "***"]
+            kept = end
+    text = "".join([*parts, text[kept:]])
     return _QUERY_PASSWORD.sub(lambda m: f"{m['key']}***" if m["pw"] else m[0], text)
 
 
 def url_passwords(text: str) -> list[str]:
     """Every password written in a URL in `text`, as written and decoded."""
-    found = [m["pw"] for m in _USERINFO.finditer(text) if m["pw"]]
+    found = [text[head.end():end] for head, end in _userinfos(text) if end > head.end()]
     decoded = [unquote(pw) for pw in found]
     query = [m["pw"] for m in _QUERY_PASSWORD.finditer(text) if m["pw"]]
     decoded += [unquote_plus(pw) for pw in query]

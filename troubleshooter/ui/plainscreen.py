@@ -27,7 +27,10 @@ NARROW = frozenset(
     + [chr(c) for c in range(0x2500, 0x25A0)]  # box drawing, block elements
     + list("‐‒–—―‘’‚“”„†‡•…‰′″‹›←↑→↓✓✔✗✘")
 )
-_WORD = re.compile(r"\s*\S+\s*")
+# rich's own word pattern is \s*\S+\s*: from each position of a long run of spaces it reads the
+# rest of the run (its length squared). Leading spaces are read once here (possessively), and a
+# line of spaces alone is one match, which breaks nothing, as it breaks nothing for rich.
+_WORD = re.compile(r"\s*+\S+\s*|\s+$")
 _TRAILING_SPACE = re.compile(r"\s+$")
 
 
