@@ -8,6 +8,7 @@ process killed at any moment leaves the previous complete transcript, never half
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -67,7 +68,11 @@ def write_private(target: Path, data: bytes, durable: bool = True, ours: bool = 
     """Write `data` to `target` atomically, mode 0600 (see the module docstring).
 
     `durable=False` skips the directory's fsync (the saves during a run: a crash of the
-    machine may then keep the previous save, never a torn one; the final save is durable)."""
+    machine may then keep the previous save, never a torn one; the final save is durable).
+    A path the user gave (not `ours`) that is something else than a regular file is refused:
+    as root, `-o /dev/null` would have replaced the device with a file."""
+    if not ours:
+        _refuse_special(target)
     private_dir(target.parent, ours)
     # mkstemp: O_CREAT|O_EXCL (and O_NOFOLLOW), 0600, a random name nobody could plant.
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -84,6 +89,21 @@ def write_private(target: Path, data: bytes, durable: bool = True, ours: bool = 
     if durable:
         _fsync_dir(target.parent)
     return target
+
+
+_KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISDIR, "a directory"))
+
+
+def _refuse_special(target: Path) -> None:
+    try:
+        mode = target.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise FileExistsError(errno.EEXIST, f"it is {kind}, not a regular file: not replaced")
 
 
 def _fsync_dir(directory: Path) -> None:

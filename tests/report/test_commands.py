@@ -184,3 +184,32 @@ def test_reports_and_listings_on_stdout_carry_no_control_character() -> None:
         shown = run(*args)
         assert shown.returncode == 0, shown.stderr
         assert not any(ch in shown.stdout for ch in "\x1b\x07\x9b\u202e"), args
+
+
+def _specials(tmp_path: Path) -> dict[str, Path]:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    made = {"a FIFO": tmp_path / "fifo", "a symbolic link": tmp_path / "link"}
+    os.mkfifo(made["a FIFO"])
+    made["a symbolic link"].symlink_to(victim)
+    if os.geteuid() == 0:  # a device node as root would replace it: the case that matters
+        made["a character device"] = tmp_path / "null"
+        os.mknod(made["a character device"], 0o20666, os.makedev(1, 3))
+    return made
+
+
+def test_an_output_that_is_not_a_regular_file_is_refused(url: str, tmp_path: Path) -> None:
+    ident = a_run(url)["trace_id"][:8]
+    specials = _specials(tmp_path)
+    for kind, path in specials.items():
+        for command in ("report", "bundle"):
+            done = run(command, ident, "-o", str(path))
+            assert (done.returncode, done.stderr) == (2, (
+                f"troubleshooter: error: cannot write {path}: it is {kind}, not a regular "
+                "file: not replaced\n")), command
+        saved = run("run", "--non-interactive", "--url", url, "--save", str(path))
+        assert saved.returncode == 1
+        assert f"Could not save the session: it is {kind}" in " ".join(saved.stdout.split())
+    assert (tmp_path / "victim").read_text() == "precious"
+    assert os.path.islink(specials["a symbolic link"])
+    assert all(not path.is_file() or path.is_symlink() for path in specials.values())
