@@ -81,6 +81,29 @@ def test_stdin_through_the_installed_command(tmp_path: Path) -> None:
     assert json.loads(done.stdout)["findings"][0]["evidence"]["count"] == 1
 
 
+def test_a_silent_stdin_ends_at_the_time_limit() -> None:
+    # The writer keeps the pipe open and says one line, then nothing: the scan keeps what it
+    # read and stops at its --time-limit instead of waiting for an end that never comes.
+    exe = Path(sys.executable).with_name("troubleshooter")
+    proc = subprocess.Popen([str(exe), "logs", "-", "--json", "--time-limit", "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "100"})
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(f"{REFUSED}\n".encode())
+        proc.stdin.flush()
+        proc.wait(timeout=20)  # stdin still open (communicate() would close it)
+        out = proc.stdout.read()  # a small document: it fitted in the pipe
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+    doc = json.loads(out)
+    assert proc.returncode == 1 and doc["complete"] is False
+    assert doc["findings"][0]["evidence"]["count"] == 1
+    assert "stopped at the time limit (1 s) while reading stdin" in doc["notes"]
+
+
 def test_help_constants_match_the_scanner() -> None:
     assert logscan_cli.ENGINES == matcher.ENGINES
     assert logscan_cli.TIME_LIMIT == kind.TIME_LIMIT

@@ -110,7 +110,12 @@ def _read(scanner: Scanner, source: src.Source, notes: list[str], since: float |
             notes.append("-: stdin is read by `troubleshooter logs -` and non-interactive "
                          "runs only: not read")
             return "skipped"
-        scanner.feed("stdin", reader.stream_blocks(stdin.read))
+        try:
+            fd = stdin.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file: an in-memory stream
+            scanner.feed("stdin", reader.stream_blocks(stdin.read))
+        else:
+            scanner.feed("stdin", reader.fd_blocks(fd, time_left))
         return "read"
     return src.read_command(scanner, source, runner, notes, since, time_left)
 

@@ -112,9 +112,26 @@ def gzip_blocks(opened: Opened, notes: list[str], block: int = BLOCK) -> Iterato
 
 
 def stream_blocks(read: Callable[[int], bytes], block: int = BLOCK) -> Iterator[bytes]:
-    """Blocks from a stream (stdin, a command's output) until it ends."""
+    """Blocks from a stream (a command's output, an in-memory one) until it ends."""
     while True:
         data = read(block)
+        if not data:
+            return
+        yield data
+
+
+def fd_blocks(fd: int, time_left: Callable[[], float], block: int = BLOCK) -> Iterator[bytes]:
+    """Blocks from a file descriptor (stdin) as they come, until it ends or the time is up: a
+    writer that keeps it open and says nothing cannot hold the scan (OutOfTime)."""
+    import select
+
+    from troubleshooter.checks.logs.scan import OutOfTime
+
+    while True:
+        left = time_left()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise OutOfTime
+        data = os.read(fd, block)
         if not data:
             return
         yield data
