@@ -84,6 +84,14 @@ def test_no_source_is_what_a_scan_of_nothing_gives() -> None:
     assert fast == scanned
 
 
+def test_sources_given_but_unreadable_say_why(tmp_path: Path) -> None:
+    scanned = outcome(scan([tmp_path / "nope.log", Path("/dev/zero")]), {}, "ping")
+    assert scanned.status == "skipped"
+    assert scanned.summary == (f"no log source could be read: {tmp_path}/nope.log: cannot read "
+                               "the log: No such file or directory; /dev/zero: cannot read the "
+                               "log: it is a device, not a regular file")
+
+
 def test_a_small_log_is_scanned_without_hyperscan(tmp_path: Path) -> None:
     server = RedisServer()  # it logs to a file: the log of a server that just started
     with server:

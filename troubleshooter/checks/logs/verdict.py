@@ -18,7 +18,10 @@ def outcome(result: ScanResult, earlier: Mapping[str, Outcome], live_check: str)
     """Findings from the scan, held against the live results that came before it."""
     data = _data(result)
     if not result.found_any_source:
-        return Outcome("skipped", NO_SOURCE, data=data, details=result.notes)
+        # Sources were named but none could be read: why, where the operator looks first.
+        why = (f"no log source could be read: {'; '.join(result.notes)}"
+               if result.skipped and result.notes else NO_SOURCE)
+        return Outcome("skipped", why, data=data, details=result.notes)
     live = {f.code for out in earlier.values() for f in out.findings}
     live_errors = any(f.severity == "error" for out in earlier.values() for f in out.findings)
     answers = bool(earlier.get(live_check) and earlier[live_check].data.get("connected"))
