@@ -111,6 +111,10 @@ def test_deep_nesting_is_one_line_not_a_recursion_error() -> None:
                   "got list"),
     ("just text\n", "pb.yaml:1: (top): expected a playbook (a mapping with id, title and "
                     "steps), got string 'just text'"),
+    # Some other file read as YAML (/etc/shadow): one line, and none of its content quoted.
+    ("root:$6$salt$hash:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n",
+     "pb.yaml:1: (top): expected a playbook (a mapping with id, title and steps), got a "
+     "mapping of 2 key(s) with none of them"),
 ])
 def test_not_a_mapping(text: str, expected: str) -> None:
     assert problems(text) == [expected]

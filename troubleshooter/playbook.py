@@ -260,6 +260,11 @@ def loads(text: str, name: str = "<playbook>",
         problems.error(Loc(), "expected a playbook (a mapping with id, title and steps), "
                               f"got {got}")
         raise PlaybookError(_format(problems.errors, source, name))
+    if not {"id", "title", "steps"} & source.data.keys():
+        # Some other file (a config, /etc/passwd read as YAML): one line, none of its content.
+        problems.error(Loc(), f"expected a playbook (a mapping with id, title and steps), got "
+                              f"a mapping of {len(source.data)} key(s) with none of them")
+        raise PlaybookError(_format(problems.errors, source, name))
     clean = PLAYBOOK.check(source.data, Loc(), problems)
     if clean is not INVALID:
         crosscheck.check(clean, problems, checks)
