@@ -22,7 +22,10 @@ from rq.registry import StartedJobRegistry
 from tests.checks.test_rq import elsewhere, run
 from tests.rq.rqkit import APP, check, codes, start_busy, status, triage
 from tests.rqworkers import RqWorker, children, wait_until
+from troubleshooter.checks.base import CheckContext, Outcome
+from troubleshooter.checks.service.detect import _horses
 from troubleshooter.lab.server import RedisServer
+from troubleshooter.target import parse_target
 
 pytestmark = pytest.mark.slow
 
@@ -168,6 +171,10 @@ def test_killing_only_the_main_process_leaves_the_job_to_its_horse_exactly_once(
                 pass
     assert registries is not None and registries["data"]["orphaned"] == []
     assert "work horse" in registries["data"]["uncertain"][job.id]
+    assert registries["data"]["horses"] == {job.id: horses[0]}
+    # What step 4 reads to tell a horse from a worker to stop (tests/service/test_detect.py).
+    assert _horses(CheckContext(parse_target(url), {}, 1.0, earlier={
+        "registries": Outcome("pass", "", data=registries["data"])})) == {horses[0]: job.id}
     assert requeue is None or job.id not in requeue["data"]["requeued"]
     assert runs.read_text().count("ran") == 1
 

@@ -229,3 +229,21 @@ def test_a_hung_redis_to_restart_cannot_say_what_it_would_lose(redis_server: Red
     [lost] = [f for f in out.findings if f.code == "restart.loss_unknown"]
     assert lost.message.endswith("it does not answer")
     assert [p["what"] for p in out.data["plan"]][0] == "restart Redis"
+
+
+def test_a_work_horse_of_a_dead_worker_is_not_to_be_stopped() -> None:
+    # Step 2 found pid 4242 still running job j1 for a dead worker (registries' data.horses).
+    from troubleshooter.checks.config.procs import ProcInfo
+    from troubleshooter.checks.service.detect import _bare_workers, _horses
+
+    ctx = _ctx("redis://127.0.0.1:6379/0", None, {
+        "registries": Outcome("pass", "", data={"horses": {"j1": 4242}}),
+        "other": Outcome("pass", "", data={"horses": "not a mapping"})})
+    argv = ("python", "-m", "rq.cli", "worker", "orchestrator")
+    workers = _bare_workers([ProcInfo(4242, "python", argv), ProcInfo(4343, "python", argv)],
+                            _horses(ctx))
+    assert workers.manual == (
+        "pid 4242: the work horse of a dead worker, still running job j1: let it finish, do "
+        "not kill or requeue it; then start a worker: python -m rq.cli worker orchestrator",
+        "pid 4343: kill -TERM 4343 (warm shutdown), then start it again: python -m rq.cli "
+        "worker orchestrator")

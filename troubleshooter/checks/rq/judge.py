@@ -34,6 +34,7 @@ class Verdict:
     orphan: bool = False
     signal: str = ""
     uncertain: str = ""
+    horse: int | None = None  # the pid of the work horse still running it on this host
 
 
 @frozen
@@ -81,7 +82,8 @@ class Judge:
         horse = self._horse(job, worker)
         if horse is not None:
             return Verdict(uncertain=f"its work horse (pid {horse.pid}) still runs it on this "
-                                     "host, although its worker's main process is gone")
+                                     "host, although its worker's main process is gone",
+                           horse=horse.pid)
         local = worker is not None and worker.local and self.procs is not None
         if not local and f"{entry.job_id}:{entry.execution_id}" in self.live_executions:
             host = worker.hostname if worker is not None and worker.hostname else "its host"

@@ -81,6 +81,8 @@ class RegistryReport:
     # job id -> why it is not called orphaned although it looks stuck (still running, or
     # started in a snapshot and perhaps finished after it).
     uncertain: dict[str, str] = field(default_factory=dict)
+    # job id -> the pid of the work horse that still runs it here (its worker is gone).
+    horses: dict[str, int] = field(default_factory=dict)
     failed_total: int = 0
     failed: list[FailedJob] = field(default_factory=list)
     partial: str = ""
@@ -96,6 +98,7 @@ class RegistryReport:
             "started": {"total": self.started_total, "sampled": self.started_sampled},
             "orphaned": [o.to_dict() for o in self.orphans],
             "uncertain": dict(list(self.uncertain.items())[:50]),
+            "horses": dict(list(self.horses.items())[:50]),
             "failed": {
                 "total": self.failed_total, "sampled": len(self.failed),
                 "by_type": dict(Counter(f.exc_type for f in self.failed).most_common()),
@@ -198,6 +201,8 @@ def _judge_started(session: Session, ctx: CheckContext, report: RegistryReport,
             report.orphans.append(_orphan(job, entry.queue, verdict, session.now))
         elif verdict.uncertain:
             report.uncertain[job.job_id] = verdict.uncertain
+            if verdict.horse is not None:
+                report.horses[job.job_id] = verdict.horse
 
 
 @frozen

@@ -22,6 +22,7 @@ from troubleshooter.checks.service.managers import Service
 from troubleshooter.checks.service.plan import make_plan, read_server, unsaved
 from troubleshooter.cmdrunner import CommandRunner, Commands
 from troubleshooter.findings import Finding, finding
+from troubleshooter.sanitize import visible
 from troubleshooter.target import Target
 
 # Each detection command is quick or not there at all.
@@ -73,7 +74,7 @@ def run_service_detect(ctx: CheckContext) -> Outcome:
     server = {"answers": False, "error": "unresponsive"} if hung else \
         read_server(ctx, budget)
     redis = redis or _bare_redis(ctx.target, listening, server, local)
-    workers = workers or _bare_workers(worker_procs)
+    workers = workers or _bare_workers(worker_procs, _horses(ctx))
     codes = {f.code for out in ctx.earlier.values() for f in out.findings}
     restart_redis = [c for c in PROCESS_CODES if c in codes]
     if "network.refused" in restart_redis and not local:
@@ -300,12 +301,26 @@ def _bare_redis(target: Target, listening: procs.ProcInfo | None, server: dict[s
                    manual=manual)
 
 
-def _bare_workers(found: list[procs.ProcInfo]) -> Service:
+def _horses(ctx: CheckContext) -> dict[int, str]:
+    """pid -> job id of the work horses step 2 found still running a job of a dead worker."""
+    found: dict[int, str] = {}
+    for out in ctx.earlier.values():
+        horses = out.data.get("horses")
+        if isinstance(horses, dict):
+            found.update({pid: str(job) for job, pid in horses.items() if isinstance(pid, int)})
+    return found
+
+
+def _bare_workers(found: list[procs.ProcInfo], horses: dict[int, str]) -> Service:
     if not found:
         return Service("workers", "none", evidence="no rq worker process on this host",
                        manual=("Restart the workers where they run (`rq worker QUEUE --url "
                                "URL`), or give --var workers_restart='COMMAND'",))
-    manual = tuple(f"pid {p.pid}: kill -TERM {p.pid} (warm shutdown), then start it again: "
+    # A work horse whose worker died still runs its job: stopping it loses the job.
+    manual = tuple(f"pid {p.pid}: the work horse of a dead worker, still running job "
+                   f"{visible(horses[p.pid])}: let it finish, do not kill or requeue it; then "
+                   f"start a worker: {shlex.join(p.cmdline)}" if p.pid in horses else
+                   f"pid {p.pid}: kill -TERM {p.pid} (warm shutdown), then start it again: "
                    f"{shlex.join(p.cmdline)}" for p in found[:10])
     return Service("workers", "process", ", ".join(f"pid {p.pid}" for p in found[:10]),
                    evidence=f"{len(found)} rq worker process(es), no manager", manual=manual,
