@@ -65,8 +65,8 @@ KINDS: tuple[CheckKind, ...] = (
         help="Read-only, O(sample): started jobs nothing can still run (worker dead, no work "
              "horse, execution heartbeat expired), and failed jobs by exception type with Redis "
              "errors singled out. data: queues, queue_total, started {total, sampled}, "
-             "orphaned [{job_id, ...}], uncertain {id: why}, failed {total, sampled, by_type, "
-             "redis_errors}, partial.",
+             "orphaned [{job_id, ...}], uncertain {id: why}, horses {id: pid}, failed {total, "
+             "sampled, by_type, redis_errors}, partial.",
         params={"queues": _QUEUES, "heartbeat_grace_s": _GRACE,
                 "busy_heartbeat_grace_s": _BUSY_GRACE, "failed_sample": _SAMPLE,
                 "started_sample": _STARTED_SAMPLE},

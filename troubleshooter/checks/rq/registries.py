@@ -114,8 +114,9 @@ def run_rq_registries(ctx: CheckContext) -> Outcome:
     data: {"queues": [names], "queue_total": n (more than the names: a sample), "started":
     {"total", "sampled"}, "orphaned": [{"job_id", "queue", "func_name", "started_at",
     "started_age_s", "worker_name", "signal"}],
-    "uncertain": {id: why}, "failed": {"total", "sampled", "by_type": {type: count in the
-    sample}, "redis_errors": [ids in the sample: requeue candidates]}, "partial": why or null}.
+    "uncertain": {id: why}, "horses": {id: pid of the work horse still running it}, "failed":
+    {"total", "sampled", "by_type": {type: count in the sample}, "redis_errors": [ids in the
+    sample: requeue candidates]}, "partial": why or null}.
     signal: entry_expired, worker_restarted, or the worker's dead signal (key_gone,
     death_registered, pid_gone, heartbeat_stale). Totals are exact; lists are samples.
     """
