@@ -113,6 +113,9 @@ def test_a_bare_process_is_unmanaged_with_a_walk_through(redis_server: RedisServ
     service = out.data["redis"]
     assert service["manager"] == "process" and service["pid"] == redis_server.proc.pid
     assert service["manual"][0].startswith(f"Stop it: kill {redis_server.proc.pid}")
+    # Started with arguments only, and it answers: not "Redis does not answer".
+    assert service["manual"][1] == ("Start it again the way it was started (it was started "
+                                    "without a config file, and its title hides the arguments)")
     assert "redis-cli -p" in service["manual"][-1]
     # No evidence against the process: nothing to restart, nothing planned.
     assert out.data["restart_redis"] is False and out.data["plan"] == []

@@ -272,12 +272,16 @@ def _bare_redis(target: Target, listening: procs.ProcInfo | None, server: dict[s
         conf = str(server.get("config_file") or "")
         program = server.get("executable") or next(iter(listening.cmdline), "redis-server")
         start = f"{program} {conf}".strip()
+        # INFO's config_file is empty for a server started with arguments only.
+        unknown = ("it was started without a config file, and its title hides the arguments"
+                   if server.get("answers") else
+                   "its config file is unknown: Redis does not answer, and its title hides the "
+                   "arguments")
         manual: tuple[str, ...] = (
                   f"Stop it: kill {listening.pid} (if it is stopped or hung and still there "
                   f"after 10 s: kill -9 {listening.pid})",
                   f"Start it as it was started: {start}" if conf else
-                  "Start it again the way it was started (its config file is unknown: "
-                  "Redis does not answer, and its title hides the arguments)",
+                  f"Start it again the way it was started ({unknown})",
                   f"Check: redis-cli {port} PING")
         if listening.status == "stopped":
             # SIGSTOP (a ^Z, a debugger, a stuck `kill -STOP`): resuming loses nothing.
