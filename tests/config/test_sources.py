@@ -76,18 +76,26 @@ def test_the_app_queue_no_worker_listens_to(redis_server: RedisServer, tmp_path:
     assert f"rq worker pid {worker.pid}: orchestrator-staging" in queue[0].message
 
 
-def test_a_worker_url_from_its_environment(redis_server: RedisServer) -> None:
-    env = {**os.environ, "RQ_REDIS_URL": redis_server.url}
-    cmd = [sys.executable, "-m", "rq.cli", "worker", "--name", "cfg-env", "q1", "q2"]
+# `rq worker` without --url: RQ_REDIS_URL (its --url), else (rq >= 1.9) REDIS_URL, else
+# REDIS_HOST/PORT/DB/PASSWORD, read from its environment.
+@pytest.mark.parametrize("how", ["RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST/PORT/DB"])
+def test_a_worker_url_from_its_environment(redis_server: RedisServer, how: str) -> None:
+    given = ({"REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port)}
+             if how == "REDIS_HOST/PORT/DB" else {how: redis_server.url})
+    env = {**{k: v for k, v in os.environ.items() if k not in procs.ENV_KEYS}, **given}
+    cmd = [sys.executable, "-m", "rq.cli", "worker", "--name", f"cfg-env-{len(how)}", "q1", "q2"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     try:
         # Right after exec, /proc/PID/environ may still read empty for a moment.
         info = wait_until(lambda: next(iter(procs.by_pid([proc.pid])[0])).environ, 5)
-        assert info == {"RQ_REDIS_URL": redis_server.url}
+        assert info == given
+        # The worker really is on that server (rq read the same environment).
+        wait_until(lambda: redis.Redis.from_url(redis_server.url).exists(
+            f"rq:worker:cfg-env-{len(how)}"), 10)
         out = _run(redis_server.url, pids=[], scan_workers=True)
         row = next(s for s in out.data["sources"] if s["pid"] == proc.pid)
-        assert row["url_from"] == "RQ_REDIS_URL (its environment)"
+        assert row["url_from"] == f"{how} (its environment)"
         assert row["queues"] == ["q1", "q2"] and row["queues_from"] == "command line"
         assert not [f for f in out.findings if str(proc.pid) in f.message]
     finally:

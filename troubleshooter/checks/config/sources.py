@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from troubleshooter.checks.config import procs
 from troubleshooter.frozen import frozen
@@ -19,6 +20,8 @@ QUEUE_KEYS = ("RQ_QUEUE_NAME", "RQ_QUEUE", "RQ_QUEUES")
 REST_KEYS = ("UPSTASH_REDIS_REST_URL", "KV_REST_API_URL")
 # rq's own default when a worker is given no URL (and no config module).
 RQ_DEFAULT_URL = "redis://localhost:6379/0"
+# What `rq worker` reads from its environment without --url (rq >= 1.9), after REDIS_URL.
+RQ_ENV_KEYS = ("REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASSWORD")
 
 
 @frozen
@@ -97,6 +100,14 @@ def _url(values: Mapping[str, str]) -> tuple[str | None, str]:
     return None, ""
 
 
+def _rq_env_url(env: Mapping[str, str]) -> str:
+    """rq's connection from REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD (each with rq's
+    default), as a URL."""
+    auth = ":" + quote(env["REDIS_PASSWORD"], safe="") + "@" if env.get("REDIS_PASSWORD") else ""
+    return (f"redis://{auth}{env.get('REDIS_HOST') or 'localhost'}:"
+            f"{env.get('REDIS_PORT') or '6379'}/{env.get('REDIS_DB') or '0'}")
+
+
 def make(name: str, kind: str, url: str | None, url_from: str, queues: Sequence[str],
          queues_from: str, **rest: Any) -> Source:
     target = parse_target(url, name) if url is not None else None
@@ -134,8 +145,10 @@ def files(paths: Sequence[str], optional: Sequence[str]) -> tuple[list[Source], 
 
 
 def worker_source(info: procs.ProcInfo) -> Source:
-    """An rq worker process: its -u URL, else RQ_REDIS_URL in its environment, else rq's
-    default; its queues from the command line, else `default`."""
+    """An rq worker process's Redis as `rq worker` chooses it: its -u URL, else RQ_REDIS_URL in
+    its environment, else its settings module, else (rq >= 1.9) REDIS_URL or REDIS_HOST/PORT/
+    DB/PASSWORD in its environment, else rq's default; its queues from the command line, else
+    `default`."""
     args = procs.parse_worker_args(info.cmdline)
     env = info.environ or {}
     notes = list(info.notes)
@@ -149,8 +162,12 @@ def worker_source(info: procs.ProcInfo) -> Source:
                      " (not imported: pass the file with --config)")
     elif info.environ is None:
         url, url_from = None, ""
+    elif env.get("REDIS_URL"):
+        url, url_from = env["REDIS_URL"], "REDIS_URL (its environment)"
+    elif any(env.get(key) for key in RQ_ENV_KEYS):
+        url, url_from = _rq_env_url(env), "REDIS_HOST/PORT/DB (its environment)"
     else:
-        url, url_from = RQ_DEFAULT_URL, "rq's default (no --url, no RQ_REDIS_URL)"
+        url, url_from = RQ_DEFAULT_URL, "rq's default (no --url, RQ_REDIS_URL or REDIS_URL)"
     queues = args.queues or ("default",)
     return make(f"rq worker pid {info.pid}", "worker", url, url_from, queues,
                 "command line" if args.queues else "rq's default", remotes=info.remotes,
