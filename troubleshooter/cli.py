@@ -238,6 +238,11 @@ def _handled(args_list: list[str], started: float) -> int:
         return _crash(exc)
     finally:
         terminal.uninstall()
+        # A command a check started (a restart cut short by ^C, SIGTERM or the deadline) does
+        # not outlive the tool. Only a run that ran one has imported cmdrunner.
+        runner = sys.modules.get("troubleshooter.cmdrunner")
+        if runner is not None:
+            runner.stop_all()
 
 
 def _say(line: str) -> None:

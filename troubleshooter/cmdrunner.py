@@ -13,6 +13,7 @@ import selectors
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
@@ -93,13 +94,22 @@ class CommandRunner:
         except OSError as exc:
             return CommandResult(args, None, "", time.monotonic() - start,
                                  error=exc.strerror or type(exc).__name__)
+        with _LOCK:
+            _RUNNING.add(proc)
+        try:
+            return self._finish(proc, args, stdin, start + timeout, cap, start)
+        finally:
+            with _LOCK:
+                _RUNNING.discard(proc)
+
+    def _finish(self, proc: subprocess.Popen[bytes], args: tuple[str, ...], stdin: bytes | None,
+                deadline: float, cap: int, start: float) -> CommandResult:
         if stdin is not None and proc.stdin is not None:
             try:
                 proc.stdin.write(stdin)
                 proc.stdin.close()
             except OSError:
                 pass
-        deadline = start + timeout
         chunks, truncated, timed_out = _collect(proc, deadline, cap)
         if not timed_out:
             # Output closed; the program may still be running up to its limit.
@@ -144,6 +154,21 @@ def _collect(proc: subprocess.Popen[bytes], deadline: float,
                 truncated = truncated or len(keep) < len(data)
             else:
                 truncated = True
+
+
+# The commands running now, on any thread: when the command line tool ends (^C in the middle of
+# a restart, SIGTERM), `stop_all` kills what they started.
+_LOCK = threading.Lock()
+_RUNNING: set[subprocess.Popen[bytes]] = set()
+
+
+def stop_all() -> int:
+    """Kill the process group of every command still running; how many there were."""
+    with _LOCK:
+        running = list(_RUNNING)
+    for proc in running:
+        _kill_group(proc)
+    return len(running)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -123,3 +123,55 @@ def test_the_workers_wait_reads_the_run_s_key_prefix() -> None:
         ok, _, _ = wait_for_workers(ctx, 2.0, since)
         assert ok
         conn.close()
+
+
+def _running(marker: str) -> list[int]:
+    """PIDs whose command line is `sleep <marker>`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes() == \
+                    f"sleep\0{marker}\0".encode():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_an_interrupted_run_leaves_no_restart_command_running(tmp_path: Path) -> None:
+    # ^C while the playbook's restart command runs (Redis hung: SIGSTOP, the evidence for a
+    # restart): exit 130, and the command's process group is gone with the tool.
+    import subprocess
+
+    from troubleshooter.lab.server import RedisServer
+
+    marker = "311.7"
+    exe = Path(sys.executable).with_name("troubleshooter")
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "HOME": str(tmp_path)}
+    with RedisServer() as server:
+        server.pause()
+        try:
+            tool = subprocess.Popen(
+                [str(exe), "run", "--non-interactive", "--yes", "--deadline", "60",
+                 "--timeout", "1", "--url", server.url, "--var", f"redis_restart=sleep {marker}"],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            try:
+                give_up = time.monotonic() + 40
+                while not _running(marker) and time.monotonic() < give_up:
+                    time.sleep(0.1)
+                assert _running(marker), "the restart command never started"
+                tool.send_signal(signal.SIGINT)
+                assert tool.wait(timeout=20) == 130
+            finally:
+                tool.kill()
+                tool.wait()
+        finally:
+            server.resume()
+    give_up = time.monotonic() + 5
+    while _running(marker) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    left = _running(marker)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
