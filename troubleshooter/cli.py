@@ -105,7 +105,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     if command in (None, *SESSION_COMMANDS):
         from troubleshooter.commands import add_parsers
 
-        add_parsers(sub, add_run_options)
+        add_parsers(sub, add_run_options, add_password_options)
     return parser
 
 

@@ -26,13 +26,14 @@ if TYPE_CHECKING:
 MASK = "***"
 
 
-def add_parsers(sub: Any, add_run_options: Any) -> None:
+def add_parsers(sub: Any, add_run_options: Any, add_password_options: Any) -> None:
     """The subcommands' arguments (cli.py calls this)."""
     sessions = sub.add_parser("sessions", help="list the saved sessions, newest first")
     sessions.add_argument("--json", action="store_true", help="one JSON document")
     resume = sub.add_parser("resume", help="continue an unfinished session (default: the last)")
     resume.add_argument("id", nargs="?", help="a trace id or its first characters")
     add_run_options(resume)
+    add_password_options(resume)  # the transcript never keeps the password
     rep = sub.add_parser("report", help="the incident report of a session (default: the last)")
     rep.add_argument("id", nargs="?", help="a trace id or its first characters")
     rep.add_argument("--format", choices=("md", "html", "json"), default="md")
@@ -154,8 +155,11 @@ def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     where = saved_pb.get("path") or saved_pb.get("id")
     pb = library.load(where if where and Path(str(where)).is_file() else str(saved_pb.get("id")),
                       environ)
-    url, source = _resume_url(args.url, prior.target, environ)
-    target = parse_target(url, source)
+    from troubleshooter.runconfig import resolve_password
+
+    password_given = bool(args.password_file or args.ask_password)
+    url, source = _resume_url(args.url, prior.target, environ, password_given)
+    target = resolve_password(parse_target(url, source), args, environ)
     variables = wizard.resolve_variables(pb, args, environ)
     given = {item.partition("=")[0] for item in args.var}
     for name, value in prior.variables.items():
@@ -172,10 +176,11 @@ def resume(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                           prior_redactions=stored.doc.get("redactions") or [])
 
 
-def _resume_url(cli_url: str | None, saved: Mapping[str, Any],
-                environ: Mapping[str, str]) -> tuple[str, str]:
+def _resume_url(cli_url: str | None, saved: Mapping[str, Any], environ: Mapping[str, str],
+                password_given: bool = False) -> tuple[str, str]:
     """--url, else the environment's URL if it is the saved one, else the saved URL when it
-    carried no password (the transcript keeps it masked)."""
+    carried no password (the transcript keeps it masked) or the password is given again
+    (--password-file, --ask-password: it replaces the mask)."""
     from troubleshooter.target import parse_target, resolve_url
 
     if cli_url is not None:
@@ -184,7 +189,8 @@ def _resume_url(cli_url: str | None, saved: Mapping[str, Any],
     url, source = resolve_url(None, environ)
     if source != "default" and parse_target(url, source).redacted == saved_url:
         return url, source
-    if MASK in saved_url or saved.get("password_set"):
+    if (MASK in saved_url or saved.get("password_set")) and not password_given:
         raise UsageError("the session's Redis URL had a password, which the transcript does "
-                         "not keep: give the URL again with --url or $REDIS_URL")
+                         "not keep: give the URL again with --url or $REDIS_URL, or the "
+                         "password with --password-file or --ask-password")
     return saved_url, "resumed session"

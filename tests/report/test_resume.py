@@ -109,3 +109,42 @@ def test_sigkill_mid_step_loses_only_that_step(tmp_path: Path) -> None:
     report = run("report").stdout
     assert "session resumed" in report and "step second run again" in report
     assert os.stat(sessions_dir()).st_mode & 0o777 == 0o700
+
+
+def test_a_session_started_with_a_password_file_resumes_with_it(tmp_path: Path) -> None:
+    # The transcript never keeps the password: resume takes it again as run did.
+    playbook = tmp_path / "resumable.yaml"
+    # Step 2 authenticates: it passes only with the password.
+    playbook.write_text(PLAYBOOK.replace("{id: resp, check: resp_probe, timeout: 25}",
+                                         "{id: ping, check: redis_ping, timeout: 25}"))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("seen: true\n")
+    secret = tmp_path / "pw"
+    secret.write_text("resume-Pw-8q\n")
+    server = RedisServer("--requirepass", "resume-Pw-8q").start()
+    try:
+        server.pause()
+        child = subprocess.Popen(
+            [TROUBLESHOOTER, "run", str(playbook), "--url", server.url, "--timeout", "30",
+             "--non-interactive", "--answers", str(answers), "--password-file", str(secret)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda d: d["steps"] and d["steps"][0]["finished_at"])
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        finally:
+            if child.poll() is None:
+                child.kill()
+        server.resume()
+        without = run("resume", "--non-interactive")
+        done = run("resume", "--non-interactive", "--password-file", str(secret))
+        after = transcript()
+    finally:
+        server.stop()
+    assert without.returncode == 2
+    assert "or the password with --password-file or --ask-password" in without.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert after["ended_by"] == "finished" and after["status"] == "healthy"
+    assert after["steps"][1]["checks"][0]["id"] == "ping"
+    assert after["steps"][1]["checks"][0]["status"] == "pass"  # AUTH worked: it was given
+    assert "resume-Pw-8q" not in json.dumps(after) + done.stdout + done.stderr
