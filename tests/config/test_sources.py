@@ -133,6 +133,20 @@ def test_disagreeing_queue_settings_between_files(tmp_path: Path) -> None:
     assert "orchestrator-staging" in f.message
 
 
+def test_the_run_s_queue_that_the_app_s_files_do_not_name(tmp_path: Path) -> None:
+    (tmp_path / "web.env").write_text("RQ_QUEUE_NAME=billing\n")
+    out = _run("redis://localhost:6379/0", files=[str(tmp_path / "web.env")],
+               app_queue="orchestrator")
+    [f] = out.findings
+    assert (f.code, f.severity) == ("config.mismatch", "error")
+    assert f.message == (f"this run's app queue is 'orchestrator' (--queue, or $RQ_QUEUE_NAME "
+                         f"here); the app's configuration says {tmp_path}/web.env: billing")
+    # The same queue, or no --queue: nothing to say.
+    assert _run("redis://localhost:6379/0", files=[str(tmp_path / "web.env")],
+                app_queue="billing").findings == ()
+    assert _run("redis://localhost:6379/0", files=[str(tmp_path / "web.env")]).findings == ()
+
+
 def test_nothing_configured_anywhere_is_missing() -> None:
     out = _run("redis://localhost:6379/0", source="default")
     assert _codes(out) == ["config.missing"]

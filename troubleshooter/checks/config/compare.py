@@ -164,6 +164,13 @@ def queue_findings(sources: Sequence[Source], app_queue: str, target: Target,
             "the sources name different queues: " + "; ".join(
                 f"{s.name}: {', '.join(s.queues)}" for s in configured),
             *(f"{s.name} ({s.queues_from}): {', '.join(s.queues)}" for s in configured)))
+    if app_queue and named and app_queue not in named:
+        found.append(finding(
+            "config.mismatch",
+            f"this run's app queue is {app_queue!r} (--queue, or $RQ_QUEUE_NAME here); the "
+            "app's configuration says " + "; ".join(
+                f"{s.name}: {', '.join(s.queues)}" for s in configured),
+            *(f"{s.name} ({s.queues_from}): {', '.join(s.queues)}" for s in configured)))
     wanted = app_queue or (next(iter(named)) if len(named) == 1 else "")
     workers = [s for s in sources if s.kind == "worker" and _serves(s, target)]
     if wanted and workers and not any(wanted in w.queues for w in workers):
