@@ -41,3 +41,24 @@ def test_a_skipped_check_without_a_note_is_not_needed_here() -> None:
     text = render(False, started, *skipped)
     assert "– tls  not needed here" in text
     assert "– write  opt-in (--write-probe)" in text
+
+
+def test_every_finding_of_a_check_is_read_and_a_remedy_once() -> None:
+    from troubleshooter.findings import finding
+
+    found = (finding("config.mismatch", "worker.yaml says db 1, this run's --url says db 0", "e"),
+             finding("config.mismatch", "web.env enqueues to billing", "e"),
+             finding("config.insecure", "a production target without TLS", "e"))
+    record = CheckRecord("sources", "config_sources", "", {}, "fail", found[0].message, "", 1.0,
+                         2.0, found)
+    text = render(False, engine.ChecksStarted(STEP, (Action("sources"),), ()),
+                  engine.CheckFinished(STEP, record))
+    for f in found:
+        assert f"• {f.code}  {f.message}" in text, text
+    assert text.count(found[0].remedy) == 1  # both mismatches share it: said once
+    assert text.count(found[2].remedy) == 1
+    # One finding: the check's own line says it, no list under it.
+    single = render(False, engine.CheckFinished(STEP, CheckRecord(
+        "sources", "config_sources", "", {}, "fail", found[0].message, "", 1.0, 2.0,
+        found[:1])))
+    assert "•" not in single and single.count(found[0].remedy) == 1

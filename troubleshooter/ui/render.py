@@ -30,6 +30,7 @@ MARKS = {
     "error": ("✗", "ERR", "red"), "timeout": ("✗", "TIME", "red"),
     "skipped": ("–", "SKIP", "dim"),
 }
+FINDING_STYLES = {"error": "red", "warning": "yellow"}
 STEP_STYLES = {"passed": "green", "warnings": "yellow", "problems": "red", "skipped": "dim",
                "incomplete": "magenta", "pending": "cyan"}
 
@@ -137,8 +138,14 @@ class Renderer:
             from troubleshooter.ui.logs import render_record
 
             render_record(self.console, record)
-        for f in record.findings:
-            if f.severity != "info" and f.remedy:
+        listed = [f for f in record.findings if f.severity != "info"]
+        remedies: set[str] = set()
+        for f in listed:
+            if len(listed) > 1:  # the check's line says the first: each one, then
+                self._hanging(line(("      • ", FINDING_STYLES.get(f.severity, "white"))),
+                              line((f.code, "bold"), "  ", f.message))
+            if f.remedy and f.remedy not in remedies:  # a remedy once, however many say it
+                remedies.add(f.remedy)
                 self._hanging(line(("      → ", "dim")), line((f.remedy, "dim")))
         from troubleshooter.ui.config import render_extra  # steps 4 and 5: tables, plans
 
