@@ -32,9 +32,9 @@ def _ctx(sv: Supervisor, params: dict[str, object], earlier: dict[str, Outcome])
                         environ=env, runner=CommandRunner(env))
 
 
-def _detect(sv: Supervisor, earlier: dict[str, Outcome]) -> Outcome:
-    params = {"redis_restart": "", "workers_restart": "", "supervisor_conf": str(sv.conf),
-              "dry_run": False}
+def _detect(sv: Supervisor, earlier: dict[str, Outcome], conf: str | None = None) -> Outcome:
+    params = {"redis_restart": "", "workers_restart": "", "dry_run": False,
+              "supervisor_conf": str(sv.conf) if conf is None else conf}
     return run_service_detect(_ctx(sv, params, earlier))
 
 
@@ -69,6 +69,19 @@ def test_a_hung_redis_is_restarted_through_supervisorctl_and_verified() -> None:
         assert workers.status == "pass", workers.summary
         assert workers.findings[0].code == "restart.recovered"
         assert f"on {sv.queue}" in workers.summary
+
+
+def test_without_its_config_the_supervisord_that_runs_them_is_found() -> None:
+    # supervisorctl's default search does not find a supervisord started with -c FILE: its
+    # children's parent says where it is.
+    with Supervisor() as sv:
+        services = _detect(sv, {"ping": HUNG}, conf="")
+    assert services.data["redis"]["manager"] == "supervisor"
+    assert services.data["redis"]["restart"] == ["supervisorctl", "-c", str(sv.conf), "restart",
+                                                 "redis"]
+    assert services.data["workers"]["manager"] == "supervisor"
+    assert any(f"supervisorctl -c {sv.conf}: the config of the supervisord that runs them" in note
+               for note in services.data["notes"])
 
 
 def test_workers_that_come_back_on_another_queue_are_not_recovered() -> None:

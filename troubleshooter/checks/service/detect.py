@@ -13,6 +13,7 @@ import ipaddress
 import os
 import shlex
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from troubleshooter.checks.base import Budget, CheckContext, Outcome, outcome_from
@@ -189,6 +190,11 @@ def _supervisor(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | 
     if runner.which("supervisorctl") is None:
         return None, None
     conf = str(ctx.param("supervisor_conf"))
+    if not conf:  # supervisorctl's default search misses a supervisord started with -c FILE
+        conf = supervisord_conf([p for p in (pid, *sorted(worker_pids)) if p is not None])
+        if conf:
+            notes.append(f"supervisorctl -c {conf}: the config of the supervisord that runs "
+                         "them (its command line)")
     shown = _run(runner, m.supervisorctl(conf, "status"), budget, notes)
     programs = m.parse_supervisor_status(shown or "")
     if not programs:
@@ -212,6 +218,32 @@ def _supervisor(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | 
                           f"supervisor programs {', '.join(names)}",
                           ", ".join(sorted({p.state for p in members})), members=names)
     return redis, workers
+
+
+def supervisord_conf(pids: Sequence[int]) -> str:
+    """The config file (`-c FILE`) of a supervisord that is the parent of one of `pids`; ""
+    when none is."""
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+            parent = int(stat.rpartition(")")[2].split()[1])
+            argv = [a.decode("utf-8", "replace") for a in
+                    Path(f"/proc/{parent}/cmdline").read_bytes()[:4096].split(b"\0") if a]
+        except (OSError, ValueError, IndexError):
+            continue
+        if not any(Path(word).name == "supervisord" for word in argv[:3]):
+            continue
+        for i, word in enumerate(argv):
+            value = (argv[i + 1] if word in ("-c", "--configuration") and i + 1 < len(argv)
+                     else word.partition("=")[2] if word.startswith("--configuration=") else "")
+            if value and not os.path.isabs(value):
+                try:  # a relative path is its start directory's: /proc knows its current one
+                    value = os.path.join(os.readlink(f"/proc/{parent}/cwd"), value)
+                except OSError:
+                    continue
+            if value:
+                return value
+    return ""
 
 
 def _docker(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | None,
