@@ -179,13 +179,20 @@ def test_killing_only_the_main_process_leaves_the_job_to_its_horse_exactly_once(
     assert runs.read_text().count("ran") == 1
 
 
+# Later than a minute after the kill, rq has expired the job's executions record (its
+# `rq:executions:<id>` and `rq:execution:<id>:<eid>`); its started entry is still there.
+@pytest.mark.parametrize("expired", [False, True], ids=["at once", "executions expired"])
 def test_a_killed_worker_and_horse_is_requeued_and_runs_once_more(
-        redis_server: RedisServer, tmp_path: Path) -> None:
+        redis_server: RedisServer, tmp_path: Path, expired: bool) -> None:
     log, runs = tmp_path / "worker.log", tmp_path / "runs"
     url = redis_server.url
     conn = redis.Redis(host=redis_server.host, port=redis_server.port)
     worker, job = start_busy(conn, url, "w-dead", log, "tests.rqjobs.record_run", str(runs), 1.5)
     worker.kill()  # the worker and its horse: the job is really lost
+    if expired:
+        gone = conn.keys(f"rq:execution*:{job.id}*")
+        assert gone and conn.delete(*gone) == len(gone)
+        assert conn.zcard(f"rq:wip:{APP}") == 1  # the started entry outlives them
     code, doc = triage(url, tmp_path, "--yes")
     requeue = check(doc, "requeue")
     assert requeue is not None and requeue["data"]["requeued"] == [job.id]

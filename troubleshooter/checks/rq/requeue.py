@@ -10,6 +10,7 @@ and the refusal recorded, never run twice. Nothing here unpickles: rq's Job.fetc
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -211,6 +212,10 @@ def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
             members = [f"{job_id}:{e}" for e in executions] + [job_id]
             scores = {m: s for m in members if (s := pipe.zscore(started_key, m)) is not None}
             if not scores:
+                # rq expires a job's executions a minute after its last heartbeat; its started
+                # entry (`jobid:executionid`) outlives them: find the entry itself.
+                scores = _entries_of(pipe, started_key, job_id)
+            if not scores:
                 raise NotRequeueable(f"not in the started registry of {job.origin} any more")
             verdict = _rejudge(pipe, keys, world, job, scores, exec_keys, session.now)
             if not verdict:
@@ -220,8 +225,9 @@ def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
             for execution, exec_key in zip(executions, exec_keys, strict=True):
                 pipe.delete(exec_key)
                 pipe.zrem(keys.executions(job_id), execution)
-                if job.worker_name:
-                    pipe.srem(keys.worker_executions(job.worker_name), f"{job_id}:{execution}")
+            held = {m for m in (*scores, *(f"{job_id}:{e}" for e in executions)) if ":" in m}
+            if job.worker_name and held:  # the worker's record of it, however it was found
+                pipe.srem(keys.worker_executions(job.worker_name), *held)
             _enqueue(pipe, keys, job, session.now)
             pipe.execute()
     except WatchError as exc:
@@ -230,6 +236,23 @@ def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
             from None
     return (f"requeued {job_id} ({job.func_name}) to {job.origin}: in flight on a dead worker "
             f"({verdict})")
+
+
+# A started registry is scanned for one job's entries at most this many times 1,000 members.
+ENTRY_SCANS = 100
+
+
+def _entries_of(pipe: Any, started_key: str, job_id: str) -> dict[str, float]:
+    """`job_id`'s members of a started registry (`jobid:executionid`) and their scores."""
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", job_id) + ":*"  # the id taken literally
+    found: dict[str, float] = {}
+    cursor = 0
+    for _ in range(ENTRY_SCANS):
+        cursor, batch = pipe.zscan(started_key, cursor, match=pattern, count=1000)
+        found.update({text(member): float(score) for member, score in batch})
+        if not cursor:
+            break
+    return found
 
 
 def _rejudge(pipe: Any, keys: RqKeys, world: World, job: JobRecord,
