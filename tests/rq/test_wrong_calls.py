@@ -261,3 +261,38 @@ def test_requeue_rejudges_a_stale_orphan_list_and_refuses_a_running_job(
     assert outcome.data["requeued"] == []
     assert "alive" in outcome.data["failed_to_requeue"][job.id]
     assert Queue(APP, connection=conn).get_job_ids() == []
+
+
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "shell's session"])
+def test_a_stopped_worker_and_horse_hold_their_job(redis_server: RedisServer, tmp_path: Path,
+                                                   own_session: bool) -> None:
+    # SIGSTOP on the worker and its horse: the worker's key expires (its TTL; deleted here, as
+    # the TTL would) while the stopped horse still holds the job. A requeue, then SIGCONT,
+    # would run it twice: it is uncertain, with what to do.
+    url = redis_server.url
+    conn = redis.Redis(host=redis_server.host, port=redis_server.port)
+    worker, job = start_busy(conn, url, "w-stopped", tmp_path / "worker.log",
+                             own_session=own_session)
+    horses = children(worker.pid)
+    try:
+        assert horses, "the worker forked no work horse"
+        for pid in (worker.pid, *horses):
+            os.kill(pid, signal.SIGSTOP)
+        conn.delete("rq:worker:w-stopped")
+        conn.srem("rq:workers", "rq:worker:w-stopped")
+        registries = run("rq_registries", url)
+        code, doc = triage(url, tmp_path, "--yes")
+        requeue = check(doc, "requeue")
+    finally:
+        for pid in (worker.pid, *horses):
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        worker.kill()
+    assert registries.data["orphaned"] == []
+    why = registries.data["uncertain"][job.id]
+    assert why.startswith(f"its work horse (pid {horses[0]}) still holds it on this host, "
+                          f"stopped (state T): `kill -CONT {horses[0]}` lets it finish"), why
+    assert registries.data["horses"] == {job.id: horses[0]}
+    assert requeue is None or job.id not in requeue["data"]["requeued"]

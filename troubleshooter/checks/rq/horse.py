@@ -57,6 +57,11 @@ def _started(fields: list[str]) -> float | None:
     return None if boot is None else boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _stopped_family(proc: Proc, parent: Proc | None) -> bool:
+    return (parent is not None and _python_or_rq(parent.title)
+            and (proc.stopped or parent.stopped))
+
+
 def _python_or_rq(title: str) -> bool:
     words = re.split(r"[^a-z0-9]+", title.lower())
     return "rq" in words or any(word.startswith("python") for word in words)
@@ -87,6 +92,11 @@ class Proc:
     title: str
     started: float | None = None  # epoch s
     group: int = 0  # its process group
+    state: str = ""  # /proc's one letter: R, S, D, T (stopped)...
+
+    @property
+    def stopped(self) -> bool:
+        return self.state in ("T", "t")
 
 
 def processes() -> list[Proc] | None:
@@ -109,7 +119,7 @@ def processes() -> list[Proc] | None:
             continue
         found.append(Proc(int(entry.name), int(fields[1]), int(fields[3]),
                           title.replace(b"\0", b" ").decode("utf-8", "replace").strip(),
-                          _started(fields), int(fields[2])))
+                          _started(fields), int(fields[2]), fields[0]))
     return found
 
 
@@ -117,11 +127,14 @@ def find_horse(procs: list[Proc], worker_name: str, worker_pid: int | None,
                current_pid: int | None = None, job_started: float | None = None) -> Proc | None:
     """A live work horse of the worker named `worker_name` whose main process (`worker_pid`) is
     gone: a process in that worker's session (the horse inherits it), one rq titled
-    `rq:worker:<name>: `, or an orphaned Python or rq process leading its own group that
-    started with the job (`job_started`, epoch s) - not `current_pid` (a worker restarted under
-    the same name) nor one of its children.
+    `rq:worker:<name>: `, or a Python or rq process leading its own group that started with the
+    job (`job_started`, epoch s) whose parent is gone (init took it), or is a Python or rq
+    process too with one of them stopped (SIGSTOP: the worker's key expired while its horse
+    holds the job) - not `current_pid` (a worker restarted under the same name) nor one of its
+    children. (A running parent's horse that started then belongs to a live worker.)
     """
     title = f"rq:worker:{worker_name}: "
+    by_pid = {proc.pid: proc for proc in procs}
     for proc in procs:
         if proc.pid in (worker_pid, current_pid) or (current_pid and proc.ppid == current_pid):
             continue
@@ -129,8 +142,9 @@ def find_horse(procs: list[Proc], worker_name: str, worker_pid: int | None,
             return proc
         if proc.title.startswith(title):
             return proc
-        if (job_started is not None and proc.started is not None and proc.ppid == 1
-                and proc.group == proc.pid and abs(proc.started - job_started) <= HORSE_START_S
-                and _python_or_rq(proc.title)):
+        if (job_started is not None and proc.started is not None and proc.group == proc.pid
+                and abs(proc.started - job_started) <= HORSE_START_S
+                and _python_or_rq(proc.title)
+                and (proc.ppid == 1 or _stopped_family(proc, by_pid.get(proc.ppid)))):
             return proc
     return None

@@ -80,6 +80,11 @@ class Judge:
                 f"its registry entry expired, but its worker {worker.name} (pid {worker.pid}) "
                 "is alive on this host: hung or slow, not lost; not requeued while it lives"))
         horse = self._horse(job, worker)
+        if horse is not None and horse.stopped:
+            return Verdict(uncertain=(
+                f"its work horse (pid {horse.pid}) still holds it on this host, stopped (state "
+                f"T): `kill -CONT {horse.pid}` lets it finish; kill it before requeueing, or "
+                "the job runs twice"), horse=horse.pid)
         if horse is not None:
             return Verdict(uncertain=f"its work horse (pid {horse.pid}) still runs it on this "
                                      "host, although its worker's main process is gone",
