@@ -161,6 +161,9 @@ CATALOGUE: dict[str, Code] = _codes(
     ("rq.dead_workers", "Registered workers are dead",
      "Restart the workers; dead registrations are cleaned up by `rq info` / worker maintenance.",
      "warning"),
+    ("rq.workers_suspended", "RQ workers are suspended: they take no job",
+     "If nobody suspended them on purpose (a deploy, maintenance), run `rq resume --url URL`; "
+     "new workers would be suspended too (the rq:suspended key)."),
     ("rq.orphaned_jobs", "In-flight jobs lost their worker",
      "Requeue the orphaned jobs once Redis and the workers are healthy (`rq requeue`)."),
     ("rq.failed_jobs", "Jobs failed",

@@ -102,6 +102,28 @@ def kill_mid_job(conn: redis.Redis, url: str, name: str, log: Any) -> Job:
     return job
 
 
+def test_suspended_workers_take_no_job(conn: redis.Redis, url: str, worker_log: Any) -> None:
+    from rq.suspension import resume, suspend
+
+    try:
+        with RqWorker(url, APP, name="w-suspended", log=worker_log) as worker:
+            worker.wait_registered(conn)
+            suspend(conn)  # `rq suspend` (a suspended rq refuses to start a worker)
+            # Idle in its blocking dequeue, it sees the suspension after its next job.
+            Queue(APP, connection=conn).enqueue("tests.rqjobs.noop_job")
+            wait_until(lambda: conn.hget(f"{Worker.redis_worker_namespace_prefix}w-suspended",
+                                         "state") == b"suspended", what="the worker to pause")
+            outcome = run("rq_workers", url, app_queue=APP)
+    finally:
+        resume(conn)
+    assert codes(outcome) == [("rq.workers_suspended", "error")]
+    f = outcome.findings[0]
+    assert f.message.startswith("all 1 of 1 live RQ worker(s) on 127.0.0.1:")
+    assert f.message.endswith("are suspended (`rq suspend`): they take no job until `rq resume`")
+    assert f.evidence == (f"w-suspended: state suspended, queues {APP}",)
+    assert "rq resume" in f.remedy
+
+
 def test_live_worker_and_drained_queues_pass_with_few_commands(
         conn: redis.Redis, url: str, worker_log: Any) -> None:
     with RqWorker(url, APP, f"{APP}-low", name="w-healthy", log=worker_log) as worker:

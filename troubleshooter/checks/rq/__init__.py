@@ -56,7 +56,7 @@ KINDS: tuple[CheckKind, ...] = (
         params={"app_queue": _APP_QUEUE, "heartbeat_grace_s": _GRACE,
                 "busy_heartbeat_grace_s": _BUSY_GRACE, "recent_restart_s": _RECENT},
         codes=("rq.dead_workers", "rq.no_workers", "rq.queue_mismatch",
-               "rq.unregistered_workers", "server.data_lost"),
+               "rq.unregistered_workers", "rq.workers_suspended", "server.data_lost"),
     ),
     CheckKind(
         imports=REDIS_IMPORTS,

@@ -75,6 +75,9 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
     findings += [lost] if lost else []
     if unregistered:
         findings.append(_unregistered_finding(unregistered, ctx))
+    suspended = [w for w in live + unregistered if w.state == "suspended"]
+    if suspended:
+        findings.append(_suspended_finding(suspended, len(live) + len(unregistered), ctx))
     unserved = _unserved(lengths, served, workers, ctx, findings,
                          covered=bool(served_by_unknown))
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))  # the summary names the worst
@@ -99,6 +102,19 @@ def _workers(session: Session, ctx: CheckContext) -> Outcome:
         details.append(note)
     return Outcome(outcome.status, outcome.summary, outcome.findings, outcome.data,
                    tuple(details))
+
+
+def _suspended_finding(suspended: Sequence[WorkerInfo], live: int,
+                       ctx: CheckContext) -> Finding:
+    """Live workers that `rq suspend` stopped taking jobs: an error when none still works."""
+    every = len(suspended) == live
+    return finding(
+        "rq.workers_suspended",
+        f"{'all ' if every else ''}{len(suspended)} of {live} live RQ worker(s) on "
+        f"{ctx.target.address} are suspended (`rq suspend`): they take no job until `rq resume`",
+        *capped([f"{w.name}: state suspended, queues {', '.join(w.queues) or '?'}"
+                 for w in suspended]),
+        severity=None if every else "warning")
 
 
 def _unserved_lengths(session: Session, ctx: CheckContext, served: Mapping[str, list[str]],
