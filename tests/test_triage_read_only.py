@@ -26,6 +26,7 @@ READS = {
     "xrevrange", "xrange", "get", "mget", "time", "dbsize", "watch", "unwatch",
     "sort_ro", "srandmember", "scan", "smismember",  # rq_workers: every worker in one read
     "sscan", "sismember",  # the RQ checks' bounded listing of rq:queues
+    "zcount",  # rq_registries: scheduled jobs past due
 }
 
 

@@ -164,6 +164,9 @@ CATALOGUE: dict[str, Code] = _codes(
     ("rq.workers_suspended", "RQ workers are suspended: they take no job",
      "If nobody suspended them on purpose (a deploy, maintenance), run `rq resume --url URL`; "
      "new workers would be suspended too (the rq:suspended key)."),
+    ("rq.scheduler_missing", "Scheduled jobs are due and no RQ scheduler enqueues them",
+     "Run a worker with the scheduler (`rq worker QUEUE --with-scheduler`), or the app's own "
+     "scheduler process; the jobs are enqueued as soon as one runs."),
     ("rq.orphaned_jobs", "In-flight jobs lost their worker",
      "Requeue the orphaned jobs once Redis and the workers are healthy (`rq requeue`)."),
     ("rq.failed_jobs", "Jobs failed",

@@ -36,7 +36,7 @@ CHECKS = {kind.name: kind for kind in KINDS}
 # What the read-only checks may send: handshake, reads, and rq's MULTI/EXEC around HGETALLs.
 READ_ONLY = {"hello", "client|setname", "smembers", "llen", "lindex", "zrange", "zcard",
              "zrevrange", "hmget", "hget", "xrevrange", "sort_ro", "scard", "srandmember",
-             "exists", "scan", "smismember", "config|get", "sscan", "sismember"}
+             "exists", "scan", "smismember", "config|get", "sscan", "sismember", "zcount"}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +100,29 @@ def kill_mid_job(conn: redis.Redis, url: str, name: str, log: Any) -> Job:
     finally:
         worker.kill()
     return job
+
+
+def test_scheduled_jobs_past_due_without_a_scheduler(conn: redis.Redis, url: str,
+                                                     worker_log: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    queue = Queue(APP, connection=conn)
+    due = datetime.now(UTC) - timedelta(seconds=120)
+    jobs = [queue.enqueue_at(due - timedelta(seconds=i), "tests.rqjobs.noop_job")
+            for i in range(3)]
+    outcome = run("rq_registries", url)
+    assert codes(outcome) == [("rq.scheduler_missing", "error")]
+    f = outcome.findings[0]
+    assert f.message.startswith("3 scheduled RQ job(s) on 127.0.0.1:")
+    assert f"no RQ scheduler runs for {APP}" in f.message
+    assert f.evidence[0].startswith(f"{APP}: 3 job(s) overdue, the oldest by 12")
+    assert outcome.data["overdue_unscheduled"][APP]["jobs"] == 3
+    # A worker with the scheduler enqueues (and runs) them: nothing overdue any more.
+    with RqWorker(url, "--with-scheduler", APP, name="w-sched", log=worker_log):
+        for job in jobs:
+            wait_until(lambda j=job: job_status(conn, j.id) == JobStatus.FINISHED,
+                       what="the scheduler to move it")
+    assert run("rq_registries", url).findings == ()
 
 
 def test_suspended_workers_take_no_job(conn: redis.Redis, url: str, worker_log: Any) -> None:

@@ -70,7 +70,7 @@ KINDS: tuple[CheckKind, ...] = (
         params={"queues": _QUEUES, "heartbeat_grace_s": _GRACE,
                 "busy_heartbeat_grace_s": _BUSY_GRACE, "failed_sample": _SAMPLE,
                 "started_sample": _STARTED_SAMPLE},
-        codes=("rq.orphaned_jobs", "rq.failed_jobs"),
+        codes=("rq.orphaned_jobs", "rq.failed_jobs", "rq.scheduler_missing"),
     ),
     CheckKind(
         imports=REDIS_IMPORTS,

@@ -67,6 +67,14 @@ class RqKeys:
         """A queue's started-job registry (StartedJobRegistry(queue).key: "wip")."""
         return f"{self.prefix}:wip:{queue}"
 
+    def scheduled(self, queue: str) -> str:
+        """A queue's scheduled-job registry (ScheduledJobRegistry(queue).key): score = when."""
+        return f"{self.prefix}:scheduled:{queue}"
+
+    def scheduler_lock(self, queue: str) -> str:
+        """Held by the scheduler that moves a queue's due jobs (rq.scheduler's locking key)."""
+        return f"{self.prefix}:scheduler-lock:{queue}"
+
     def failed(self, queue: str) -> str:
         """A queue's failed-job registry (FailedJobRegistry(queue).key)."""
         return f"{self.prefix}:failed:{queue}"

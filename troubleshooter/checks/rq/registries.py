@@ -85,6 +85,9 @@ class RegistryReport:
     horses: dict[str, int] = field(default_factory=dict)
     failed_total: int = 0
     failed: list[FailedJob] = field(default_factory=list)
+    # queue -> (scheduled jobs overdue by OVERDUE_S or more, the oldest one's delay in s), for
+    # the queues no scheduler holds the lock of.
+    unscheduled: dict[str, tuple[int, float]] = field(default_factory=dict)
     partial: str = ""
 
     @property
@@ -105,6 +108,8 @@ class RegistryReport:
                 "redis_errors": self.redis_failed_ids,
             },
             "partial": self.partial or None,
+            "overdue_unscheduled": {q: {"jobs": n, "oldest_overdue_s": round(age, 1)}
+                                    for q, (n, age) in self.unscheduled.items()},
         }
 
 
@@ -116,16 +121,31 @@ def run_rq_registries(ctx: CheckContext) -> Outcome:
     "started_age_s", "worker_name", "signal"}],
     "uncertain": {id: why}, "horses": {id: pid of the work horse still running it}, "failed":
     {"total", "sampled", "by_type": {type: count in the sample}, "redis_errors": [ids in the
-    sample: requeue candidates]}, "partial": why or null}.
+    sample: requeue candidates]}, "partial": why or null, "overdue_unscheduled": {queue:
+    {"jobs", "oldest_overdue_s"}}}.
     signal: entry_expired, worker_restarted, or the worker's dead signal (key_gone,
     death_registered, pid_gone, heartbeat_stale). Totals are exact; lists are samples.
     """
     return run_session(ctx, "rq_registries", lambda session: _registries(session, ctx))
 
 
+def _unscheduled_finding(report: RegistryReport, ctx: CheckContext) -> Finding | None:
+    if not report.unscheduled:
+        return None
+    total = sum(n for n, _ in report.unscheduled.values())
+    return finding(
+        "rq.scheduler_missing",
+        f"{total} scheduled RQ job(s) on {ctx.target.address} are due and not enqueued: no RQ "
+        f"scheduler runs for {', '.join(sorted(report.unscheduled))} (enqueue_in/enqueue_at, "
+        "retries with an interval)",
+        *capped([f"{q}: {n} job(s) overdue, the oldest by {age:.0f} s; {q}'s scheduler lock "
+                 "is free" for q, (n, age) in sorted(report.unscheduled.items())]))
+
+
 def _registries(session: Session, ctx: CheckContext) -> Outcome:
     report = inspect_registries(session, ctx)
-    findings = [f for f in (_orphan_finding(report, ctx), _failed_finding(report, ctx)) if f]
+    findings = [f for f in (_orphan_finding(report, ctx), _failed_finding(report, ctx),
+                            _unscheduled_finding(report, ctx)) if f]
     details = [f"job {job_id}: {why}" for job_id, why in report.uncertain.items()]
     details = capped(details)
     if report.queues_note:
@@ -154,7 +174,8 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
         listing = queue_listing(session, ctx.param("queues"))
         report.queues, report.queue_total = list(listing.names), listing.total
         report.queues_note = listing.note(session.keys.queues)
-        started, failed = _counts(session, report.queues)
+        started, failed, overdue = _counts(session, report.queues)
+        report.unscheduled = _unscheduled(session, overdue)
         report.started_total = sum(started.values())
         report.failed_total = sum(failed.values())
         _judge_started(session, ctx, report, started)
@@ -167,17 +188,45 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
     return report
 
 
-def _counts(session: Session, names: Sequence[str]) -> tuple[dict[str, int], dict[str, int]]:
+# A scheduled job this late (rq's scheduler moves due jobs every second) is not being moved.
+OVERDUE_S = 60.0
+
+
+def _counts(session: Session, names: Sequence[str]
+            ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """(started, failed, scheduled jobs overdue by OVERDUE_S) per queue."""
     if not names:
-        return {}, {}
+        return {}, {}, {}
     session.spend("counting the job registries")
     pipe = session.pipeline()
     for name in names:
         pipe.zcard(session.keys.started(name))
         pipe.zcard(session.keys.failed(name))
+        pipe.zcount(session.keys.scheduled(name), "-inf", session.now - OVERDUE_S)
     replies = [int(n) for n in pipe.execute()]
-    return ({n: replies[2 * i] for i, n in enumerate(names)},
-            {n: replies[2 * i + 1] for i, n in enumerate(names)})
+    return ({n: replies[3 * i] for i, n in enumerate(names)},
+            {n: replies[3 * i + 1] for i, n in enumerate(names)},
+            {n: replies[3 * i + 2] for i, n in enumerate(names)})
+
+
+def _unscheduled(session: Session, overdue: Mapping[str, int]) -> dict[str, tuple[int, float]]:
+    """The queues with overdue scheduled jobs whose scheduler lock nobody holds: (how many,
+    the oldest one's delay in s)."""
+    late = [q for q, n in overdue.items() if n]
+    if not late:
+        return {}
+    session.spend("looking for the RQ scheduler")
+    pipe = session.pipeline()
+    for name in late:
+        pipe.exists(session.keys.scheduler_lock(name))
+        pipe.zrange(session.keys.scheduled(name), 0, 0, withscores=True)
+    replies = pipe.execute()
+    found = {}
+    for i, name in enumerate(late):
+        held, oldest = replies[2 * i], replies[2 * i + 1]
+        if not held and oldest:
+            found[name] = (overdue[name], max(0.0, session.now - float(oldest[0][1])))
+    return found
 
 
 def _judge_started(session: Session, ctx: CheckContext, report: RegistryReport,
