@@ -150,6 +150,9 @@ def _registries(session: Session, ctx: CheckContext) -> Outcome:
     details = capped(details)
     if report.queues_note:
         details.append(report.queues_note)
+    if len(report.queues) > SCHEDULED_QUEUES:
+        details.append(f"scheduled jobs looked for in the first {SCHEDULED_QUEUES} of "
+                       f"{len(report.queues)} queues")
     if report.partial:
         details.append(f"partial: {report.partial}")
     of = f" (a sample of {report.queue_total})" if report.queues_note else ""
@@ -190,11 +193,14 @@ def inspect_registries(session: Session, ctx: CheckContext) -> RegistryReport:
 
 # A scheduled job this late (rq's scheduler moves due jobs every second) is not being moved.
 OVERDUE_S = 60.0
+# The scheduled registries of at most this many queues are counted (a command each).
+SCHEDULED_QUEUES = 8
 
 
 def _counts(session: Session, names: Sequence[str]
             ) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
-    """(started, failed, scheduled jobs overdue by OVERDUE_S) per queue."""
+    """(started, failed, scheduled jobs overdue by OVERDUE_S) per queue (the last for the
+    first SCHEDULED_QUEUES queues)."""
     if not names:
         return {}, {}, {}
     session.spend("counting the job registries")
@@ -202,11 +208,14 @@ def _counts(session: Session, names: Sequence[str]
     for name in names:
         pipe.zcard(session.keys.started(name))
         pipe.zcard(session.keys.failed(name))
+    scheduled = names[:SCHEDULED_QUEUES]
+    for name in scheduled:
         pipe.zcount(session.keys.scheduled(name), "-inf", session.now - OVERDUE_S)
     replies = [int(n) for n in pipe.execute()]
-    return ({n: replies[3 * i] for i, n in enumerate(names)},
-            {n: replies[3 * i + 1] for i, n in enumerate(names)},
-            {n: replies[3 * i + 2] for i, n in enumerate(names)})
+    late = replies[2 * len(names):]
+    return ({n: replies[2 * i] for i, n in enumerate(names)},
+            {n: replies[2 * i + 1] for i, n in enumerate(names)},
+            dict(zip(scheduled, late, strict=True)))
 
 
 def _unscheduled(session: Session, overdue: Mapping[str, int]) -> dict[str, tuple[int, float]]:
