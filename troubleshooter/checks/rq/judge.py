@@ -114,6 +114,8 @@ class Judge:
         if worker is not None and worker.alive and not (
                 worker.born_at and job.started_at and worker.born_at > job.started_at):
             return None  # its own live worker runs it: nothing to look for
+        if worker is not None and worker.hostname and not worker.local:
+            return None  # it ran on another host: no process here is its horse
         local = worker is not None and worker.local
         dead_pid = worker.pid if local and worker is not None and not worker.alive else None
         current = worker.pid if local and worker is not None and worker.alive else None
