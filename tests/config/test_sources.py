@@ -103,6 +103,32 @@ def test_a_worker_url_from_its_environment(redis_server: RedisServer, how: str) 
         proc.wait(10)
 
 
+def test_a_worker_with_another_key_prefix(redis_server: RedisServer) -> None:
+    # Its keys (myapp:workers, myapp:queues...) are invisible to a run that reads rq:*.
+    env = {**{k: v for k, v in os.environ.items() if k not in procs.ENV_KEYS},
+           "RQ_REDIS_URL": redis_server.url, "RQ_KEY_PREFIX": "myapp"}
+    cmd = [sys.executable, "-m", "rq.cli", "worker", "--name", "cfg-prefix", "q1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        wait_until(lambda: redis.Redis.from_url(redis_server.url).exists(
+            "myapp:worker:cfg-prefix"), 10)
+        out = _run(redis_server.url, pids=[], scan_workers=True)
+        same = _run(redis_server.url, environ={"RQ_KEY_PREFIX": "myapp"}, pids=[],
+                    scan_workers=True)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    prefixed = [f for f in out.findings if "key prefix" in f.message]
+    assert [(f.code, f.severity) for f in prefixed] == [("config.mismatch", "error")]
+    assert prefixed[0].message.startswith(f"rq worker pid {proc.pid} uses the RQ key prefix "
+                                          "'myapp' (RQ_KEY_PREFIX in its environment); this "
+                                          "run reads 'rq': run it again with RQ_KEY_PREFIX=myapp")
+    row = next(s for s in out.data["sources"] if s["pid"] == proc.pid)
+    assert row["key_prefix"] == "myapp"
+    assert not [f for f in same.findings if "key prefix" in f.message]
+
+
 @pytest.mark.parametrize(("line", "code"), [
     ("REDIS_URL=redis://localhost:6379/0\u200b", "config.malformed_url"),
     ("REDIS_URL=redis-cli -u redis://localhost:6379", "config.malformed_url"),

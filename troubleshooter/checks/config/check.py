@@ -17,6 +17,12 @@ def _pids(values: list[Any]) -> list[int]:
     return [int(v) for v in values if str(v).strip().isdigit()]
 
 
+def _prefix(ctx: CheckContext) -> str:
+    from troubleshooter.checks.server.link import rq_prefix
+
+    return rq_prefix(ctx)
+
+
 def _earlier_codes(ctx: CheckContext) -> set[str]:
     return {f.code for out in ctx.earlier.values() for f in out.findings}
 
@@ -33,6 +39,7 @@ def run_config_sources(ctx: CheckContext) -> Outcome:
         *compare.connection_findings(sources, target),
         *compare.queue_findings(sources, str(ctx.param("app_queue")), target,
                                 known="rq.queue_mismatch" in _earlier_codes(ctx)),
+        *compare.prefix_findings(sources, _prefix(ctx), target),
     ]
     workers = [s for s in sources if s.kind == "worker"]
     serving = [w for w in workers if compare.on_target(w, target)]

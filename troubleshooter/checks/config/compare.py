@@ -183,6 +183,19 @@ def queue_findings(sources: Sequence[Source], app_queue: str, target: Target,
     return found
 
 
+def prefix_findings(sources: Sequence[Source], prefix: str, target: Target) -> list[Finding]:
+    """Workers on this Redis whose RQ key prefix is not the one this run reads: their queues,
+    workers and jobs are invisible to the RQ checks (which then see no worker at all)."""
+    other = [w for w in sources if w.kind == "worker" and w.key_prefix
+             and w.key_prefix != prefix and _serves(w, target)]
+    return [finding(
+        "config.mismatch",
+        f"{w.name} uses the RQ key prefix {w.key_prefix!r} (RQ_KEY_PREFIX in its environment); "
+        f"this run reads {prefix!r}: run it again with RQ_KEY_PREFIX={w.key_prefix} (the RQ "
+        "checks did not see its keys)",
+        f"{w.name}: RQ_KEY_PREFIX={w.key_prefix}", f"this run: {prefix}") for w in other[:5]]
+
+
 def _serves(worker: Source, target: Target) -> bool:
     """A worker counts for the queue comparison when it talks to the target (or may)."""
     t = worker.target

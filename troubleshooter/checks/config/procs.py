@@ -21,7 +21,8 @@ from troubleshooter.frozen import frozen
 
 # Environment variables worth reading from a process: nothing else is kept.
 ENV_KEYS = ("RQ_REDIS_URL", "REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD",
-            "REDIS_DB", "RQ_QUEUE_NAME", "RQ_QUEUE", "UPSTASH_REDIS_REST_URL", "RQ_CONFIG")
+            "REDIS_DB", "RQ_QUEUE_NAME", "RQ_QUEUE", "UPSTASH_REDIS_REST_URL", "RQ_CONFIG",
+            "RQ_KEY_PREFIX")
 # At most this many processes are inspected in depth, and this much of a command line kept.
 MAX_PROCS = 64
 MAX_ARG = 4096

@@ -40,6 +40,8 @@ class Source:
     notes: tuple[str, ...] = ()
     password_set: bool = False
     target: Target | None = None  # `url` parsed
+    # An rq worker's key prefix (RQ_KEY_PREFIX in its environment, else rq's "rq"); "" unknown.
+    key_prefix: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         t = self.target
@@ -54,7 +56,7 @@ class Source:
             "queues": list(self.queues), "queues_from": self.queues_from,
             "rest_url": mask(self.rest_url) if self.rest_url else None,
             "connected_to": [f"{h}:{p}" for h, p in self.remotes],
-            "notes": list(self.notes),
+            "notes": list(self.notes), "key_prefix": self.key_prefix or None,
         }
 
 
@@ -169,9 +171,10 @@ def worker_source(info: procs.ProcInfo) -> Source:
     else:
         url, url_from = RQ_DEFAULT_URL, "rq's default (no --url, RQ_REDIS_URL or REDIS_URL)"
     queues = args.queues or ("default",)
+    prefix = "" if info.environ is None else env.get("RQ_KEY_PREFIX") or "rq"
     return make(f"rq worker pid {info.pid}", "worker", url, url_from, queues,
                 "command line" if args.queues else "rq's default", remotes=info.remotes,
-                pid=info.pid, notes=tuple(notes))
+                pid=info.pid, notes=tuple(notes), key_prefix=prefix)
 
 
 def process_source(info: procs.ProcInfo) -> Source:
