@@ -104,6 +104,23 @@ def test_a_silent_stdin_ends_at_the_time_limit() -> None:
     assert "stopped at the time limit (1 s) while reading stdin" in doc["notes"]
 
 
+def test_a_scan_cut_by_its_time_limit_is_not_a_clean_exit() -> None:
+    # Nothing matched in what was read, and the rest was not: exit 4, not 0.
+    exe = Path(sys.executable).with_name("troubleshooter")
+    proc = subprocess.Popen([str(exe), "logs", "-", "--time-limit", "1"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(b"2026-11-27 16:20:01,000 INFO all good\n")
+        proc.stdin.flush()
+        assert proc.wait(timeout=20) == 4
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdin.close()
+
+
 def test_help_constants_match_the_scanner() -> None:
     assert logscan_cli.ENGINES == matcher.ENGINES
     assert logscan_cli.TIME_LIMIT == kind.TIME_LIMIT

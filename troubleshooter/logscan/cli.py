@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Mapping
 
-from troubleshooter.errors import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, UsageError
+from troubleshooter.errors import EXIT_INCOMPLETE, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, UsageError
 
 # Literals, not imports: `--help` must not load the check registry (checks.logs.matcher.ENGINES
 # and checks.logs.kind.TIME_LIMIT say the same; a test holds them equal).
@@ -72,4 +72,7 @@ def run_logs(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                   "standard output say why)",
                   file=sys.stderr)
         return EXIT_USAGE
-    return EXIT_PROBLEMS if result.matches else EXIT_OK
+    if result.matches:
+        return EXIT_PROBLEMS
+    # Stopped at its time limit: what was not read may hold what was looked for.
+    return EXIT_OK if result.complete else EXIT_INCOMPLETE
