@@ -222,27 +222,32 @@ def _supervisor(ctx: CheckContext, runner: Commands, budget: Budget, pid: int | 
 
 def supervisord_conf(pids: Sequence[int]) -> str:
     """The config file (`-c FILE`) of a supervisord that is the parent of one of `pids`; ""
-    when none is."""
+    when none is (read with psutil, as config/procs.py reads processes)."""
+    import psutil
+
     for pid in pids:
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-            parent = int(stat.rpartition(")")[2].split()[1])
-            argv = [a.decode("utf-8", "replace") for a in
-                    Path(f"/proc/{parent}/cmdline").read_bytes()[:4096].split(b"\0") if a]
-        except (OSError, ValueError, IndexError):
+            parent = psutil.Process(pid).parent()
+            if parent is None:
+                continue
+            argv = parent.cmdline()
+            if not any(Path(word).name == "supervisord" for word in argv[:3]):
+                continue
+            conf = _option(argv, "-c", "--configuration")
+            # A relative path is its start directory's: its current one is the best guess.
+            return conf if not conf or os.path.isabs(conf) else os.path.join(parent.cwd(), conf)
+        except psutil.Error:
             continue
-        if not any(Path(word).name == "supervisord" for word in argv[:3]):
-            continue
-        for i, word in enumerate(argv):
-            value = (argv[i + 1] if word in ("-c", "--configuration") and i + 1 < len(argv)
-                     else word.partition("=")[2] if word.startswith("--configuration=") else "")
-            if value and not os.path.isabs(value):
-                try:  # a relative path is its start directory's: /proc knows its current one
-                    value = os.path.join(os.readlink(f"/proc/{parent}/cwd"), value)
-                except OSError:
-                    continue
-            if value:
-                return value
+    return ""
+
+
+def _option(argv: Sequence[str], short: str, long: str) -> str:
+    """The value of `short VALUE`, `long VALUE` or `long=VALUE` in `argv`; "" when absent."""
+    for i, word in enumerate(argv):
+        if word in (short, long) and i + 1 < len(argv):
+            return argv[i + 1]
+        if word.startswith(f"{long}="):
+            return word.partition("=")[2]
     return ""
 
 
