@@ -14,6 +14,7 @@ taken later by another process.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -36,15 +37,21 @@ def process_alive(pid: int, born: float | None = None) -> bool:
         return False
     except PermissionError:
         return True  # it exists, under another user
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-    except OSError:
+    fields = _stat_fields(PROC / str(pid) / "stat")
+    if fields is None:
         return True  # no /proc (not Linux): kill(0) succeeding is all we know
     if fields[:1] == ["Z"]:
         return False
     started = _started(fields)
     return born is None or started is None or started <= born + HORSE_START_S
+
+
+def _stat_fields(path: Path) -> list[str] | None:
+    """/proc/<pid>/stat's fields after the command name (state, ppid, pgrp, session...)."""
+    try:
+        return path.read_text(encoding="ascii", errors="replace").rpartition(")")[2].split()
+    except OSError:
+        return None  # exited meanwhile, not ours to read, or no /proc
 
 
 def _started(fields: list[str]) -> float | None:
@@ -55,31 +62,6 @@ def _started(fields: list[str]) -> float | None:
     except (IndexError, ValueError):
         return None
     return None if boot is None else boot + ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _stopped_family(proc: Proc, parent: Proc | None) -> bool:
-    return (parent is not None and _python_or_rq(parent.title)
-            and (proc.stopped or parent.stopped))
-
-
-def _python_or_rq(title: str) -> bool:
-    words = re.split(r"[^a-z0-9]+", title.lower())
-    return "rq" in words or any(word.startswith("python") for word in words)
-
-
-_BOOT: list[float | None] = []
-
-
-def _boot_time() -> float | None:
-    """When this host booted (epoch s, /proc/stat's btime); None where unknown."""
-    if not _BOOT:
-        try:
-            with open("/proc/stat", encoding="ascii", errors="replace") as stat:
-                line = next((line for line in stat if line.startswith("btime ")), "")
-            _BOOT.append(float(line.split()[1]) if line else None)
-        except (OSError, ValueError, IndexError):
-            _BOOT.append(None)
-    return _BOOT[0]
 
 
 @frozen
@@ -108,14 +90,13 @@ def processes() -> list[Proc] | None:
     for entry in PROC.iterdir():
         if not entry.name.isdigit() or entry.name == me:
             continue
+        fields = _stat_fields(entry / "stat")
         try:
-            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
             # The title is bounded: a process's argv is at most a few pages.
             title = (entry / "cmdline").read_bytes()[:4096]
         except OSError:
             continue  # exited meanwhile, or not ours to read
-        fields = stat.rpartition(")")[2].split()
-        if len(fields) < 4 or fields[0] == "Z":
+        if fields is None or len(fields) < 4 or fields[0] == "Z":
             continue
         found.append(Proc(int(entry.name), int(fields[1]), int(fields[3]),
                           title.replace(b"\0", b" ").decode("utf-8", "replace").strip(),
@@ -134,7 +115,6 @@ def find_horse(procs: list[Proc], worker_name: str, worker_pid: int | None,
     children. (A running parent's horse that started then belongs to a live worker.)
     """
     title = f"rq:worker:{worker_name}: "
-    by_pid = {proc.pid: proc for proc in procs}
     for proc in procs:
         if proc.pid in (worker_pid, current_pid) or (current_pid and proc.ppid == current_pid):
             continue
@@ -145,6 +125,29 @@ def find_horse(procs: list[Proc], worker_name: str, worker_pid: int | None,
         if (job_started is not None and proc.started is not None and proc.group == proc.pid
                 and abs(proc.started - job_started) <= HORSE_START_S
                 and _python_or_rq(proc.title)
-                and (proc.ppid == 1 or _stopped_family(proc, by_pid.get(proc.ppid)))):
+                and (proc.ppid == 1 or _stopped_family(proc, procs))):
             return proc
     return None
+
+
+def _stopped_family(proc: Proc, procs: list[Proc]) -> bool:
+    """Its parent is a Python or rq process too, and one of the two is stopped."""
+    parent = next((p for p in procs if p.pid == proc.ppid), None)
+    return (parent is not None and _python_or_rq(parent.title)
+            and (proc.stopped or parent.stopped))
+
+
+def _python_or_rq(title: str) -> bool:
+    words = re.split(r"[^a-z0-9]+", title.lower())
+    return "rq" in words or any(word.startswith("python") for word in words)
+
+
+@functools.cache
+def _boot_time() -> float | None:
+    """When this host booted (epoch s, /proc/stat's btime); None where unknown."""
+    try:
+        with open(PROC / "stat", encoding="ascii", errors="replace") as stat:
+            line = next((line for line in stat if line.startswith("btime ")), "")
+        return float(line.split()[1]) if line else None
+    except (OSError, ValueError, IndexError):
+        return None
