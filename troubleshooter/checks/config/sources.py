@@ -95,16 +95,13 @@ def _url(values: Mapping[str, str]) -> tuple[str | None, str]:
         if key.endswith("_REDIS_URL") and key not in REST_KEYS and value:
             return value, key
     if values.get("REDIS_HOST"):
-        port = values.get("REDIS_PORT") or "6379"
-        db = values.get("REDIS_DB") or "0"
-        auth = ":" + values["REDIS_PASSWORD"] + "@" if values.get("REDIS_PASSWORD") else ""
-        return f"redis://{auth}{values['REDIS_HOST']}:{port}/{db}", "REDIS_HOST/PORT/DB"
+        return _rq_env_url(values), "REDIS_HOST/PORT/DB"
     return None, ""
 
 
 def _rq_env_url(env: Mapping[str, str]) -> str:
-    """rq's connection from REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD (each with rq's
-    default), as a URL."""
+    """The URL of REDIS_HOST, REDIS_PORT, REDIS_DB and REDIS_PASSWORD (each with rq's default;
+    the password percent-encoded, so that any character of it keeps the URL whole)."""
     auth = ":" + quote(env["REDIS_PASSWORD"], safe="") + "@" if env.get("REDIS_PASSWORD") else ""
     return (f"redis://{auth}{env.get('REDIS_HOST') or 'localhost'}:"
             f"{env.get('REDIS_PORT') or '6379'}/{env.get('REDIS_DB') or '0'}")
