@@ -17,18 +17,14 @@ def _pids(values: list[Any]) -> list[int]:
     return [int(v) for v in values if str(v).strip().isdigit()]
 
 
-def _prefix(ctx: CheckContext) -> str:
-    from troubleshooter.checks.server.link import rq_prefix
-
-    return rq_prefix(ctx)
-
-
 def _earlier_codes(ctx: CheckContext) -> set[str]:
     return {f.code for out in ctx.earlier.values() for f in out.findings}
 
 
 def run_config_sources(ctx: CheckContext) -> Outcome:
     """Read every source, compare them with each other and with this run's target."""
+    from troubleshooter.checks.server.link import rq_prefix
+
     target = ctx.target
     sources, problems, notes = collect(
         ctx.environ, [str(f) for f in ctx.param("files")], [str(f) for f in ctx.param("env_files")],
@@ -39,7 +35,7 @@ def run_config_sources(ctx: CheckContext) -> Outcome:
         *compare.connection_findings(sources, target),
         *compare.queue_findings(sources, str(ctx.param("app_queue")), target,
                                 known="rq.queue_mismatch" in _earlier_codes(ctx)),
-        *compare.prefix_findings(sources, _prefix(ctx), target),
+        *compare.prefix_findings(sources, rq_prefix(ctx), target),
     ]
     workers = [s for s in sources if s.kind == "worker"]
     serving = [w for w in workers if compare.on_target(w, target)]
@@ -74,7 +70,7 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     import redis
 
     from troubleshooter.checks.server.link import open_link, text
-    from troubleshooter.checks.server.replies import refused, server_config, server_info
+    from troubleshooter.checks.server.replies import server_config, server_info_if_allowed
 
     budget = Budget(ctx.timeout)
     target = ctx.target
@@ -83,16 +79,9 @@ def run_config_server(ctx: CheckContext) -> Outcome:
     except redis.exceptions.RedisError as exc:
         return Outcome("skipped", f"Redis does not answer ({type(exc).__name__}): steps 1-2 "
                                   "say why")
-    notes: tuple[str, ...] = ()
     try:
         # The INFO and CONFIG GET redis_info read, unless the server may have changed since.
-        try:
-            info = server_info(link)
-        except redis.exceptions.ResponseError as exc:
-            if not refused(exc):
-                raise
-            info = {}  # refused to this user, or renamed: the instance's identity is unknown
-            notes = (f"INFO refused ({text(str(exc))[:80]}): role and run_id unknown",)
+        info, why = server_info_if_allowed(link)
         policy: str | None = server_config(link, info)[0].get("maxmemory-policy") or None
     except redis.exceptions.RedisError as exc:
         from troubleshooter.checks.server.errors import safe_text
@@ -112,7 +101,9 @@ def run_config_server(ctx: CheckContext) -> Outcome:
              *_per_source(ctx, requires_auth)]
     out = outcome_from(found, f"{target.address}: maxmemory-policy {policy or 'unknown'}, "
                               f"role {facts['role'] or 'unknown'}", **facts)
-    return replace(out, details=notes) if notes else out
+    if why:
+        out = replace(out, details=(f"INFO refused ({why[:80]}): role and run_id unknown",))
+    return out
 
 
 def _requires_auth(ctx: CheckContext, budget: Budget) -> bool | None:

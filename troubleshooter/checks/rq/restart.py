@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from troubleshooter.checks.rq.common import Session
-from troubleshooter.checks.server.replies import refused, server_config, server_info
+from troubleshooter.checks.server.replies import server_config, server_info_if_allowed
 from troubleshooter.checks.server.rules import Facts, restart_finding
 from troubleshooter.findings import Finding
 from troubleshooter.frozen import frozen
@@ -38,12 +38,7 @@ def read_restart(session: Session) -> Restart:
     """Uptime and what the last start loaded: the run's INFO (server/replies.py), read here
     only when no check of the run has read it yet."""
     session.spend("reading the server's start time")
-    try:
-        info = server_info(session.replies)
-    except Exception as exc:
-        if not refused(exc):
-            raise
-        return Restart(None, None, None)  # INFO refused to this user, or renamed: unknown
+    info = server_info_if_allowed(session.replies)[0]  # refused or renamed: start unknown
     uptime = info.get("uptime_in_seconds")
     loaded = info.get("rdb_last_load_keys_loaded")
     if not isinstance(uptime, int):

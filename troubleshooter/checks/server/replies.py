@@ -32,6 +32,19 @@ def server_info(link: Link) -> dict[str, Any]:
     return info
 
 
+def server_info_if_allowed(link: Link) -> tuple[dict[str, Any], str]:
+    """INFO as server_info reads it and "", or {} and why when it is refused to this user or
+    renamed away: what needs INFO only for more detail goes on without it (RQ needs none)."""
+    from redis.exceptions import ResponseError
+
+    try:
+        return server_info(link), ""
+    except ResponseError as exc:
+        if not refused(exc):
+            raise
+        return {}, str(exc)
+
+
 def refused(exc: BaseException) -> bool:
     """Whether an error is the server refusing this user a command (NOPERM), or not having it
     (renamed away): about what the tool may read, not about what RQ needs."""
