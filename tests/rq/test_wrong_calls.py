@@ -193,9 +193,12 @@ def test_a_killed_worker_and_horse_is_requeued_and_runs_once_more(
         gone = conn.keys(f"rq:execution*:{job.id}*")
         assert gone and conn.delete(*gone) == len(gone)
         assert conn.zcard(f"rq:wip:{APP}") == 1  # the started entry outlives them
+    conn.config_resetstat()
     code, doc = triage(url, tmp_path, "--yes")
     requeue = check(doc, "requeue")
     assert requeue is not None and requeue["data"]["requeued"] == [job.id]
+    # The started entry the registry check saw, not a scan of the registry.
+    assert "cmdstat_zscan" not in conn.info("commandstats")
     burst = RqWorker(url, APP, name="w-burst2", burst=True, log=log).start()
     assert burst.wait_exit(30) == 0
     assert status(conn, job.id) == JobStatus.FINISHED

@@ -53,6 +53,7 @@ class Orphan:
     started_age_s: float | None
     worker_name: str
     signal: str  # a key of ORPHAN_SIGNALS
+    execution_id: str = ""  # of its started entry (`jobid:executionid`), "" for rq < 2
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -118,7 +119,7 @@ def run_rq_registries(ctx: CheckContext) -> Outcome:
 
     data: {"queues": [names], "queue_total": n (more than the names: a sample), "started":
     {"total", "sampled"}, "orphaned": [{"job_id", "queue", "func_name", "started_at",
-    "started_age_s", "worker_name", "signal"}],
+    "started_age_s", "worker_name", "signal", "execution_id"}],
     "uncertain": {id: why}, "horses": {id: pid of the work horse still running it}, "failed":
     {"total", "sampled", "by_type": {type: count in the sample}, "redis_errors": [ids in the
     sample: requeue candidates]}, "partial": why or null, "overdue_unscheduled": {queue:
@@ -257,7 +258,7 @@ def _judge_started(session: Session, ctx: CheckContext, report: RegistryReport,
         seen.add(entry.job_id)
         verdict = judge.verdict(job, entry)
         if verdict.orphan:
-            report.orphans.append(_orphan(job, entry.queue, verdict, session.now))
+            report.orphans.append(_orphan(job, entry, verdict, session.now))
         elif verdict.uncertain:
             report.uncertain[job.job_id] = verdict.uncertain
             if verdict.horse is not None:
@@ -294,9 +295,10 @@ def sample_started(session: Session, counts: Mapping[str, int],
     return entries
 
 
-def _orphan(job: JobRecord, queue: str, verdict: Verdict, now: float) -> Orphan:
-    return Orphan(job.job_id, queue, job.func_name, iso(job.started_at),
-                  age_s(job.started_at, now), job.worker_name, verdict.signal)
+def _orphan(job: JobRecord, entry: StartedEntry, verdict: Verdict, now: float) -> Orphan:
+    return Orphan(job.job_id, entry.queue, job.func_name, iso(job.started_at),
+                  age_s(job.started_at, now), job.worker_name, verdict.signal,
+                  entry.execution_id)
 
 
 def _orphan_finding(report: RegistryReport, ctx: CheckContext) -> Finding | None:

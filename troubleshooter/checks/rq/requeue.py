@@ -10,9 +10,8 @@ and the refusal recorded, never run twice. Nothing here unpickles: rq's Job.fetc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +43,8 @@ class Plan:
     orphans: list[str]
     failed: list[str]
     source: str
+    # job id -> the execution id of the started entry the registry check saw
+    entries: Mapping[str, str] = field(default_factory=dict)
 
 
 def run_rq_requeue(ctx: CheckContext) -> Outcome:
@@ -73,15 +74,21 @@ def preview_rq_requeue(ctx: CheckContext, limit: int = 20) -> str:
             f"  jobs failed on Redis errors ({len(failed)}): {listed(failed)}")
 
 
+def _registry_data(earlier: Mapping[str, Outcome]) -> Mapping[str, Any] | None:
+    """The data of the most recent outcome that lists orphaned and failed jobs."""
+    for outcome in reversed(list(earlier.values())):
+        if "orphaned" in outcome.data and isinstance(outcome.data.get("failed"), Mapping):
+            return outcome.data
+    return None
+
+
 def earlier_candidates(earlier: Mapping[str, Outcome]) -> tuple[list[str], list[str]] | None:
     """(orphaned ids, Redis-failed ids) from the most recent outcome that lists them."""
-    for outcome in reversed(list(earlier.values())):
-        data = outcome.data
-        if "orphaned" in data and isinstance(data.get("failed"), Mapping):
-            return ([str(o["job_id"]) if isinstance(o, Mapping) else str(o)
-                     for o in data["orphaned"]],
-                    [str(i) for i in data["failed"].get("redis_errors", [])])
-    return None
+    data = _registry_data(earlier)
+    if data is None:
+        return None
+    return ([str(o["job_id"]) if isinstance(o, Mapping) else str(o) for o in data["orphaned"]],
+            [str(i) for i in data["failed"].get("redis_errors", [])])
 
 
 def _plan(session: Session, ctx: CheckContext) -> Plan:
@@ -93,10 +100,16 @@ def _plan(session: Session, ctx: CheckContext) -> Plan:
             raise BudgetSpent(report.partial.removeprefix(f"the {ctx.timeout:g} s budget ran "
                                                           "out while "))
         found = ([o.job_id for o in report.orphans], report.redis_failed_ids)
+        entries = {o.job_id: o.execution_id for o in report.orphans if o.execution_id}
         source = "a fresh read of the registries"
+    else:
+        orphaned = (_registry_data(ctx.earlier) or {}).get("orphaned") or []
+        entries = {str(o["job_id"]): str(o["execution_id"]) for o in orphaned
+                   if isinstance(o, Mapping) and o.get("execution_id")}
     orphans, failed = choose(found, ctx.param("job_ids"))
     return Plan(orphans, failed, f"job_ids, checked against {source}"
-                if ctx.param("job_ids") else source)
+                if ctx.param("job_ids") else source, entries)
+
 
 
 def choose(found: tuple[list[str], list[str]],
@@ -115,7 +128,7 @@ def _requeue(session: Session, ctx: CheckContext) -> Outcome:
     import redis
 
     plan = _plan(session, ctx)
-    world = World(read_restart(session), processes(), ctx)
+    world = World(read_restart(session), processes(), ctx, plan.entries)
     todo: list[tuple[str, Callable[[Session, World, str], str]]] = [
         *((i, _requeue_orphan) for i in plan.orphans),
         *((i, _requeue_failed) for i in plan.failed),
@@ -181,6 +194,7 @@ class World:
     restart: Restart
     procs: list[Proc] | None
     ctx: CheckContext
+    entries: Mapping[str, str] = field(default_factory=dict)  # Plan.entries
 
 
 def _read(pipe: Any, keys: RqKeys, job_id: str) -> JobRecord:
@@ -209,12 +223,12 @@ def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
             exec_keys = [keys.execution(job_id, e) for e in executions]
             if exec_keys:
                 pipe.watch(*exec_keys)  # type: ignore[no-untyped-call]
-            members = [f"{job_id}:{e}" for e in executions] + [job_id]
+            # rq expires a job's executions a minute after its last heartbeat; its started
+            # entry (`jobid:executionid`) outlives them: the one the registry check saw.
+            seen = world.entries.get(job_id)
+            members = dict.fromkeys([*(f"{job_id}:{e}" for e in executions),
+                                     *([f"{job_id}:{seen}"] if seen else []), job_id])
             scores = {m: s for m in members if (s := pipe.zscore(started_key, m)) is not None}
-            if not scores:
-                # rq expires a job's executions a minute after its last heartbeat; its started
-                # entry (`jobid:executionid`) outlives them: find the entry itself.
-                scores = _entries_of(pipe, started_key, job_id)
             if not scores:
                 raise NotRequeueable(f"not in the started registry of {job.origin} any more")
             verdict = _rejudge(pipe, keys, world, job, scores, exec_keys, session.now)
@@ -236,23 +250,6 @@ def _requeue_orphan(session: Session, world: World, job_id: str) -> str:
             from None
     return (f"requeued {job_id} ({job.func_name}) to {job.origin}: in flight on a dead worker "
             f"({verdict})")
-
-
-# A started registry is scanned for one job's entries at most this many times 1,000 members.
-ENTRY_SCANS = 100
-
-
-def _entries_of(pipe: Any, started_key: str, job_id: str) -> dict[str, float]:
-    """`job_id`'s members of a started registry (`jobid:executionid`) and their scores."""
-    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", job_id) + ":*"  # the id taken literally
-    found: dict[str, float] = {}
-    cursor = 0
-    for _ in range(ENTRY_SCANS):
-        cursor, batch = pipe.zscan(started_key, cursor, match=pattern, count=1000)
-        found.update({text(member): float(score) for member, score in batch})
-        if not cursor:
-            break
-    return found
 
 
 def _rejudge(pipe: Any, keys: RqKeys, world: World, job: JobRecord,
